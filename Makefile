@@ -1,0 +1,43 @@
+# rnn-labs: every target creates .venv and installs the pinned requirements on first use.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# The stamp is keyed on the requirements files: editing any of them reinstalls.
+REQUIREMENTS := requirements.txt requirements-dev.txt constraints.txt
+STAMP := $(VENV)/.installed-$(shell cat $(REQUIREMENTS) | sha256sum | cut -c1-12)
+# QUICK=1 runs a lab on a subset with few epochs (a smoke test of about a minute).
+QUICK_FLAG := $(if $(filter 1 yes true,$(QUICK)),--quick,)
+
+.DEFAULT_GOAL := help
+.PHONY: help venv data spam poetry test bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): $(REQUIREMENTS)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt -c constraints.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(STAMP) ## Create .venv and install the pinned requirements
+
+data: $(STAMP) ## Fetch (or copy from the RNN_LABS_DATA folders) and verify the datasets
+	$(BIN)/python -m labs.data
+
+spam: $(STAMP) ## SMS spam lab: all RNN variants, padded and ragged (QUICK=1 for a smoke run)
+	$(BIN)/python -m labs.spam train $(QUICK_FLAG)
+
+poetry: $(STAMP) ## Poetry lab: char-LSTM on Leopardi and Nietzsche (QUICK=1 for a smoke run)
+	$(BIN)/python -m labs.poetry train --corpus leopardi $(QUICK_FLAG)
+	$(BIN)/python -m labs.poetry train --corpus nietzsche $(QUICK_FLAG)
+
+test: $(STAMP) ## Run the test suite
+	$(BIN)/python -m pytest -q tests
+
+bench: $(STAMP) ## Benchmarks: the labs against the course recipes
+	$(BIN)/python -m bench.run
+
+clean: ## Remove generated reports, models and caches (never the datasets)
+	rm -rf reports/spam reports/poetry reports/sections reports/index.md models/*.keras models/*.json .cache
