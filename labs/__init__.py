@@ -7,3 +7,8 @@ import os
 # setting in the environment wins.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import logging  # noqa: E402
+
+# tf.function retracing notices (ragged batches have varying lengths by design).
+logging.getLogger("tensorflow").setLevel(logging.ERROR)

@@ -18,8 +18,9 @@ def atomic_path(path):
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # The temporary name keeps the suffix: Keras and Matplotlib choose formats by it.
     descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix + ".tmp"
+        dir=path.parent, prefix=f".{path.stem}.tmp-", suffix=path.suffix
     )
     os.close(descriptor)
     try:

