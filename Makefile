@@ -7,9 +7,11 @@ REQUIREMENTS := requirements.txt requirements-dev.txt constraints.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQUIREMENTS) | sha256sum | cut -c1-12)
 # QUICK=1 runs a lab on a subset with few epochs (a smoke test of about a minute).
 QUICK_FLAG := $(if $(filter 1 yes true,$(QUICK)),--quick,)
+# ARGS passes more options to a lab, e.g. make spam ARGS="--seeds 1 --variants lstm gru".
+ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data spam poetry test bench clean
+.PHONY: help venv data spam poetry char-rnn words test bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,17 +29,25 @@ data: $(STAMP) ## Fetch (or copy from the RNN_LABS_DATA folders) and verify the 
 	$(BIN)/python -m labs.data
 
 spam: $(STAMP) ## SMS spam lab: all RNN variants, padded and ragged (QUICK=1 for a smoke run)
-	$(BIN)/python -m labs.spam train $(QUICK_FLAG)
+	$(BIN)/python -m labs.spam train $(QUICK_FLAG) $(ARGS)
 
 poetry: $(STAMP) ## Poetry lab: char-LSTM on Leopardi and Nietzsche (QUICK=1 for a smoke run)
-	$(BIN)/python -m labs.poetry train --corpus leopardi $(QUICK_FLAG)
-	$(BIN)/python -m labs.poetry train --corpus nietzsche $(QUICK_FLAG)
+	$(BIN)/python -m labs.poetry train --corpus leopardi $(QUICK_FLAG) $(ARGS)
+	$(BIN)/python -m labs.poetry train --corpus nietzsche $(QUICK_FLAG) $(ARGS)
+
+char-rnn: $(STAMP) ## Character RNN from scratch in NumPy, on Leopardi (QUICK=1 for a smoke run)
+	$(BIN)/python -m labs.char_rnn_numpy $(QUICK_FLAG) $(ARGS)
+
+words: $(STAMP) ## Word-level LSTM language model with perplexity, on Nietzsche (QUICK=1 for a smoke run)
+	$(BIN)/python -m labs.words $(QUICK_FLAG) $(ARGS)
 
 test: $(STAMP) ## Run the test suite
 	$(BIN)/python -m pytest -q tests
 
-bench: $(STAMP) ## Benchmarks: the labs against the course recipes
+bench: $(STAMP) ## Benchmarks: the labs against the course recipes (~15 min; reports/bench.md)
 	$(BIN)/python -m bench.run
 
 clean: ## Remove generated reports, models and caches (never the datasets)
-	rm -rf reports/spam reports/poetry reports/sections reports/index.md models/*.keras models/*.json .cache
+	rm -rf reports/spam reports/poetry reports/char_rnn_numpy reports/words reports/sections \
+		reports/index.md reports/bench.md reports/bench.json reports/bench_scaling.png \
+		models/*.keras models/*.json .cache

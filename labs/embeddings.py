@@ -126,13 +126,20 @@ def cached_token_vectors(texts, pipeline=None, cache_dir=CACHE_DIR, progress=Tru
 
     The cache key covers the pipeline's name and version and the texts themselves, so
     another pipeline or edited data never reuses stale vectors; an entry that cannot be
-    read or does not fit the texts is rebuilt, not trusted.
+    read or does not fit the texts is rebuilt, not trusted. A hit does not even load
+    spaCy: the installed package's version is enough to build the key.
     """
+    import spacy.util
+
     from labs.reports import atomic_path
 
     texts = list(texts)
-    nlp = load_pipeline(choose_pipeline(pipeline))
-    name, version = pipeline_id(nlp)
+    name = choose_pipeline(pipeline)
+    version = spacy.util.get_package_version(name)
+    nlp = None
+    if version is None:  # a pipeline given as a folder, not a package: ask the pipeline
+        nlp = load_pipeline(name)
+        name, version = pipeline_id(nlp)
     path = Path(cache_dir) / f"vectors-{cache_key(name, version, texts)}.npz"
     if path.is_file():
         try:
@@ -144,7 +151,7 @@ def cached_token_vectors(texts, pipeline=None, cache_dir=CACHE_DIR, progress=Tru
             return result
         except (OSError, ValueError, KeyError) as error:
             log(f"token vectors: ignoring unreadable cache {path} ({error}); rebuilding")
-    result = extract(nlp, texts, progress=progress)
+    result = extract(nlp or load_pipeline(name), texts, progress=progress)
     with atomic_path(path) as temporary:
         with open(temporary, "wb") as stream:
             np.savez(stream, vectors=result.vectors, lengths=result.lengths)

@@ -98,6 +98,24 @@ class OneHot(layers.Layer):
 CHAR_CELLS = ("lstm", "gru", "simplernn")
 
 
+class EpochTimer(keras.callbacks.Callback):
+    """Wall-clock seconds of every epoch (training and validation), for reports and benches."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        import time
+
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        import time
+
+        self.seconds.append(time.perf_counter() - self.started)
+
+
 def build_char_model(vocabulary_size, maxlen, cell="lstm", layers_count=1, units=128,
                      optimizer="rmsprop", learning_rate=0.01, clipnorm=1.0, one_hot_inside=True):
     """The course's character model: [RNN(units)] × layers → Dense(vocabulary, softmax).

@@ -57,7 +57,7 @@ def save_figure(figure, path):
     plt.close(figure)
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -73,7 +73,9 @@ def plot_history(history, path, panels, title):
     ``panels`` is a list of ``(metric, label)``: each panel draws ``metric`` and, when
     present, ``val_<metric>``. This is the course's ``plot`` helper, generalised.
     """
-    plt = _pyplot()
+    plt = pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     figure, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
     for axis, (metric, label) in zip(axes[0], panels):
         values = history.get(metric, [])
@@ -84,6 +86,7 @@ def plot_history(history, path, panels, title):
             axis.plot(range(1, len(validation) + 1), validation, "s-", markersize=3,
                       label=f"validation {label}")
         axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_ylabel(label)
         axis.set_title(label)
         axis.grid(alpha=0.3)
@@ -95,7 +98,7 @@ def plot_history(history, path, panels, title):
 
 def plot_confusion_matrix(matrix, labels, path, title):
     """A seaborn heatmap of a confusion matrix, rows true labels, columns predictions."""
-    plt = _pyplot()
+    plt = pyplot()
     import seaborn
 
     figure, axis = plt.subplots(figsize=(4.8, 4))

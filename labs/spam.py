@@ -252,7 +252,7 @@ def write_comparison(rows, header_lines, reports_dir):
     """comparison.csv, comparison.md and comparison.png, sorted by spam F1."""
     import pandas as pd
 
-    from labs.reports import _pyplot, save_figure
+    from labs.reports import pyplot, save_figure
 
     frame = pd.DataFrame(rows).sort_values("spam_f1", ascending=False, na_position="last")
     with atomic_path(reports_dir / "comparison.csv") as temporary:
@@ -280,7 +280,7 @@ def write_comparison(rows, header_lines, reports_dir):
                 + markdown_table(table) + "\n![comparison](comparison.png)\n")
     atomic_write_text(reports_dir / "comparison.md", markdown)
 
-    plt = _pyplot()
+    plt = pyplot()
     done = frame[frame["status"] == "ok"].iloc[::-1]
     names = [f"{variant} ({inputs})" for variant, inputs in zip(done["variant"], done["inputs"])]
     colours = ["#999999" if variant == BASELINE else

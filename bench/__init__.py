@@ -1,0 +1,1 @@
+"""Benchmarks: the labs' pipelines against the course's recipes, measured in one run."""

@@ -1,0 +1,20 @@
+"""A smoke test: the bench runs end to end on tiny inputs and writes its report.
+Timings are never asserted (they are ratios measured in one run, see bench/run.py)."""
+
+import json
+
+from bench import run
+
+
+def test_bench_smoke_run_writes_the_report(tmp_path):
+    results = run.main(["--smoke", "--reports-dir", str(tmp_path), "--models-dir",
+                        str(tmp_path / "no-models")])
+    report = (tmp_path / "bench.md").read_text()
+    for heading in ("## 1. Generation", "## 2. Training epoch", "## 3. Spam features",
+                    "## 4. Padded vs ragged", "## 5. Scaling", "SMOKE RUN"):
+        assert heading in report
+    assert "| measure | course | lab | ratio | target | met |" in report
+    stored = json.loads((tmp_path / "bench.json").read_text())
+    assert stored["repeats"] == 1 and stored["machine"]["cpus"] >= 1
+    assert results["features"]["same_vectors"]
+    assert (tmp_path / "bench_scaling.png").stat().st_size > 0

@@ -1,0 +1,93 @@
+import math
+
+import numpy as np
+import pytest
+
+from labs import char_rnn_numpy as rnn
+
+
+def tiny_model(seed=0, vocab_size=5, embed_dim=3, hidden_dim=4, scale=0.5):
+    rng = np.random.default_rng(seed)
+    params = rnn.init_params(vocab_size, embed_dim, hidden_dim, rng)
+    # Larger weights than the 0.01 default so that every gradient is far from zero.
+    return {name: rng.normal(0, scale, value.shape) for name, value in params.items()}
+
+
+def test_vocabulary_encoding_and_shifted_targets():
+    char_to_index, characters = rnn.build_vocabulary("hello")
+    assert characters == ["e", "h", "l", "o"] and char_to_index["l"] == 2
+    encoded = rnn.encode("hello", char_to_index)
+    (inputs, targets), = rnn.make_sequences(encoded, 4)
+    assert "".join(characters[i] for i in inputs) == "hell"
+    assert "".join(characters[i] for i in targets) == "ello"
+    assert [len(pair[0]) for pair in rnn.make_sequences(np.arange(11), 3)] == [3, 3, 3]
+
+
+def test_gradients_match_numerical_differences():
+    params = tiny_model()
+    inputs, targets = np.array([0, 3, 1, 4, 2, 2]), np.array([3, 1, 4, 2, 2, 0])
+    h0 = np.random.default_rng(1).normal(0, 0.5, 4)
+    _, _, cache = rnn.forward(params, inputs, targets, h0)
+    grads = rnn.backward(params, cache)
+    epsilon = 1e-5
+    for name in rnn.PARAMETER_NAMES:
+        numeric = np.zeros_like(params[name])
+        for index in np.ndindex(params[name].shape):
+            original = params[name][index]
+            params[name][index] = original + epsilon
+            plus = rnn.forward(params, inputs, targets, h0)[0]
+            params[name][index] = original - epsilon
+            minus = rnn.forward(params, inputs, targets, h0)[0]
+            params[name][index] = original
+            numeric[index] = (plus - minus) / (2 * epsilon)
+        relative = np.abs(numeric - grads[name]) / np.maximum(
+            np.abs(numeric) + np.abs(grads[name]), 1e-12)
+        # entries with no gradient at all (an unused embedding row) are exactly zero
+        relative[(numeric == 0) & (grads[name] == 0)] = 0
+        assert relative.max() < 1e-5, name
+
+
+def test_initial_loss_is_about_ln_vocabulary_size():
+    rng = np.random.default_rng(0)
+    params = rnn.init_params(40, 16, 32, rng)
+    inputs = rng.integers(0, 40, 200)
+    loss, _, _ = rnn.forward(params, inputs[:-1], inputs[1:], np.zeros(32))
+    assert abs(loss - math.log(40)) < 0.01
+
+
+def test_a_tiny_text_is_memorised():
+    result = rnn.train("abcdefgh" * 4, iterations=1500, embed_dim=8, hidden_dim=32,
+                       seq_length=8, learning_rate=0.1, seed=0, sample_every=0, log=lambda m: None)
+    encoded = rnn.encode("abcdefgh" * 4, result["char_to_index"])
+    assert rnn.evaluate(result["params"], encoded, 8) < 0.05
+    text = rnn.sample(result["params"], "a", result["char_to_index"], result["characters"], 7,
+                      np.random.RandomState(0), method="greedy")
+    assert text == "bcdefgh"
+
+
+def test_sampling_with_a_fixed_seed_is_reproducible():
+    params = tiny_model()
+    char_to_index, characters = rnn.build_vocabulary("abcde")
+    first = rnn.sample(params, "a", char_to_index, characters, 30, np.random.RandomState(5))
+    second = rnn.sample(params, "a", char_to_index, characters, 30, np.random.RandomState(5))
+    assert first == second and len(first) == 30
+
+
+def test_unigram_baseline_is_the_entropy_of_the_frequencies():
+    encoded = np.array([0, 0, 0, 1])
+    expected = -np.mean(np.log(np.array([4, 4, 4, 2]) / 6))  # add-one: counts 3+1 and 1+1
+    assert rnn.unigram_loss(encoded, encoded, 2) == pytest.approx(expected)
+
+
+def test_bad_arguments_are_clear_errors():
+    char_to_index, characters = rnn.build_vocabulary("abc")
+    with pytest.raises(ValueError, match="the text is empty"):
+        rnn.build_vocabulary("")
+    with pytest.raises(ValueError, match="start character 'z' is not in the vocabulary"):
+        rnn.sample(tiny_model(vocab_size=3), "z", char_to_index, characters, 5,
+                   np.random.RandomState(0))
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        rnn.sample(tiny_model(vocab_size=3), "a", char_to_index, characters, 5,
+                   np.random.RandomState(0), temperature=0)
+    with pytest.raises(SystemExit):
+        rnn.main(["--iterations", "0"])

@@ -1,0 +1,74 @@
+import math
+
+import numpy as np
+import pytest
+
+from labs import words
+
+
+def test_tokenizer_keeps_punctuation_and_inner_apostrophes():
+    assert words.tokenize("Don't stop -- L'erme Torri, ok?") == [
+        "don't", "stop", "-", "-", "l'erme", "torri", ",", "ok", "?"]
+
+
+def test_vocabulary_maps_rare_words_to_unk():
+    vocabulary = words.Vocabulary(["a", "b", "a", "c", "a", "b"], min_count=2)
+    assert vocabulary.words == ["<unk>", "a", "b"]
+    np.testing.assert_array_equal(vocabulary.encode(["a", "c", "zebra", "b"]), [1, 0, 0, 2])
+    assert vocabulary.unknown_in(["a", "zebra"]) == ["zebra"]
+    with pytest.raises(words.LabError, match="--min-count must be at least 1"):
+        words.Vocabulary(["a"], min_count=0)
+
+
+def test_windows_of_five_predict_the_next_token():
+    inputs, targets = words.windows(np.arange(8))
+    np.testing.assert_array_equal(inputs, [[0, 1, 2, 3, 4], [1, 2, 3, 4, 5], [2, 3, 4, 5, 6]])
+    np.testing.assert_array_equal(targets, [5, 6, 7])
+    with pytest.raises(words.LabError, match="need more than 5 tokens"):
+        words.windows(np.arange(5))
+
+
+def test_perplexity_is_exp_of_the_mean_cross_entropy():
+    probabilities = np.array([0.5, 0.25, 0.125])
+    cross_entropy = -(math.log(0.5) + math.log(0.25) + math.log(0.125)) / 3
+    assert words.perplexity(probabilities) == pytest.approx(math.exp(cross_entropy))
+    assert words.perplexity(probabilities) == pytest.approx(4.0)
+    assert words.perplexity(np.full(7, 1 / 10)) == pytest.approx(10.0)
+
+
+def test_perplexity_agrees_with_the_keras_loss():
+    import keras
+
+    rng = np.random.default_rng(0)
+    probabilities = rng.dirichlet(np.ones(6), size=10)
+    targets = rng.integers(0, 6, 10)
+    loss = keras.losses.SparseCategoricalCrossentropy()(targets, probabilities)
+    assert math.exp(float(loss)) == pytest.approx(
+        words.perplexity(probabilities[np.arange(10), targets]), rel=1e-5)
+
+
+def test_unigram_baseline_is_add_one_smoothed_frequencies():
+    probabilities = words.unigram_probabilities(np.array([1, 1, 1, 2]), 3)
+    np.testing.assert_allclose(probabilities, [1 / 7, 4 / 7, 2 / 7])
+    assert words.perplexity(probabilities[[1, 2]]) == pytest.approx(1 / math.sqrt(4 / 7 * 2 / 7))
+
+
+def test_quick_run_reports_perplexity_and_says_which_seed_words_are_unknown(tmp_path, capsys):
+    metrics = words.main(["--quick", "--corpus", "leopardi", "--seed-phrase", "xyzzy caro",
+                          "--length", "5", "--reports-dir", str(tmp_path / "words")])
+    assert metrics["epochs"] == 1 and metrics["vocabulary_size"] > 100
+    assert metrics["best_held_out_perplexity"] < 5 * metrics["unigram_held_out_perplexity"]
+    report = (tmp_path / "words" / "leopardi" / "report.md").read_text()
+    assert "read as `<unk>`: xyzzy" in report
+    for method in ("greedy", "temperature 0.7", "top-k"):
+        assert method in report
+    assert "xyzzy" in capsys.readouterr().out
+
+
+def test_cli_errors(tmp_path):
+    with pytest.raises(SystemExit):
+        words.main(["--epochs", "0"])
+    with pytest.raises(SystemExit) as raised:
+        words.main(["--quick", "--corpus", "leopardi", "--seed-phrase", "   ",
+                    "--reports-dir", str(tmp_path)])
+    assert "the seed phrase has no words" in str(raised.value.code)
