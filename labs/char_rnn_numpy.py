@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from labs import data, sampling
+from labs.cli import add_folder_options, positive_int
 from labs.reports import atomic_write_json, atomic_write_text, save_figure, write_index_section
 
 CORPORA = {"leopardi": "leopardi.txt", "nietzsche": "nietzsche.txt"}
@@ -27,7 +28,7 @@ HIDDEN_DIM = 128
 SEQ_LENGTH = 25
 LEARNING_RATE = 0.1
 CLIP = 5.0
-ITERATIONS = 40_000
+ITERATIONS = 300_000
 SAMPLE_EVERY = 5_000
 SAMPLE_LENGTH = 200
 SEED = 42
@@ -265,26 +266,19 @@ def main(argv=None):
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", choices=CORPORA, default="leopardi",
                         help="text to learn from (default: %(default)s)")
-    parser.add_argument("--iterations", type=int, default=ITERATIONS,
+    parser.add_argument("--iterations", type=positive_int, default=ITERATIONS,
                         help="training chunks (default: %(default)s)")
-    parser.add_argument("--embed-dim", type=int, default=EMBED_DIM, help="embedding size (default: %(default)s)")
-    parser.add_argument("--hidden", type=int, default=HIDDEN_DIM, help="hidden units (default: %(default)s)")
-    parser.add_argument("--seq-length", type=int, default=SEQ_LENGTH,
+    parser.add_argument("--embed-dim", type=positive_int, default=EMBED_DIM, help="embedding size (default: %(default)s)")
+    parser.add_argument("--hidden", type=positive_int, default=HIDDEN_DIM, help="hidden units (default: %(default)s)")
+    parser.add_argument("--seq-length", type=positive_int, default=SEQ_LENGTH,
                         help="characters per BPTT chunk (default: %(default)s)")
     parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE,
                         help="Adagrad learning rate (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=SEED, help="random seed (default: %(default)s)")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: {QUICK_ITERATIONS:,} iterations")
-    parser.add_argument("--datasets-dir", type=Path, default=data.DATASETS_DIR,
-                        help="where the data files live (default: %(default)s)")
-    parser.add_argument("--reports-dir", type=Path, default=REPORTS_DIR,
-                        help="where the report goes (default: %(default)s)")
+    add_folder_options(parser, REPORTS_DIR)
     args = parser.parse_args(argv)
-    for name, value in (("--iterations", args.iterations), ("--embed-dim", args.embed_dim),
-                        ("--hidden", args.hidden), ("--seq-length", args.seq_length)):
-        if value < 1:
-            parser.error(f"{name} must be at least 1, got {value}")
     if not args.learning_rate > 0:
         parser.error(f"--learning-rate must be > 0, got {args.learning_rate}")
     iterations = min(args.iterations, QUICK_ITERATIONS) if args.quick else args.iterations

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from labs import data, sampling
+from labs.cli import add_folder_options, positive_int
 from labs.reports import (atomic_path, atomic_write_json, atomic_write_text, plot_history,
                           write_index_section)
 
@@ -227,11 +228,6 @@ def train_command(args):
     step = args.step or defaults["step"]
     lowercase = defaults["lowercase"] if args.lowercase is None else args.lowercase
     epochs = args.epochs or defaults["epochs"]
-    for name, value in (("--maxlen", maxlen), ("--step", step), ("--epochs", epochs),
-                        ("--batch-size", args.batch_size), ("--units", args.units),
-                        ("--layers", args.layers)):
-        if value < 1:
-            raise LabError(f"{name} must be at least 1, got {value}")
     if args.quick:
         epochs = min(epochs, QUICK["epochs"])
     keras.utils.set_random_seed(args.seed)
@@ -399,8 +395,6 @@ def generate_command(args):
             sampling.check(args.method, temperature, args.top_k, args.top_p)
     except ValueError as error:
         raise LabError(str(error)) from None
-    if args.length < 1:
-        raise LabError(f"--length must be at least 1, got {args.length}")
     rng = np.random.RandomState(args.random_seed)
     if args.interactive:
         return interactive(generator, args.length, rng, temperatures[0], options)
@@ -449,8 +443,8 @@ def build_parser():
     train = commands.add_parser("train", help="train a character model and write its report")
     train.add_argument("--corpus", choices=CORPORA, default="leopardi",
                        help="text to learn from (default: %(default)s)")
-    train.add_argument("--maxlen", type=int, help="window length (default: 40 Leopardi, 60 Nietzsche)")
-    train.add_argument("--step", type=int, help="stride between windows (default: 1 Leopardi, 3 Nietzsche)")
+    train.add_argument("--maxlen", type=positive_int, help="window length (default: 40 Leopardi, 60 Nietzsche)")
+    train.add_argument("--step", type=positive_int, help="stride between windows (default: 1 Leopardi, 3 Nietzsche)")
     case = train.add_mutually_exclusive_group()
     case.add_argument("--lowercase", dest="lowercase", action="store_true", default=None,
                       help="lowercase the text (default for Nietzsche)")
@@ -460,36 +454,31 @@ def build_parser():
 
     train.add_argument("--cell", choices=CHAR_CELLS, default="lstm",
                        help="recurrent cell (default: %(default)s)")
-    train.add_argument("--layers", type=int, default=1, help="stacked recurrent layers (default: 1)")
-    train.add_argument("--units", type=int, default=UNITS, help="units per layer (default: %(default)s)")
+    train.add_argument("--layers", type=positive_int, default=1, help="stacked recurrent layers (default: 1)")
+    train.add_argument("--units", type=positive_int, default=UNITS, help="units per layer (default: %(default)s)")
     train.add_argument("--optimizer", choices=("rmsprop", "adam"), default="rmsprop",
                        help="optimizer, with gradient clipping at norm 1 (default: %(default)s)")
     train.add_argument("--learning-rate", type=float, default=LEARNING_RATE,
                        help="learning rate (default: %(default)s)")
-    train.add_argument("--batch-size", type=int, default=BATCH_SIZE,
+    train.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE,
                        help="batch size (default: %(default)s; the course uses 128)")
-    train.add_argument("--epochs", type=int,
+    train.add_argument("--epochs", type=positive_int,
                        help="maximum epochs; early stopping after 3 without improvement "
                             "(default: 20 Leopardi, 12 Nietzsche and the mix)")
-    train.add_argument("--sample-every", type=int, default=SAMPLE_EVERY,
+    train.add_argument("--sample-every", type=positive_int, default=SAMPLE_EVERY,
                        help="epochs between samples in the report (default: %(default)s)")
     train.add_argument("--seed", type=int, default=SEED, help="random seed (default: %(default)s)")
     train.add_argument("--quick", action="store_true",
                        help=f"smoke run: first {QUICK['characters']:,} characters, one epoch")
     train.add_argument("--verbose", action="store_true", help="Keras progress bars")
-    train.add_argument("--datasets-dir", type=Path, default=data.DATASETS_DIR,
-                       help="where the data files live (default: %(default)s)")
-    train.add_argument("--models-dir", type=Path, default=MODELS_DIR,
-                       help="where models go (default: %(default)s)")
-    train.add_argument("--reports-dir", type=Path, default=REPORTS_DIR,
-                       help="where reports go (default: %(default)s)")
+    add_folder_options(train, REPORTS_DIR, MODELS_DIR)
 
     generate = commands.add_parser("generate", help="generate text from a trained model")
     generate.add_argument("--corpus", choices=CORPORA, default="leopardi",
                           help="which trained model (default: %(default)s)")
     generate.add_argument("--seed-text", help="beginning of the text (default: a random window "
                                               "of the corpus)")
-    generate.add_argument("--length", type=int, default=400,
+    generate.add_argument("--length", type=positive_int, default=400,
                           help="characters to generate (default: %(default)s)")
     generate.add_argument("--temperature", type=float, action="append",
                           help="sampling temperature; repeat for several samples (default: 1.0)")

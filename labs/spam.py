@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from labs import data, embeddings
+from labs.cli import add_folder_options, positive_int
 from labs.models import INPUT_KINDS, SPAM_VARIANTS
 from labs.reports import (atomic_path, atomic_write_json, atomic_write_text, markdown_table,
                           plot_confusion_matrix, plot_history, write_index_section)
@@ -332,10 +333,6 @@ def train_command(args):
         args.epochs = min(args.epochs, QUICK["epochs"])
         args.seeds = min(args.seeds, QUICK["seeds"])
         args.batch_size = min(args.batch_size, QUICK["batch_size"])
-    for name, value, minimum in (("--epochs", args.epochs, 1), ("--seeds", args.seeds, 1),
-                                 ("--maxlen", args.maxlen, 1), ("--batch-size", args.batch_size, 1)):
-        if value < minimum:
-            raise LabError(f"{name} must be at least {minimum}, got {value}")
     tf.config.experimental.enable_op_determinism()
 
     path = data.locate("sms_spam.tsv", args.datasets_dir)
@@ -474,15 +471,15 @@ def build_parser():
     train.add_argument("--split", choices=("grouped", "course"), default="grouped",
                        help="grouped: stratified 80/20 with no text on both sides (default); "
                             "course: the course's plain train_test_split(test_size=0.2)")
-    train.add_argument("--seeds", type=int, default=SEEDS,
+    train.add_argument("--seeds", type=positive_int, default=SEEDS,
                        help="train each variant with this many seeds; the comparison shows "
                             "mean ± std (default: %(default)s)")
     train.add_argument("--seed", type=int, default=SEED,
                        help="seed of the split and of the first run (default: %(default)s)")
-    train.add_argument("--epochs", type=int, default=EPOCHS, help="epochs (default: %(default)s)")
-    train.add_argument("--batch-size", type=int, default=BATCH_SIZE,
+    train.add_argument("--epochs", type=positive_int, default=EPOCHS, help="epochs (default: %(default)s)")
+    train.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE,
                        help="batch size (default: %(default)s)")
-    train.add_argument("--maxlen", type=int, default=MAXLEN,
+    train.add_argument("--maxlen", type=positive_int, default=MAXLEN,
                        help="tokens kept per message for padded inputs (default: %(default)s)")
     train.add_argument("--spacy-model", default=None,
                        help="spaCy pipeline (default: best installed of "
@@ -491,14 +488,9 @@ def build_parser():
                        help=f"smoke run: {QUICK['messages']} messages, {QUICK['epochs']} epochs, "
                             f"batch {QUICK['batch_size']}, one seed")
     train.add_argument("--verbose", action="store_true", help="print Keras progress per epoch")
-    train.add_argument("--datasets-dir", type=Path, default=data.DATASETS_DIR,
-                       help="where the data files live (default: %(default)s)")
     train.add_argument("--cache-dir", type=Path, default=embeddings.CACHE_DIR,
                        help="token-vector cache (default: %(default)s)")
-    train.add_argument("--reports-dir", type=Path, default=REPORTS_DIR,
-                       help="where the reports go (default: %(default)s)")
-    train.add_argument("--models-dir", type=Path, default=MODELS_DIR,
-                       help="where the models go (default: %(default)s)")
+    add_folder_options(train, REPORTS_DIR, MODELS_DIR)
     predict = commands.add_parser("predict", help="classify messages with a trained model")
     predict.add_argument("texts", nargs="*",
                          help="messages to classify (default: one per line from stdin)")

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from labs import data, sampling
+from labs.cli import add_folder_options, positive_int
 from labs.reports import (atomic_write_json, atomic_write_text, plot_history,
                           write_index_section)
 
@@ -34,6 +35,7 @@ EMBEDDING_DIM = 128
 UNITS = 256
 BATCH_SIZE = 256
 EPOCHS = 8
+PATIENCE = 2  # epochs without a better held-out loss before stopping
 LEARNING_RATE = 2e-3
 VALIDATION_FRACTION = 0.1
 SEED = 42
@@ -136,25 +138,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m labs.words", description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", choices=CORPORA, default="nietzsche",
                         help="text to learn from (default: %(default)s)")
-    parser.add_argument("--epochs", type=int, default=EPOCHS, help="epochs (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="batch size (default: %(default)s)")
-    parser.add_argument("--min-count", type=int, default=MIN_COUNT,
+    parser.add_argument("--epochs", type=positive_int, default=EPOCHS, help="epochs (default: %(default)s)")
+    parser.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE, help="batch size (default: %(default)s)")
+    parser.add_argument("--min-count", type=positive_int, default=MIN_COUNT,
                         help="rarer words become <unk> (default: %(default)s)")
     parser.add_argument("--seed-phrase", help="beginning for the samples (default: one per corpus)")
-    parser.add_argument("--length", type=int, default=GENERATED_WORDS,
+    parser.add_argument("--length", type=positive_int, default=GENERATED_WORDS,
                         help="tokens to generate per sample (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=SEED, help="random seed (default: %(default)s)")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: first {QUICK['tokens']:,} tokens, one epoch")
-    parser.add_argument("--datasets-dir", type=Path, default=data.DATASETS_DIR,
-                        help="where the data files live (default: %(default)s)")
-    parser.add_argument("--reports-dir", type=Path, default=REPORTS_DIR,
-                        help="where reports go (default: %(default)s)")
+    add_folder_options(parser, REPORTS_DIR)
     args = parser.parse_args(argv)
-    for name, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size),
-                        ("--length", args.length)):
-        if value < 1:
-            parser.error(f"{name} must be at least 1, got {value}")
     try:
         return run(args, keras)
     except (LabError, data.DatasetError) as error:
@@ -194,8 +189,11 @@ def run(args, keras):
 
     model = build_model(len(vocabulary))
     started = time.perf_counter()
+    # The model that generates is the best epoch's: the small corpus overfits within a few.
+    early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE,
+                                                   restore_best_weights=True)
     history = model.fit(dataset(train_x, train_y, True), validation_data=dataset(held_x, held_y, False),
-                        epochs=epochs, shuffle=False, verbose=2)
+                        epochs=epochs, shuffle=False, callbacks=[early_stopping], verbose=2)
     seconds = time.perf_counter() - started
     losses = history.history
     perplexities = [math.exp(value) for value in losses["val_loss"]]
@@ -219,7 +217,8 @@ def run(args, keras):
     rows = []
     for title, options in methods:
         words = generate(model, vocabulary, seed_tokens, args.length, rng, **options)
-        rows.append((title, detokenize(seed_tokens) + " **" + detokenize(words) + "**"))
+        text = detokenize(seed_tokens) + " **" + detokenize(words) + "**"
+        rows.append((title, text.replace("<", "&lt;").replace(">", "&gt;")))
     best = int(np.argmin(losses["val_loss"]))
     metrics = {"corpus": args.corpus, "tokens": len(tokens), "vocabulary_size": len(vocabulary),
                "min_count": args.min_count, "window": WINDOW, "epochs": len(losses["loss"]),
@@ -239,7 +238,8 @@ def run(args, keras):
              f"{len(vocabulary):,} with `<unk>` (min count {args.min_count}; "
              f"{metrics['held_out_unknown_rate']:.1%} of held-out tokens are `<unk>`)",
              f"- Embedding({EMBEDDING_DIM}) → LSTM({UNITS}) → softmax, Adam, windows of {WINDOW} "
-             f"tokens; {len(losses['loss'])} epochs in {seconds:.0f} s"
+             f"tokens; {len(losses['loss'])} epochs in {seconds:.0f} s (early stopping, patience "
+             f"{PATIENCE}; the samples come from the best epoch)"
              + (" — QUICK MODE" if args.quick else ""),
              f"- best held-out perplexity {perplexities[best]:.1f} (epoch {best + 1}) against the "
              f"unigram model's {unigram_perplexity:.1f}\n",

@@ -137,7 +137,6 @@ def test_interactive_mode_streams_and_exits_on_an_empty_line(trained, monkeypatc
     (["--method", "top-p", "--top-p", "1.5"], r"top-p needs p in (0, 1]"),
     (["--method", "top-k", "--top-k", "0"], "top-k needs an integer k >= 1"),
     (["--seed-text", "Sempre ☃"], "outside the vocabulary: '☃'"),
-    (["--length", "0"], "--length must be at least 1"),
 ])
 def test_generate_errors_are_one_line(trained, argv, message):
     root, _ = trained
@@ -145,6 +144,16 @@ def test_generate_errors_are_one_line(trained, argv, message):
         poetry.main(["generate", "--corpus", "leopardi", "--models-dir", str(root / "models"),
                      *argv])
     assert message in str(raised.value.code) and "\n" not in str(raised.value.code)
+
+
+@pytest.mark.parametrize("argv", [["generate", "--length", "0"], ["train", "--maxlen", "0"],
+                                  ["train", "--units", "many"]])
+def test_numeric_options_are_checked_by_the_parser(argv, capsys):
+    with pytest.raises(SystemExit):
+        poetry.main(argv)
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("python -m labs.poetry") and ("must be at least 1" in error
+                                                          or "expected a whole number" in error)
 
 
 def test_missing_model_names_the_make_target(tmp_path):

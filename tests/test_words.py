@@ -60,6 +60,8 @@ def test_quick_run_reports_perplexity_and_says_which_seed_words_are_unknown(tmp_
     assert metrics["best_held_out_perplexity"] < 5 * metrics["unigram_held_out_perplexity"]
     report = (tmp_path / "words" / "leopardi" / "report.md").read_text()
     assert "read as `<unk>`: xyzzy" in report
+    samples = [line for line in report.splitlines() if line.startswith("| ") and "**" in line]
+    assert len(samples) == 4 and not any("<unk>" in line for line in samples)  # escaped
     for method in ("greedy", "temperature 0.7", "top-k"):
         assert method in report
     assert "xyzzy" in capsys.readouterr().out
