@@ -18,7 +18,13 @@ def _sigmoid(values):
 
 
 class NumpyCharModel:
-    """Recurrent stack (LSTM, GRU or SimpleRNN layers) plus the softmax output layer."""
+    """Recurrent stack (LSTM, GRU or SimpleRNN layers) plus the softmax output layer.
+
+    Each layer's input projection is done for the whole window at once (for the first
+    layer it is a row lookup in ``kernel + bias``), so the per-step loop holds only the
+    recurrent product and the gate arithmetic: about 10 NumPy calls a step. Arithmetic is
+    float32, as in Keras.
+    """
 
     def __init__(self, model):
         self.layers = []
@@ -32,61 +38,76 @@ class NumpyCharModel:
                     raise ValueError(f"{layer.name}: only tanh/sigmoid activations are supported")
                 if kind == "GRU" and not config.get("reset_after", True):
                     raise ValueError(f"{layer.name}: only reset_after=True GRUs are supported")
-                weights = [np.asarray(weight, np.float64) for weight in layer.get_weights()]
-                self.layers.append((kind, layer.units, weights))
+                kernel, recurrent, bias = (np.asarray(weight, np.float32)
+                                           for weight in layer.get_weights())
+                # GRU keeps two biases: the input one joins the projection, the recurrent
+                # one stays inside the reset gate's product.
+                input_bias, recurrent_bias = (bias[0], bias[1]) if bias.ndim == 2 else (bias, None)
+                self.layers.append((kind, layer.units, kernel, recurrent, input_bias, recurrent_bias))
             elif kind == "Dense":
-                dense = [np.asarray(weight, np.float64) for weight in layer.get_weights()]
+                dense = [np.asarray(weight, np.float32) for weight in layer.get_weights()]
         if not self.layers or dense is None:
             raise ValueError("not a character model: needs recurrent layers and a Dense output")
         self.output_kernel, self.output_bias = dense
+        _, _, kernel, _, input_bias, _ = self.layers[0]
+        self.input_table = kernel + input_bias  # one-hot input: projection = row lookup
 
     def probabilities(self, windows):
         """Next-character distributions for a batch of index windows, shape (batch, T)."""
         windows = np.asarray(windows)
-        batch, steps = windows.shape
-        states = [self._initial_state(kind, units, batch) for kind, units, _ in self.layers]
-        for step in range(steps):
-            inputs = None
-            for number, (kind, units, weights) in enumerate(self.layers):
-                kernel = weights[0]
-                projected = kernel[windows[:, step]] if number == 0 else inputs @ kernel
-                states[number] = self._step(kind, units, weights, projected, states[number])
-                inputs = states[number][0]
-        logits = inputs @ self.output_kernel + self.output_bias
+        sequence = None
+        for number, (kind, units, kernel, recurrent, input_bias, recurrent_bias) in enumerate(
+                self.layers):
+            projected = (self.input_table[windows] if number == 0
+                         else sequence @ kernel + input_bias)           # (batch, T, gates)
+            last = number == len(self.layers) - 1
+            run = {"LSTM": _lstm, "GRU": _gru, "SimpleRNN": _simple_rnn}[kind]
+            sequence = run(projected, recurrent, recurrent_bias, units, keep_sequence=not last)
+        logits = sequence @ self.output_kernel + self.output_bias
         logits -= logits.max(axis=-1, keepdims=True)
         exponentials = np.exp(logits)
         return exponentials / exponentials.sum(axis=-1, keepdims=True)
 
-    @staticmethod
-    def _initial_state(kind, units, batch):
-        hidden = np.zeros((batch, units))
-        return (hidden, np.zeros((batch, units))) if kind == "LSTM" else (hidden,)
 
-    @staticmethod
-    def _step(kind, units, weights, projected, state):
-        """One time step; ``projected`` is the input already multiplied by the kernel."""
-        if kind == "LSTM":  # Keras gate order: input, forget, cell, output
-            _, recurrent, bias = weights
-            hidden, cell = state
-            gates = projected + hidden @ recurrent + bias
-            input_gate = _sigmoid(gates[:, :units])
-            forget_gate = _sigmoid(gates[:, units:2 * units])
-            candidate = np.tanh(gates[:, 2 * units:3 * units])
-            output_gate = _sigmoid(gates[:, 3 * units:])
-            cell = forget_gate * cell + input_gate * candidate
-            return (output_gate * np.tanh(cell), cell)
-        if kind == "GRU":  # Keras gate order: update, reset, candidate; reset_after=True
-            _, recurrent, bias = weights
-            (hidden,) = state
-            inputs_part = projected + bias[0]
-            recurrent_part = hidden @ recurrent + bias[1]
-            update = _sigmoid(inputs_part[:, :units] + recurrent_part[:, :units])
-            reset = _sigmoid(inputs_part[:, units:2 * units] + recurrent_part[:, units:2 * units])
-            candidate = np.tanh(inputs_part[:, 2 * units:] + reset * recurrent_part[:, 2 * units:])
-            return (update * hidden + (1 - update) * candidate,)
-        _, recurrent, bias = weights  # SimpleRNN
-        (hidden,) = state
-        return (np.tanh(projected + hidden @ recurrent + bias),)
+def _lstm(projected, recurrent, recurrent_bias, units, keep_sequence):
+    """Keras LSTM, gate order input, forget, cell, output; returns h_T or all h_t."""
+    batch, steps, _ = projected.shape
+    hidden, cell = np.zeros((batch, units), np.float32), np.zeros((batch, units), np.float32)
+    outputs = []
+    for step in range(steps):
+        gates = projected[:, step] + hidden @ recurrent
+        sigmoid = _sigmoid(gates)  # all four at once; the cell slice is replaced by tanh
+        cell = sigmoid[:, units:2 * units] * cell + sigmoid[:, :units] * np.tanh(
+            gates[:, 2 * units:3 * units])
+        hidden = sigmoid[:, 3 * units:] * np.tanh(cell)
+        outputs.append(hidden)
+    return np.stack(outputs, axis=1) if keep_sequence else hidden
+
+
+def _gru(projected, recurrent, recurrent_bias, units, keep_sequence):
+    """Keras GRU (reset_after=True), gate order update, reset, candidate."""
+    batch, steps, _ = projected.shape
+    hidden = np.zeros((batch, units), np.float32)
+    outputs = []
+    for step in range(steps):
+        inputs_part = projected[:, step]
+        recurrent_part = hidden @ recurrent + recurrent_bias
+        gates = _sigmoid(inputs_part[:, :2 * units] + recurrent_part[:, :2 * units])
+        update, reset = gates[:, :units], gates[:, units:]
+        candidate = np.tanh(inputs_part[:, 2 * units:] + reset * recurrent_part[:, 2 * units:])
+        hidden = update * hidden + (1 - update) * candidate
+        outputs.append(hidden)
+    return np.stack(outputs, axis=1) if keep_sequence else hidden
+
+
+def _simple_rnn(projected, recurrent, recurrent_bias, units, keep_sequence):
+    batch, steps, _ = projected.shape
+    hidden = np.zeros((batch, units), np.float32)
+    outputs = []
+    for step in range(steps):
+        hidden = np.tanh(projected[:, step] + hidden @ recurrent)
+        outputs.append(hidden)
+    return np.stack(outputs, axis=1) if keep_sequence else hidden
 
 
 def generate(numpy_model, seed_indices, length, maxlen, rng, method="temperature",

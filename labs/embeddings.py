@@ -102,13 +102,17 @@ def extract(nlp, texts, batch_size=256, progress=True):
     from tqdm import tqdm
 
     name, version = pipeline_id(nlp)
+    # Without static vectors, token.vector is row i of doc.tensor: take the whole array
+    # at once instead of one Python call per token.
+    from_tensor = not nlp.vocab.vectors_length
     vectors, lengths = [], []
     docs = nlp.pipe(texts, batch_size=batch_size)
     for doc in tqdm(docs, total=len(texts), desc=f"spaCy {name} vectors", unit="msg",
                     disable=not progress, file=sys.stderr):
         lengths.append(len(doc))
         if len(doc):
-            vectors.append(np.stack([token.vector for token in doc]).astype(np.float32))
+            rows = doc.tensor if from_tensor else [token.vector for token in doc]
+            vectors.append(np.asarray(rows, dtype=np.float32).reshape(len(doc), -1))
     width = vectors[0].shape[1] if vectors else nlp.vocab.vectors_length
     stacked = np.concatenate(vectors) if vectors else np.zeros((0, width), np.float32)
     return TokenVectors(stacked, np.asarray(lengths, np.int64), name, version)
