@@ -406,8 +406,12 @@ def generate_command(args):
     for temperature in temperatures:
         label = args.method if args.method != "temperature" else f"temperature {temperature}"
         print(f"--- {label}, seed: {seed_text!r}", file=sys.stderr)
+        started = time.perf_counter()
         text = generator.generate(seed_text, args.length, rng, temperature=temperature, **options)
+        seconds = time.perf_counter() - started
         print(seed_text + text)
+        print(f"--- {len(text)} characters in {seconds:.2f} s ({len(text) / seconds:,.0f} "
+              "characters/s)", file=sys.stderr)
         outputs.append(text)
     return outputs
 
