@@ -24,11 +24,8 @@ def peak_megabytes():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
 
 
-def course_recipe(text, maxlen, step, batch_size, epochs, timer):
-    """The course as written: boolean one-hot X and y in NumPy, then model.fit."""
-    import keras
-    from keras import layers
-
+def course_vectorisation(text, maxlen, step):
+    """The course's data preparation, as written: boolean one-hot X and y."""
     chars = sorted(list(set(text)))
     char_indices = dict((c, i) for i, c in enumerate(chars))
     sentences = []
@@ -42,6 +39,15 @@ def course_recipe(text, maxlen, step, batch_size, epochs, timer):
         for t, char in enumerate(sentence):
             x[i, t, char_indices[char]] = 1
         y[i, char_indices[next_chars[i]]] = 1
+    return chars, x, y
+
+
+def course_recipe(text, maxlen, step, batch_size, epochs, timer):
+    """The course as written: boolean one-hot X and y in NumPy, then model.fit."""
+    import keras
+    from keras import layers
+
+    chars, x, y = course_vectorisation(text, maxlen, step)
     model = keras.Sequential([
         keras.Input(shape=(maxlen, len(chars))),
         layers.LSTM(128),
@@ -50,7 +56,7 @@ def course_recipe(text, maxlen, step, batch_size, epochs, timer):
     model.compile(loss="categorical_crossentropy",
                   optimizer=keras.optimizers.RMSprop(learning_rate=0.01))
     model.fit(x, y, batch_size=batch_size, epochs=epochs, callbacks=[timer], verbose=0)
-    return len(sentences)
+    return len(x)
 
 
 def lab_recipe(text, maxlen, step, batch_size, epochs, timer):

@@ -1,28 +1,12 @@
 import numpy as np
 import pytest
 
+from bench.train_epoch import course_vectorisation  # the course's own loop, as written
 from labs import poetry
 from labs.charmodel import NumpyCharModel
 from labs.models import build_char_model
 
 TEXT = "Sempre caro mi fu quest'ermo colle,\nE questa siepe, che da tanto parte\n"
-
-
-def course_vectorisation(text, maxlen, step):
-    """The course's loop, verbatim in spirit: boolean one-hot X and y."""
-    chars = sorted(list(set(text)))
-    char_indices = dict((c, i) for i, c in enumerate(chars))
-    sentences, next_chars = [], []
-    for i in range(0, len(text) - maxlen, step):
-        sentences.append(text[i: i + maxlen])
-        next_chars.append(text[i + maxlen])
-    x = np.zeros((len(sentences), maxlen, len(chars)), dtype=bool)
-    y = np.zeros((len(sentences), len(chars)), dtype=bool)
-    for i, sentence in enumerate(sentences):
-        for t, char in enumerate(sentence):
-            x[i, t, char_indices[char]] = 1
-        y[i, char_indices[next_chars[i]]] = 1
-    return chars, x, y
 
 
 @pytest.mark.parametrize("maxlen, step", [(10, 1), (7, 3)])
