@@ -6,6 +6,11 @@ from pathlib import Path
 from labs import data
 
 
+class LabError(Exception):
+    """A user error (bad option, missing model, unusable input): each lab's main prints it
+    as one line, never as a traceback."""
+
+
 def positive_int(text):
     """An argparse type: a whole number of at least 1, with a message naming the option."""
     try:

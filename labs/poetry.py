@@ -15,13 +15,12 @@ import argparse
 import math
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from labs import data, sampling
-from labs.cli import add_folder_options, positive_int
+from labs.cli import LabError, add_folder_options, positive_int
 from labs.reports import (atomic_path, atomic_write_json, atomic_write_text, plot_history,
                           write_index_section)
 
@@ -52,10 +51,6 @@ TOP_P = 0.9
 QUICK = {"characters": 30_000, "epochs": 1}
 MODELS_DIR = Path("models")
 REPORTS_DIR = Path("reports") / "poetry"
-
-
-class LabError(Exception):
-    """A user error: bad option, missing model, unusable seed. Printed as one line."""
 
 
 # ---------------------------------------------------------------- corpus and windows

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from labs import data, embeddings
-from labs.cli import add_folder_options, positive_int
+from labs.cli import LabError, add_folder_options, positive_int
 from labs.models import INPUT_KINDS, SPAM_VARIANTS
 from labs.reports import (atomic_path, atomic_write_json, atomic_write_text, markdown_table,
                           plot_confusion_matrix, plot_history, write_index_section)
@@ -38,10 +38,6 @@ QUICK = {"messages": 1000, "epochs": 3, "seeds": 1, "batch_size": 64}
 REPORTS_DIR = Path("reports") / "spam"
 MODELS_DIR = Path("models")
 BASELINE = "tfidf-logreg"
-
-
-class LabError(Exception):
-    """A user error: bad option, missing model, unusable input. Printed as one line."""
 
 
 # ---------------------------------------------------------------- data and features
@@ -394,7 +390,7 @@ def train_command(args):
         except Exception as error:  # one failed variant must not stop the comparison
             message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             print(f"  {name} FAILED: {type(error).__name__}: {message}", file=sys.stderr)
-            rows.append(summarise(variant, inputs, runs[:0], error=f"{type(error).__name__}: {message}"))
+            rows.append(summarise(variant, inputs, [], error=f"{type(error).__name__}: {message}"))
     baseline_runs = [train_baseline(frame, split, seed) for seed in seeds[:1]]
     baseline = baseline_runs[0]
     print(f"  {BASELINE}: spam F1 {baseline['spam_f1']:.4f}, MCC {baseline['mcc']:.4f}")

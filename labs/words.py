@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from labs import data, sampling
-from labs.cli import add_folder_options, positive_int
+from labs.cli import LabError, add_folder_options, positive_int
 from labs.reports import (atomic_write_json, atomic_write_text, plot_history,
                           write_index_section)
 
@@ -44,10 +44,6 @@ TOP_K = 10
 SEED_PHRASES = {"nietzsche": "the philosopher is", "leopardi": "sempre caro mi fu"}
 QUICK = {"tokens": 20_000, "epochs": 1}
 REPORTS_DIR = Path("reports") / "words"
-
-
-class LabError(Exception):
-    """A user error, printed as one line."""
 
 
 def tokenize(text):
