@@ -11,7 +11,7 @@ QUICK_FLAG := $(if $(filter 1 yes true,$(QUICK)),--quick,)
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data spam poetry char-rnn words test bench clean
+.PHONY: help venv data spam poetry char-rnn words test lint bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,10 +41,13 @@ char-rnn: $(STAMP) ## Character RNN from scratch in NumPy, on Leopardi (QUICK=1 
 words: $(STAMP) ## Word-level LSTM language model with perplexity, on Nietzsche (QUICK=1 for a smoke run)
 	$(BIN)/python -m labs.words $(QUICK_FLAG) $(ARGS)
 
-test: $(STAMP) ## Run the test suite
-	$(BIN)/python -m pytest -q tests
+test: $(STAMP) ## Run the test suite (-m "not slow" in PYTEST_ARGS skips the training tests)
+	$(BIN)/python -m pytest -q tests $(PYTEST_ARGS)
 
-bench: $(STAMP) ## Benchmarks: the labs against the course recipes (~15 min; reports/bench.md)
+lint: $(STAMP) ## Check the code with ruff (ruff.toml; CI runs it)
+	$(BIN)/ruff check labs bench tests
+
+bench: $(STAMP) ## Benchmarks: the labs against the course recipes (~15 min; see bench/README.md)
 	$(BIN)/python -m bench.run
 
 clean: ## Remove generated reports, models and caches (never the datasets)

@@ -17,10 +17,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
-from labs import data, sampling
-from labs.cli import add_folder_options, positive_int
-from labs.reports import atomic_write_json, atomic_write_text, save_figure, write_index_section
+from labs import data
+from labs.cli import (REPORTS_DIR, LabError, add_folder_options, apply_quick, positive_int,
+                      quick_help, run_lab)
+from labs.data import split_holdout
+from labs.reports import (atomic_write_json, atomic_write_text, pyplot, save_figure,
+                          write_index_section)
+from labs.sampling import Sampler
 
 CORPORA = {"leopardi": "leopardi.txt", "nietzsche": "nietzsche.txt"}
 EMBED_DIM = 32
@@ -32,17 +37,15 @@ ITERATIONS = 300_000
 SAMPLE_EVERY = 5_000
 SAMPLE_LENGTH = 200
 SEED = 42
-VALIDATION_FRACTION = 0.1
-QUICK_ITERATIONS = 1_000
-REPORTS_DIR = Path("reports") / "char_rnn_numpy"
+QUICK = {"iterations": 1_000}
 PARAMETER_NAMES = ("embedding", "W_xh", "W_hh", "b_h", "W_hy", "b_y")
 
 
 # ---------------------------------------------------------------- data
-def build_vocabulary(text):
+def index_characters(text):
     """char → index and index → char, over the sorted distinct characters of ``text``."""
     if not text:
-        raise ValueError("the text is empty: nothing to learn from")
+        raise LabError("the text is empty: nothing to learn from")
     characters = sorted(set(text))
     char_to_index = {character: index for index, character in enumerate(characters)}
     return char_to_index, characters
@@ -51,14 +54,14 @@ def build_vocabulary(text):
 def encode(text, char_to_index):
     unknown = sorted(set(text) - set(char_to_index))
     if unknown:
-        raise ValueError(f"characters outside the vocabulary: {' '.join(map(repr, unknown))}")
+        raise LabError(f"characters outside the vocabulary: {' '.join(map(repr, unknown))}")
     return np.array([char_to_index[character] for character in text], dtype=np.int64)
 
 
-def make_sequences(encoded, seq_length):
+def make_chunks(encoded, seq_length):
     """Consecutive chunks: inputs ``encoded[i:i+L]``, targets shifted by one character."""
     if seq_length < 1:
-        raise ValueError(f"seq_length must be at least 1, got {seq_length}")
+        raise LabError(f"seq_length must be at least 1, got {seq_length}")
     starts = range(0, len(encoded) - 1 - seq_length + 1, seq_length)
     return [(encoded[start:start + seq_length], encoded[start + 1:start + seq_length + 1])
             for start in starts]
@@ -145,18 +148,18 @@ def step_probabilities(params, index, h):
     return softmax(h @ params["W_hy"] + params["b_y"]), h
 
 
-def sample(params, start_character, char_to_index, characters, length, rng,
-           method="temperature", temperature=1.0, top_k=None, top_p=None, h=None):
-    """Generate ``length`` characters after ``start_character`` with a shared sampling method."""
+def generate_text(params, start_character, char_to_index, characters, length, rng,
+                  method="temperature", temperature=1.0, top_k=None, top_p=None):
+    """Generate ``length`` characters after ``start_character``, the state carried along."""
     if start_character not in char_to_index:
-        raise ValueError(f"start character {start_character!r} is not in the vocabulary")
-    sampling.check(method, temperature, top_k, top_p)
-    h = np.zeros(params["W_hh"].shape[0]) if h is None else h
+        raise LabError(f"start character {start_character!r} is not in the vocabulary")
+    sampler = Sampler(method, temperature, top_k, top_p)
+    h = np.zeros(params["W_hh"].shape[0])
     index = char_to_index[start_character]
     output = []
     for _ in range(length):
         probabilities, h = step_probabilities(params, index, h)
-        index = sampling.sample(probabilities, rng, method, temperature, top_k, top_p)
+        index = sampler.draw(probabilities, rng)
         output.append(characters[index])
     return "".join(output)
 
@@ -165,7 +168,7 @@ def evaluate(params, encoded, seq_length=SEQ_LENGTH):
     """Average loss over a whole text, hidden state carried across chunks (no training)."""
     h = np.zeros(params["W_hh"].shape[0])
     total, count = 0.0, 0
-    for inputs, targets in make_sequences(encoded, seq_length):
+    for inputs, targets in make_chunks(encoded, seq_length):
         loss, hidden, _ = forward(params, inputs, targets, h)
         h = hidden[-1]
         total += loss * len(inputs)
@@ -179,23 +182,24 @@ def unigram_loss(train_encoded, evaluated, vocab_size):
     return float(-np.mean(np.log(counts / counts.sum())[evaluated]))
 
 
+def train_step(params, memory, inputs, targets, h, learning_rate):
+    """Forward, backward, clip, Adagrad on one chunk; returns its loss and the last state."""
+    loss, hidden, cache = forward(params, inputs, targets, h)
+    adagrad_step(params, clip_gradients(backward(params, cache)), memory, learning_rate)
+    return loss, hidden[-1]
+
+
 def train(text, iterations, embed_dim=EMBED_DIM, hidden_dim=HIDDEN_DIM, seq_length=SEQ_LENGTH,
           learning_rate=LEARNING_RATE, seed=SEED, sample_every=SAMPLE_EVERY, log=print):
     """Truncated BPTT over the text, start to end and again, the state carried across chunks."""
-    from tqdm import tqdm
-
-    char_to_index, characters = build_vocabulary(text)
-    encoded = encode(text, char_to_index)
-    chunks = make_sequences(encoded, seq_length)
+    char_to_index, characters = index_characters(text)
+    chunks = make_chunks(encode(text, char_to_index), seq_length)
     if not chunks:
-        raise ValueError(f"the text is shorter than one sequence ({seq_length + 1} characters)")
-    rng = np.random.default_rng(seed)
-    sample_rng = np.random.RandomState(seed)
+        raise LabError(f"the text is shorter than one sequence ({seq_length + 1} characters)")
+    rng, sample_rng = np.random.default_rng(seed), np.random.RandomState(seed)
     params = init_params(len(characters), embed_dim, hidden_dim, rng)
     memory = {name: np.zeros_like(value) for name, value in params.items()}
-    smooth = math.log(len(characters))
-    h = np.zeros(hidden_dim)
-    curve, samples = [], []
+    smooth, curve, samples = math.log(len(characters)), [], []
     started = time.perf_counter()
     for iteration in tqdm(range(1, iterations + 1), desc="char-RNN", unit="it", mininterval=2,
                           file=sys.stderr, disable=None):
@@ -203,17 +207,15 @@ def train(text, iterations, embed_dim=EMBED_DIM, hidden_dim=HIDDEN_DIM, seq_leng
         if position == 0:
             h = np.zeros(hidden_dim)  # a new pass over the text starts from a blank state
         inputs, targets = chunks[position]
-        loss, hidden, cache = forward(params, inputs, targets, h)
-        h = hidden[-1]
-        adagrad_step(params, clip_gradients(backward(params, cache)), memory, learning_rate)
+        loss, h = train_step(params, memory, inputs, targets, h, learning_rate)
         smooth = 0.999 * smooth + 0.001 * loss
         if iteration % 100 == 0 or iteration == iterations:
             curve.append((iteration, smooth))
         if sample_every and (iteration % sample_every == 0 or iteration == iterations):
-            text_sample = sample(params, characters[inputs[0]], char_to_index, characters,
-                                 SAMPLE_LENGTH, sample_rng, temperature=0.7)
-            samples.append({"iteration": iteration, "loss": smooth,
-                            "start": characters[inputs[0]], "text": text_sample})
+            start = characters[inputs[0]]
+            samples.append({"iteration": iteration, "loss": smooth, "start": start,
+                            "text": generate_text(params, start, char_to_index, characters,
+                                                  SAMPLE_LENGTH, sample_rng, temperature=0.7)})
             log(f"iteration {iteration}: smoothed loss {smooth:.4f}")
     seconds = time.perf_counter() - started
     return {"params": params, "characters": characters, "char_to_index": char_to_index,
@@ -222,83 +224,84 @@ def train(text, iterations, embed_dim=EMBED_DIM, hidden_dim=HIDDEN_DIM, seq_leng
 
 
 # ---------------------------------------------------------------- report
-def write_report(corpus, result, metrics, reports_dir):
-    from labs.reports import pyplot
-
+def plot_loss(corpus, result, metrics, path):
+    """The smoothed training loss against the uniform and unigram baselines."""
     plt = pyplot()
     figure, axis = plt.subplots(figsize=(8, 4.5))
     iterations, losses = zip(*result["curve"])
     axis.plot(iterations, losses, label="training loss (smoothed)")
     axis.axhline(metrics["uniform_loss"], color="grey", linestyle=":",
-                 label=f"uniform guess, ln {metrics['vocabulary_size']} = {metrics['uniform_loss']:.2f}")
+                 label=f"uniform guess, ln {metrics['vocabulary_size']} = "
+                       f"{metrics['uniform_loss']:.2f}")
     axis.axhline(metrics["unigram_loss_train"], color="tab:red", linestyle="--",
                  label=f"unigram model = {metrics['unigram_loss_train']:.2f}")
     axis.axhline(metrics["validation_loss"], color="tab:green", linestyle="-.",
                  label=f"held-out loss at the end = {metrics['validation_loss']:.2f}")
-    axis.set_xlabel("iteration (one 25-character chunk each)")
+    axis.set_xlabel(f"iteration (one {metrics['seq_length']}-character chunk each)")
     axis.set_ylabel("cross-entropy, nats per character")
     axis.set_title(f"NumPy char-RNN on {corpus}")
     axis.grid(alpha=0.3)
     axis.legend()
-    save_figure(figure, reports_dir / "loss.png")
+    save_figure(figure, path)
+
+
+def summary_lines(metrics):
+    return [f"- {metrics['iterations']:,} iterations of {metrics['seq_length']} characters, "
+            f"embedding {metrics['embed_dim']}, hidden {metrics['hidden_dim']}, Adagrad lr "
+            f"{metrics['learning_rate']}, clipping ±{CLIP}, seed {metrics['seed']}",
+            f"- final smoothed training loss {metrics['final_loss']:.4f} nats/char; held-out "
+            f"(last 10%) {metrics['validation_loss']:.4f}; unigram "
+            f"{metrics['unigram_loss_validation']:.4f} on the held-out text; uniform "
+            f"{metrics['uniform_loss']:.4f}",
+            f"- {metrics['tokens_per_second']:,.0f} characters/s of training "
+            f"({metrics['seconds']:.0f} s)\n"]
+
+
+def write_report(corpus, result, metrics, reports_dir):
+    """loss.png, metrics.json and report.md (with samples taken during training)."""
+    plot_loss(corpus, result, metrics, reports_dir / "loss.png")
     atomic_write_json(reports_dir / "metrics.json", metrics)
-    lines = [f"# NumPy char-RNN: {corpus}\n",
-             f"- {metrics['iterations']:,} iterations of {metrics['seq_length']} characters, "
-             f"embedding {metrics['embed_dim']}, hidden {metrics['hidden_dim']}, Adagrad lr "
-             f"{metrics['learning_rate']}, clipping ±{CLIP}, seed {metrics['seed']}",
-             f"- final smoothed training loss {metrics['final_loss']:.4f} nats/char; held-out "
-             f"(last 10%) {metrics['validation_loss']:.4f}; unigram {metrics['unigram_loss_validation']:.4f} "
-             f"on the held-out text; uniform {metrics['uniform_loss']:.4f}",
-             f"- {metrics['tokens_per_second']:,.0f} characters/s of training "
-             f"({metrics['seconds']:.0f} s)\n", "![loss](loss.png)\n", "## Samples during training\n"]
+    lines = [f"# NumPy char-RNN: {corpus}\n", *summary_lines(metrics), "![loss](loss.png)\n",
+             "## Samples during training\n"]
     for entry in result["samples"]:
         lines += [f"### Iteration {entry['iteration']:,} (loss {entry['loss']:.3f}, "
                   f"temperature 0.7)\n", "```text", entry["start"] + entry["text"], "```\n"]
     atomic_write_text(reports_dir / "report.md", "\n".join(lines))
     write_index_section("30-char-rnn-numpy", "\n".join([
-        "## Character RNN from scratch (NumPy)\n", *lines[1:4],
+        "## Character RNN from scratch (NumPy)\n", *summary_lines(metrics),
         "[report](char_rnn_numpy/report.md)\n", "![loss](char_rnn_numpy/loss.png)\n"]),
         reports_dir.parent)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m labs.char_rnn_numpy",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", choices=CORPORA, default="leopardi",
-                        help="text to learn from (default: %(default)s)")
-    parser.add_argument("--iterations", type=positive_int, default=ITERATIONS,
-                        help="training chunks (default: %(default)s)")
-    parser.add_argument("--embed-dim", type=positive_int, default=EMBED_DIM, help="embedding size (default: %(default)s)")
-    parser.add_argument("--hidden", type=positive_int, default=HIDDEN_DIM, help="hidden units (default: %(default)s)")
-    parser.add_argument("--seq-length", type=positive_int, default=SEQ_LENGTH,
-                        help="characters per BPTT chunk (default: %(default)s)")
-    parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE,
-                        help="Adagrad learning rate (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=SEED, help="random seed (default: %(default)s)")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"smoke run: {QUICK_ITERATIONS:,} iterations")
-    add_folder_options(parser, REPORTS_DIR)
-    args = parser.parse_args(argv)
-    if not args.learning_rate > 0:
-        parser.error(f"--learning-rate must be > 0, got {args.learning_rate}")
-    iterations = min(args.iterations, QUICK_ITERATIONS) if args.quick else args.iterations
-    try:
-        text = data.load_text(data.locate(CORPORA[args.corpus], args.datasets_dir))
-    except data.DatasetError as error:
-        sys.exit(f"labs.char_rnn_numpy: error: {error}")
-    cut = int(len(text) * (1 - VALIDATION_FRACTION))
-    train_text, validation_text = text[:cut], text[cut:]
-    result = train(train_text, iterations, args.embed_dim, args.hidden, args.seq_length,
-                   args.learning_rate, args.seed, sample_every=max(1, iterations // 8))
+# ---------------------------------------------------------------- the story
+def run(args):
+    """Text → held-out split → train → evaluate against the baselines → report."""
+    text = data.load_text(data.locate(CORPORA[args.corpus], args.datasets_dir))
+    train_text, validation_text = split_holdout(text)
+    result = train(train_text, args.iterations, args.embed_dim, args.hidden, args.seq_length,
+                   args.learning_rate, args.seed, sample_every=max(1, args.iterations // 8))
+    metrics = run_metrics(args, text, validation_text, result)
+    write_report(args.corpus, result, metrics, Path(args.reports_dir))
+    print(f"final smoothed loss {metrics['final_loss']:.4f}, held-out "
+          f"{metrics['validation_loss']:.4f} nats/char; unigram "
+          f"{metrics['unigram_loss_validation']:.4f}, uniform {metrics['uniform_loss']:.4f}; "
+          f"{metrics['tokens_per_second']:,.0f} chars/s")
+    return metrics
+
+
+def run_metrics(args, text, validation_text, result):
+    """Final and held-out loss next to the uniform and unigram baselines."""
+    train_text = text[:len(text) - len(validation_text)]
     # Training saw the vocabulary of the first 90% only; map the held-out text onto it.
-    validation = [c for c in validation_text if c in result["char_to_index"]]
-    validation_encoded = encode("".join(validation), result["char_to_index"])
+    validation = "".join(c for c in validation_text if c in result["char_to_index"])
+    validation_encoded = encode(validation, result["char_to_index"])
     train_encoded = encode(train_text, result["char_to_index"])
     vocab_size = len(result["characters"])
-    metrics = {
+    return {
         "corpus": args.corpus, "characters": len(text), "vocabulary_size": vocab_size,
-        "iterations": iterations, "seq_length": args.seq_length, "embed_dim": args.embed_dim,
-        "hidden_dim": args.hidden, "learning_rate": args.learning_rate, "seed": args.seed,
+        "iterations": args.iterations, "seq_length": args.seq_length,
+        "embed_dim": args.embed_dim, "hidden_dim": args.hidden,
+        "learning_rate": args.learning_rate, "seed": args.seed,
         "final_loss": result["curve"][-1][1],
         "validation_loss": evaluate(result["params"], validation_encoded, args.seq_length),
         "unigram_loss_train": unigram_loss(train_encoded, train_encoded, vocab_size),
@@ -308,11 +311,30 @@ def main(argv=None):
         "seconds": result["seconds"], "tokens_per_second": result["tokens_per_second"],
         "quick": args.quick,
     }
-    write_report(args.corpus, result, metrics, Path(args.reports_dir))
-    print(f"final smoothed loss {metrics['final_loss']:.4f}, held-out {metrics['validation_loss']:.4f} "
-          f"nats/char; unigram {metrics['unigram_loss_validation']:.4f}, uniform "
-          f"{metrics['uniform_loss']:.4f}; {metrics['tokens_per_second']:,.0f} chars/s")
-    return metrics
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m labs.char_rnn_numpy",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", choices=CORPORA, default="leopardi",
+                        help="text to learn from (default: %(default)s)")
+    parser.add_argument("--iterations", type=positive_int, default=ITERATIONS,
+                        help="training chunks (default: %(default)s)")
+    parser.add_argument("--embed-dim", type=positive_int, default=EMBED_DIM,
+                        help="embedding size (default: %(default)s)")
+    parser.add_argument("--hidden", type=positive_int, default=HIDDEN_DIM,
+                        help="hidden units (default: %(default)s)")
+    parser.add_argument("--seq-length", type=positive_int, default=SEQ_LENGTH,
+                        help="characters per BPTT chunk (default: %(default)s)")
+    parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE,
+                        help="Adagrad learning rate (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=SEED, help="random seed (default: %(default)s)")
+    parser.add_argument("--quick", action="store_true", help=quick_help(QUICK))
+    add_folder_options(parser, REPORTS_DIR / "char_rnn_numpy")
+    args = apply_quick(parser.parse_args(argv), QUICK)
+    if not args.learning_rate > 0:
+        parser.error(f"--learning-rate must be > 0, got {args.learning_rate}")
+    return run_lab("labs.char_rnn_numpy", run, args)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import hashlib
 import io
 import os
 import shutil
-import sys
 import urllib.error
 import urllib.request
 import zipfile
@@ -26,16 +25,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from tqdm import tqdm
 
+from labs.cli import DATASETS_DIR, LabError, add_folder_options, run_lab
 from labs.reports import atomic_path
 
 SEARCH_PATH_VARIABLE = "RNN_LABS_DATA"
-DATASETS_DIR = Path("datasets")
 DOWNLOAD_TIMEOUT_SECONDS = 20
 SMS_LABELS = ("ham", "spam")
+VALIDATION_FRACTION = 0.1
 
 
-class DatasetError(Exception):
+class DatasetError(LabError):
     """A dataset cannot be found, fetched, verified or parsed; the message says what to do."""
 
 
@@ -44,7 +45,6 @@ class Dataset:
     name: str
     sha256: str
     url: str
-    description: str
     # How the downloaded bytes become the file: "plain" (as is), "zip:<member>" (one
     # member of a zip archive) or "leopardi-tei" (the TEI XML, converted to text).
     unpack: str = "plain"
@@ -58,14 +58,12 @@ DATASETS = {
             name="sms_spam.tsv",
             sha256="7d039a24a6083ed9ef0f806ebad56bbb976e3aeb8de05669173bfdc4996c239d",
             url="https://archive.ics.uci.edu/static/public/228/sms+spam+collection.zip",
-            description="SMS Spam Collection v.1 (UCI, CC BY 4.0)",
             unpack="zip:SMSSpamCollection",
         ),
         Dataset(
             name="nietzsche.txt",
             sha256="23cf69874ab69d3d256099ab530ea4be24d47d9675b673bcc67cbcd6298ec647",
             url="https://s3.amazonaws.com/text-datasets/nietzsche.txt",
-            description="Nietzsche, the Keras text-generation corpus (public domain)",
         ),
         Dataset(
             name="leopardi.txt",
@@ -74,7 +72,6 @@ DATASETS = {
                 "https://raw.githubusercontent.com/linhd-postdata/biblioteca_italiana/"
                 "e35bc1abfafc7adac37ac0c833348ff1137939b9/xml/bibit000850"
             ),
-            description="Leopardi, Canti (Biblioteca Italiana TEI bibit000850, converted)",
             unpack="leopardi-tei",
             source_sha256="0857e6bc77e9721473e3c00b851988b8f656bef58afe60c641cf654d7bb06309",
         ),
@@ -142,7 +139,7 @@ def fetch(dataset, target, log=print):
 
     Nothing is left at ``target`` unless the sha256 matches.
     """
-    payload = _download(dataset.url, log=log)
+    payload = _download(dataset.url)
     if dataset.unpack.startswith("zip:"):
         member = dataset.unpack[len("zip:"):]
         try:
@@ -170,9 +167,7 @@ def _verify(payload, expected, url):
         raise DatasetError(f"checksum mismatch for {url}: sha256 {actual}, expected {expected}")
 
 
-def _download(url, log=print):
-    from tqdm import tqdm
-
+def _download(url):
     try:
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
@@ -186,6 +181,13 @@ def _download(url, log=print):
     except (urllib.error.URLError, OSError, ValueError) as error:
         reason = getattr(error, "reason", error)
         raise DatasetError(f"{type(error).__name__}: {reason}") from None
+
+
+def split_holdout(sequence, fraction=VALIDATION_FRACTION):
+    """The first ``1 - fraction`` of a text (or token list) for training, the last
+    ``fraction``, contiguous, for validation: the model is tested on text it never read."""
+    cut = int(len(sequence) * (1 - fraction))
+    return sequence[:cut], sequence[cut:]
 
 
 def load_sms(path):
@@ -219,7 +221,8 @@ def load_text(path):
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
-        raise DatasetError(f"{path}: not UTF-8 text (byte {error.start}); save it as UTF-8") from None
+        raise DatasetError(f"{path}: not UTF-8 text (byte {error.start}); "
+                           "save it as UTF-8") from None
     if not text.strip():
         raise DatasetError(f"{path}: the corpus is empty")
     return text
@@ -240,6 +243,12 @@ def describe(path):
             f"{len(set(text))} distinct ({len(set(text.lower()))} after lowercasing)")
 
 
+def prepare(args):
+    for name in args.names or DATASETS:
+        path = locate(name, args.datasets_dir, download=not args.no_download)
+        print(describe(path))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m labs.data",
@@ -247,20 +256,14 @@ def main(argv=None):
     )
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help=f"datasets to prepare (default: all of {', '.join(DATASETS)})")
-    parser.add_argument("--datasets-dir", type=Path, default=DATASETS_DIR,
-                        help="where the data files live (default: %(default)s)")
+    add_folder_options(parser, reports_dir=None)
     parser.add_argument("--no-download", action="store_true",
                         help="only look in the datasets folder and on the search path")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.names) - set(DATASETS))
     if unknown:
         parser.error(f"unknown dataset {', '.join(unknown)}; choose from {', '.join(DATASETS)}")
-    try:
-        for name in args.names or DATASETS:
-            path = locate(name, args.datasets_dir, download=not args.no_download)
-            print(describe(path))
-    except DatasetError as error:
-        sys.exit(f"labs.data: error: {error}")
+    run_lab("labs.data", prepare, args)
 
 
 if __name__ == "__main__":

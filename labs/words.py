@@ -15,16 +15,20 @@ import argparse
 import collections
 import math
 import re
-import sys
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
+from keras import layers
 
-from labs import data, sampling
-from labs.cli import LabError, add_folder_options, positive_int
-from labs.reports import (atomic_write_json, atomic_write_text, plot_history,
-                          write_index_section)
+from labs import data
+from labs.cli import (REPORTS_DIR, LabError, add_folder_options, apply_quick, positive_int,
+                      quick_help, run_lab)
+from labs.data import split_holdout
+from labs.reports import atomic_write_json, atomic_write_text, plot_history, write_index_section
+from labs.sampling import Sampler
+from labs.training import early_stopping, history_lists, make_dataset
 
 CORPORA = {"nietzsche": "nietzsche.txt", "leopardi": "leopardi.txt"}
 UNKNOWN = "<unk>"
@@ -37,13 +41,11 @@ BATCH_SIZE = 256
 EPOCHS = 8
 PATIENCE = 2  # epochs without a better held-out loss before stopping
 LEARNING_RATE = 2e-3
-VALIDATION_FRACTION = 0.1
 SEED = 42
 GENERATED_WORDS = 40
 TOP_K = 10
 SEED_PHRASES = {"nietzsche": "the philosopher is", "leopardi": "sempre caro mi fu"}
 QUICK = {"tokens": 20_000, "epochs": 1}
-REPORTS_DIR = Path("reports") / "words"
 
 
 def tokenize(text):
@@ -94,9 +96,7 @@ def perplexity(probabilities_of_targets):
 
 def build_model(vocabulary_size, window=WINDOW, embedding_dim=EMBEDDING_DIM, units=UNITS,
                 learning_rate=LEARNING_RATE):
-    import keras
-    from keras import layers
-
+    """Embedding → LSTM → softmax over the vocabulary, Adam with gradient clipping."""
     tokens = keras.Input(shape=(window,), dtype="int32", name="tokens")
     features = layers.Embedding(vocabulary_size, embedding_dim, name="embedding")(tokens)
     features = layers.LSTM(units, name="lstm")(features)
@@ -107,7 +107,7 @@ def build_model(vocabulary_size, window=WINDOW, embedding_dim=EMBEDDING_DIM, uni
     return model
 
 
-def generate(model, vocabulary, seed_tokens, length, rng, method, temperature=1.0, top_k=None):
+def generate(model, vocabulary, seed_tokens, length, rng, sampler):
     """Continue ``seed_tokens`` (already known or ``<unk>``) by ``length`` tokens.
 
     ``predict_on_batch`` per token: one compiled call, not ``predict``'s per-call setup.
@@ -117,7 +117,7 @@ def generate(model, vocabulary, seed_tokens, length, rng, method, temperature=1.
     output = []
     for _ in range(length):
         probabilities = np.asarray(model.predict_on_batch(np.array([window[-WINDOW:]])))[0]
-        index = sampling.sample(probabilities, rng, method, temperature, top_k)
+        index = sampler.draw(probabilities, rng)
         output.append(vocabulary.words[index])
         window.append(index)
     return output
@@ -128,130 +128,136 @@ def detokenize(tokens):
     return re.sub(r" ([.,;:!?)\]])", r"\1", text)
 
 
-def main(argv=None):
-    import keras
-
-    parser = argparse.ArgumentParser(prog="python -m labs.words", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", choices=CORPORA, default="nietzsche",
-                        help="text to learn from (default: %(default)s)")
-    parser.add_argument("--epochs", type=positive_int, default=EPOCHS, help="epochs (default: %(default)s)")
-    parser.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE, help="batch size (default: %(default)s)")
-    parser.add_argument("--min-count", type=positive_int, default=MIN_COUNT,
-                        help="rarer words become <unk> (default: %(default)s)")
-    parser.add_argument("--seed-phrase", help="beginning for the samples (default: one per corpus)")
-    parser.add_argument("--length", type=positive_int, default=GENERATED_WORDS,
-                        help="tokens to generate per sample (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=SEED, help="random seed (default: %(default)s)")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"smoke run: first {QUICK['tokens']:,} tokens, one epoch")
-    add_folder_options(parser, REPORTS_DIR)
-    args = parser.parse_args(argv)
-    try:
-        return run(args, keras)
-    except (LabError, data.DatasetError) as error:
-        sys.exit(f"labs.words: error: {error}")
-
-
-def run(args, keras):
-    import tensorflow as tf
-
+# ---------------------------------------------------------------- the story
+def run(args):
+    """Tokens → vocabulary → windows → unigram baseline → LSTM → perplexity → samples."""
     keras.utils.set_random_seed(args.seed)
     seed_phrase = args.seed_phrase or SEED_PHRASES[args.corpus]
     seed_tokens = tokenize(seed_phrase)
     if not seed_tokens:
         raise LabError("the seed phrase has no words")
     tokens = tokenize(data.load_text(data.locate(CORPORA[args.corpus], args.datasets_dir)))
-    epochs = args.epochs
     if args.quick:
-        tokens, epochs = tokens[:QUICK["tokens"]], min(epochs, QUICK["epochs"])
-    cut = int(len(tokens) * (1 - VALIDATION_FRACTION))
-    vocabulary = Vocabulary(tokens[:cut], args.min_count)
-    train_encoded, held_out_encoded = vocabulary.encode(tokens[:cut]), vocabulary.encode(tokens[cut:])
-    train_x, train_y = windows(train_encoded)
-    held_x, held_y = windows(held_out_encoded)
-    unigram = unigram_probabilities(train_encoded, len(vocabulary))
-    unigram_perplexity = perplexity(unigram[held_y])
+        tokens = tokens[:QUICK["tokens"]]
+    train_tokens, held_out_tokens = split_holdout(tokens)
+    vocabulary = Vocabulary(train_tokens, args.min_count)
+    train_encoded = vocabulary.encode(train_tokens)
+    held_out_encoded = vocabulary.encode(held_out_tokens)
+    (train_x, train_y), (held_x, held_y) = windows(train_encoded), windows(held_out_encoded)
+    unigram = perplexity(unigram_probabilities(train_encoded, len(vocabulary))[held_y])
     print(f"{len(tokens):,} tokens, vocabulary {len(vocabulary):,} (min count {args.min_count}), "
           f"{len(train_x):,} training windows, {len(held_x):,} held out; unigram perplexity "
-          f"{unigram_perplexity:.1f}")
-
-    def dataset(inputs, targets, shuffle):
-        result = tf.data.Dataset.from_tensor_slices((inputs, targets))
-        if shuffle:
-            result = result.shuffle(len(inputs), seed=args.seed)
-        options = tf.data.Options()
-        options.autotune.enabled = False
-        return result.batch(args.batch_size).prefetch(2).with_options(options)
-
+          f"{unigram:.1f}")
     model = build_model(len(vocabulary))
     started = time.perf_counter()
     # The model that generates is the best epoch's: the small corpus overfits within a few.
-    early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE,
-                                                   restore_best_weights=True)
-    history = model.fit(dataset(train_x, train_y, True), validation_data=dataset(held_x, held_y, False),
-                        epochs=epochs, shuffle=False, callbacks=[early_stopping], verbose=2)
-    seconds = time.perf_counter() - started
-    losses = history.history
-    perplexities = [math.exp(value) for value in losses["val_loss"]]
-    history_plot = {"perplexity": [math.exp(value) for value in losses["loss"]],
-                    "val_perplexity": perplexities, "loss": losses["loss"], "val_loss": losses["val_loss"]}
-    directory = Path(args.reports_dir) / args.corpus
-    plot_history(history_plot, directory / "history.png",
-                 [("loss", "cross-entropy (nats per token)"), ("perplexity", "perplexity")],
-                 f"word LSTM on {args.corpus}; unigram held-out perplexity {unigram_perplexity:.0f}")
+    history = history_lists(model.fit(
+        make_dataset(train_x, train_y, args.batch_size, seed=args.seed),
+        validation_data=make_dataset(held_x, held_y, args.batch_size), epochs=args.epochs,
+        shuffle=False, callbacks=[early_stopping(PATIENCE)], verbose=2))
+    metrics = word_metrics(args, tokens, vocabulary, held_out_encoded, history, unigram)
+    metrics.update(parameters=model.count_params(), training_seconds=time.perf_counter() - started)
+    samples = sample_rows(model, vocabulary, seed_tokens, args.length, args.seed)
+    write_report(args, metrics, history, seed_phrase, vocabulary.unknown_in(seed_tokens), samples)
+    print(f"held-out perplexity {metrics['best_held_out_perplexity']:.1f} (epoch "
+          f"{metrics['best_epoch']}) vs unigram {unigram:.1f}; wrote "
+          f"{Path(args.reports_dir) / args.corpus / 'report.md'}")
+    return metrics
 
-    unknown = vocabulary.unknown_in(seed_tokens)
+
+def word_metrics(args, tokens, vocabulary, held_out_encoded, history, unigram):
+    perplexities = [math.exp(value) for value in history["val_loss"]]
+    best = int(np.argmin(history["val_loss"]))
+    return {"corpus": args.corpus, "tokens": len(tokens), "vocabulary_size": len(vocabulary),
+            "min_count": args.min_count, "window": WINDOW, "epochs": len(history["loss"]),
+            "held_out_perplexity": perplexities, "best_epoch": best + 1,
+            "best_held_out_perplexity": perplexities[best],
+            "unigram_held_out_perplexity": unigram,
+            "held_out_unknown_rate": float(np.mean(held_out_encoded == 0)),
+            "seed": args.seed, "quick": args.quick}
+
+
+def sample_rows(model, vocabulary, seed_tokens, length, seed):
+    """(method, Markdown-safe text) for greedy, random, temperature 0.7 and top-k."""
+    rng = np.random.RandomState(seed)
+    methods = [("greedy", Sampler("greedy")),
+               ("random (temperature 1.0)", Sampler("temperature", 1.0)),
+               ("temperature 0.7", Sampler("temperature", 0.7)),
+               (f"top-k (k = {TOP_K})", Sampler("top-k", top_k=TOP_K))]
+    rows = []
+    for title, sampler in methods:
+        words = generate(model, vocabulary, seed_tokens, length, rng, sampler)
+        text = detokenize(seed_tokens) + " **" + detokenize(words) + "**"
+        rows.append((title, text.replace("<", "&lt;").replace(">", "&gt;")))
+    return rows
+
+
+# ---------------------------------------------------------------- report
+def summary_lines(metrics):
+    return [f"- {metrics['tokens']:,} tokens (lowercased words and punctuation), vocabulary "
+            f"{metrics['vocabulary_size']:,} with `<unk>` (min count {metrics['min_count']}; "
+            f"{metrics['held_out_unknown_rate']:.1%} of held-out tokens are `<unk>`)",
+            f"- Embedding({EMBEDDING_DIM}) → LSTM({UNITS}) → softmax, Adam, windows of {WINDOW} "
+            f"tokens; {metrics['epochs']} epochs in {metrics['training_seconds']:.0f} s (early "
+            f"stopping, patience {PATIENCE}; the samples come from the best epoch)"
+            + (" — QUICK MODE" if metrics["quick"] else ""),
+            f"- best held-out perplexity {metrics['best_held_out_perplexity']:.1f} (epoch "
+            f"{metrics['best_epoch']}) against the unigram model's "
+            f"{metrics['unigram_held_out_perplexity']:.1f}\n"]
+
+
+def write_report(args, metrics, history, seed_phrase, unknown, samples):
+    """report.md, history.png and metrics.json under reports/words/<corpus>/, and the index."""
+    directory = Path(args.reports_dir) / args.corpus
+    unigram = metrics["unigram_held_out_perplexity"]
+    training = [math.exp(value) for value in history["loss"]]
+    plot_history({"perplexity": training, "val_perplexity": metrics["held_out_perplexity"],
+                  "loss": history["loss"], "val_loss": history["val_loss"]},
+                 directory / "history.png",
+                 [("loss", "cross-entropy (nats per token)"), ("perplexity", "perplexity")],
+                 f"word LSTM on {args.corpus}; unigram held-out perplexity {unigram:.0f}")
+    atomic_write_json(directory / "metrics.json", metrics)
     unknown_note = (f"Seed words not in the vocabulary, read as `<unk>`: {', '.join(unknown)}."
                     if unknown else "Every seed word is in the vocabulary.")
     if unknown:
         print(f"note: {unknown_note}")
-    rng = np.random.RandomState(args.seed)
-    methods = [("greedy", {"method": "greedy"}),
-               ("random (temperature 1.0)", {"method": "temperature", "temperature": 1.0}),
-               ("temperature 0.7", {"method": "temperature", "temperature": 0.7}),
-               (f"top-k (k = {TOP_K})", {"method": "top-k", "top_k": TOP_K})]
-    rows = []
-    for title, options in methods:
-        words = generate(model, vocabulary, seed_tokens, args.length, rng, **options)
-        text = detokenize(seed_tokens) + " **" + detokenize(words) + "**"
-        rows.append((title, text.replace("<", "&lt;").replace(">", "&gt;")))
-    best = int(np.argmin(losses["val_loss"]))
-    metrics = {"corpus": args.corpus, "tokens": len(tokens), "vocabulary_size": len(vocabulary),
-               "min_count": args.min_count, "window": WINDOW, "epochs": len(losses["loss"]),
-               "held_out_perplexity": perplexities, "best_epoch": best + 1,
-               "best_held_out_perplexity": perplexities[best],
-               "unigram_held_out_perplexity": unigram_perplexity,
-               "held_out_unknown_rate": float(np.mean(held_out_encoded == 0)),
-               "parameters": model.count_params(), "training_seconds": seconds,
-               "seed": args.seed, "quick": args.quick}
-    atomic_write_json(directory / "metrics.json", metrics)
     table = ["| epoch | training perplexity | held-out perplexity | unigram perplexity |",
              "|---:|---:|---:|---:|"]
-    table += [f"| {epoch + 1} | {train:.1f} | {held:.1f} | {unigram_perplexity:.1f} |"
-              for epoch, (train, held) in enumerate(zip(history_plot["perplexity"], perplexities))]
-    lines = [f"# Word-level LSTM: {args.corpus}\n",
-             f"- {len(tokens):,} tokens (lowercased words and punctuation), vocabulary "
-             f"{len(vocabulary):,} with `<unk>` (min count {args.min_count}; "
-             f"{metrics['held_out_unknown_rate']:.1%} of held-out tokens are `<unk>`)",
-             f"- Embedding({EMBEDDING_DIM}) → LSTM({UNITS}) → softmax, Adam, windows of {WINDOW} "
-             f"tokens; {len(losses['loss'])} epochs in {seconds:.0f} s (early stopping, patience "
-             f"{PATIENCE}; the samples come from the best epoch)"
-             + (" — QUICK MODE" if args.quick else ""),
-             f"- best held-out perplexity {perplexities[best]:.1f} (epoch {best + 1}) against the "
-             f"unigram model's {unigram_perplexity:.1f}\n",
+    table += [f"| {epoch} | {train:.1f} | {held:.1f} | {unigram:.1f} |" for epoch, (train, held)
+              in enumerate(zip(training, metrics["held_out_perplexity"]), 1)]
+    lines = [f"# Word-level LSTM: {args.corpus}\n", *summary_lines(metrics),
              "![history](history.png)\n", *table, "",
              f"## Samples from “{seed_phrase}”\n", unknown_note + "\n",
              "Greedy decoding always takes the most probable word, so it falls into loops; "
              "sampling trades that for variety.\n",
-             "| method | text |", "|---|---|", *[f"| {title} | {text} |" for title, text in rows]]
+             "| method | text |", "|---|---|",
+             *[f"| {title} | {text} |" for title, text in samples]]
     atomic_write_text(directory / "report.md", "\n".join(lines) + "\n")
     write_index_section(f"40-words-{args.corpus}", "\n".join([
-        f"## Word-level language model: {args.corpus}\n", *lines[1:4],
+        f"## Word-level language model: {args.corpus}\n", *summary_lines(metrics),
         f"[report](words/{args.corpus}/report.md)\n",
         f"![history](words/{args.corpus}/history.png)\n"]), Path(args.reports_dir).parent)
-    print(f"held-out perplexity {perplexities[best]:.1f} (epoch {best + 1}) vs unigram "
-          f"{unigram_perplexity:.1f}; wrote {directory / 'report.md'}")
-    return metrics
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m labs.words",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", choices=CORPORA, default="nietzsche",
+                        help="text to learn from (default: %(default)s)")
+    parser.add_argument("--epochs", type=positive_int, default=EPOCHS,
+                        help="epochs (default: %(default)s)")
+    parser.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE,
+                        help="batch size (default: %(default)s)")
+    parser.add_argument("--min-count", type=positive_int, default=MIN_COUNT,
+                        help="rarer words become <unk> (default: %(default)s)")
+    parser.add_argument("--seed-phrase", help="beginning for the samples (default: one per corpus)")
+    parser.add_argument("--length", type=positive_int, default=GENERATED_WORDS,
+                        help="tokens to generate per sample (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=SEED, help="random seed (default: %(default)s)")
+    parser.add_argument("--quick", action="store_true", help=quick_help(QUICK))
+    add_folder_options(parser, REPORTS_DIR / "words")
+    args = apply_quick(parser.parse_args(argv), QUICK)
+    return run_lab("labs.words", run, args)
 
 
 if __name__ == "__main__":

@@ -27,3 +27,16 @@ def shared_source(dataset_path):
         if (folder / "leopardi_canti_bibit000850.xml").is_file():
             return folder
     pytest.skip(f"the Leopardi TEI XML is not on ${data.SEARCH_PATH_VARIABLE}")
+
+
+@pytest.fixture(scope="session")
+def known_edition(dataset_path):
+    """Path of a dataset for tests that assert facts of the known edition (its row count,
+    its vocabulary): they skip when a user keeps another edition in datasets/."""
+    def resolve(name):
+        path = dataset_path(name)
+        if data.sha256_of(path) != data.DATASETS[name].sha256:
+            pytest.skip(f"{path} is not the known edition of {name}")
+        return path
+
+    return resolve

@@ -14,13 +14,13 @@ def tiny_model(seed=0, vocab_size=5, embed_dim=3, hidden_dim=4, scale=0.5):
 
 
 def test_vocabulary_encoding_and_shifted_targets():
-    char_to_index, characters = rnn.build_vocabulary("hello")
+    char_to_index, characters = rnn.index_characters("hello")
     assert characters == ["e", "h", "l", "o"] and char_to_index["l"] == 2
     encoded = rnn.encode("hello", char_to_index)
-    (inputs, targets), = rnn.make_sequences(encoded, 4)
+    (inputs, targets), = rnn.make_chunks(encoded, 4)
     assert "".join(characters[i] for i in inputs) == "hell"
     assert "".join(characters[i] for i in targets) == "ello"
-    assert [len(pair[0]) for pair in rnn.make_sequences(np.arange(11), 3)] == [3, 3, 3]
+    assert [len(pair[0]) for pair in rnn.make_chunks(np.arange(11), 3)] == [3, 3, 3]
 
 
 def test_gradients_match_numerical_differences():
@@ -55,21 +55,22 @@ def test_initial_loss_is_about_ln_vocabulary_size():
     assert abs(loss - math.log(40)) < 0.01
 
 
+@pytest.mark.slow
 def test_a_tiny_text_is_memorised():
     result = rnn.train("abcdefgh" * 4, iterations=1500, embed_dim=8, hidden_dim=32,
                        seq_length=8, learning_rate=0.1, seed=0, sample_every=0, log=lambda m: None)
     encoded = rnn.encode("abcdefgh" * 4, result["char_to_index"])
     assert rnn.evaluate(result["params"], encoded, 8) < 0.05
-    text = rnn.sample(result["params"], "a", result["char_to_index"], result["characters"], 7,
-                      np.random.RandomState(0), method="greedy")
+    text = rnn.generate_text(result["params"], "a", result["char_to_index"],
+                             result["characters"], 7, np.random.RandomState(0), method="greedy")
     assert text == "bcdefgh"
 
 
 def test_sampling_with_a_fixed_seed_is_reproducible():
     params = tiny_model()
-    char_to_index, characters = rnn.build_vocabulary("abcde")
-    first = rnn.sample(params, "a", char_to_index, characters, 30, np.random.RandomState(5))
-    second = rnn.sample(params, "a", char_to_index, characters, 30, np.random.RandomState(5))
+    char_to_index, characters = rnn.index_characters("abcde")
+    first = rnn.generate_text(params, "a", char_to_index, characters, 30, np.random.RandomState(5))
+    second = rnn.generate_text(params, "a", char_to_index, characters, 30, np.random.RandomState(5))
     assert first == second and len(first) == 30
 
 
@@ -79,15 +80,19 @@ def test_unigram_baseline_is_the_entropy_of_the_frequencies():
     assert rnn.unigram_loss(encoded, encoded, 2) == pytest.approx(expected)
 
 
-def test_bad_arguments_are_clear_errors():
-    char_to_index, characters = rnn.build_vocabulary("abc")
+def test_bad_arguments_are_clear_errors(capsys):
+    char_to_index, characters = rnn.index_characters("abc")
     with pytest.raises(ValueError, match="the text is empty"):
-        rnn.build_vocabulary("")
+        rnn.index_characters("")
     with pytest.raises(ValueError, match="start character 'z' is not in the vocabulary"):
-        rnn.sample(tiny_model(vocab_size=3), "z", char_to_index, characters, 5,
+        rnn.generate_text(tiny_model(vocab_size=3), "z", char_to_index, characters, 5,
                    np.random.RandomState(0))
     with pytest.raises(ValueError, match="temperature must be > 0"):
-        rnn.sample(tiny_model(vocab_size=3), "a", char_to_index, characters, 5,
+        rnn.generate_text(tiny_model(vocab_size=3), "a", char_to_index, characters, 5,
                    np.random.RandomState(0), temperature=0)
     with pytest.raises(SystemExit):
         rnn.main(["--iterations", "0"])
+    assert "argument --iterations: must be at least 1, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        rnn.main(["--learning-rate", "0"])
+    assert "--learning-rate must be > 0, got 0.0" in capsys.readouterr().err

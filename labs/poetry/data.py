@@ -1,0 +1,92 @@
+"""Corpora, vocabulary and windows: text in, uint8 index windows out."""
+
+import numpy as np
+
+from labs import data
+from labs.cli import LabError
+
+# Course settings per corpus: Leopardi as in the course (case kept, maxlen 40, step 1),
+# Nietzsche as in the Keras example (lowercased, maxlen 60, step 3).
+CORPORA = {
+    "leopardi": {"files": ("leopardi.txt",), "lowercase": False, "maxlen": 40, "step": 1,
+                 "epochs": 20},
+    "nietzsche": {"files": ("nietzsche.txt",), "lowercase": True, "maxlen": 60, "step": 3,
+                  "epochs": 12},  # ~60 s an epoch here: 12 keep `make poetry` near 20 minutes
+    "leopardi+nietzsche": {"files": ("leopardi.txt", "nietzsche.txt"), "lowercase": True,
+                           "maxlen": 40, "step": 3, "epochs": 12},
+}
+
+
+def load_corpus(name, datasets_dir=data.DATASETS_DIR, lowercase=None, log=print):
+    """The texts of a corpus (one per file), lowercased if the corpus settings say so."""
+    if name not in CORPORA:
+        raise LabError(f"unknown corpus {name!r}; choose from {', '.join(CORPORA)}")
+    lowercase = CORPORA[name]["lowercase"] if lowercase is None else lowercase
+    texts = []
+    for file in CORPORA[name]["files"]:
+        text = data.load_text(data.locate(file, datasets_dir, log=log))
+        texts.append(text.lower() if lowercase else text)
+    return texts
+
+
+def build_vocabulary(texts):
+    """Sorted distinct characters, as the course's ``sorted(list(set(text)))``."""
+    vocabulary = sorted(set("".join(texts)))
+    if len(vocabulary) > 255:
+        raise LabError(f"{len(vocabulary)} distinct characters: more than the 255 a uint8 "
+                       "index holds; lowercase the corpus or clean it")
+    return vocabulary
+
+
+def encode(text, vocabulary):
+    indices = {character: index for index, character in enumerate(vocabulary)}
+    return np.fromiter((indices[character] for character in text), np.uint8, len(text))
+
+
+def windows(encoded, maxlen, step):
+    """Inputs and targets exactly as the course's loop
+    ``for i in range(0, len(text) - maxlen, step): text[i:i + maxlen] → text[i + maxlen]``,
+    as uint8 indices rather than one-hot booleans."""
+    starts = np.arange(0, len(encoded) - maxlen, step)
+    inputs = encoded[starts[:, None] + np.arange(maxlen)]
+    return inputs, encoded[starts + maxlen]
+
+
+def make_windows(texts, vocabulary, maxlen, step):
+    """Windows of several texts, none crossing from one text into the next."""
+    pairs = [windows(encode(text, vocabulary), maxlen, step) for text in texts
+             if len(text) > maxlen]
+    if not pairs:
+        raise LabError(f"the text is shorter than maxlen {maxlen}")
+    return np.concatenate([pair[0] for pair in pairs]), np.concatenate([pair[1] for pair in pairs])
+
+
+def pad_character(vocabulary):
+    """Seeds shorter than maxlen are left-padded with newlines: in the training text a
+    beginning (of a poem, of an aphorism) follows blank lines, so the model has seen it."""
+    for candidate in ("\n", " "):
+        if candidate in vocabulary:
+            return candidate
+    return vocabulary[0]
+
+
+def prepare_seed(seed_text, vocabulary, maxlen, lowercase, drop_unknown=False):
+    """The seed as ``maxlen`` indices: lowercased like the corpus, unknown characters an
+    error (or dropped), left-padded or cut to the last ``maxlen`` characters."""
+    if lowercase:
+        seed_text = seed_text.lower()
+    unknown = sorted(set(seed_text) - set(vocabulary))
+    if unknown:
+        if not drop_unknown:
+            raise LabError(f"the seed text has characters outside the vocabulary: "
+                           f"{' '.join(repr(character) for character in unknown)}; "
+                           "remove them or pass --drop-unknown")
+        seed_text = "".join(character for character in seed_text if character in vocabulary)
+    padded = seed_text[-maxlen:].rjust(maxlen, pad_character(vocabulary))
+    return seed_text, encode(padded, vocabulary)
+
+
+def random_window(text, maxlen, rng):
+    """``maxlen`` consecutive characters of ``text`` from a random start (a seed text)."""
+    start = int(rng.randint(0, len(text) - maxlen))
+    return text[start:start + maxlen]

@@ -1,0 +1,256 @@
+"""Poetry generator lab: the story, from the corpus to the samples, and generation.
+
+    python -m labs.poetry train --corpus leopardi        # model, checkpoints and report
+    python -m labs.poetry generate --corpus leopardi --temperature 0.5 --length 400
+    python -m labs.poetry generate --corpus nietzsche --interactive
+
+Training follows the course (windows of ``maxlen`` characters → the next character) with
+three changes a student can see in the report: the last 10% of the text is held out for
+validation (loss in nats, bits per character, perplexity), the best epoch is kept, and
+generation runs the trained weights in NumPy, ~50× faster than one ``model.predict`` per
+character, with the same probabilities.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from labs import sampling
+from labs.cli import (MODELS_DIR, REPORTS_DIR, LabError, add_folder_options, apply_quick,
+                      positive_int, quick_help, run_lab, with_default_command)
+from labs.data import split_holdout
+from labs.poetry import data, models, report, train
+from labs.poetry.generate import Generator, load_generator, model_paths
+from labs.reports import atomic_path, atomic_write_json
+
+BATCH_SIZE = 256
+SEED = 42
+SAMPLE_EVERY = 1  # epochs between samples in the report
+QUICK = {"characters": 30_000, "epochs": 1}
+POETRY_REPORTS_DIR = REPORTS_DIR / "poetry"
+COMMANDS = ("train", "generate")
+
+
+# ---------------------------------------------------------------- train
+def train_command(args):
+    """Corpus → vocabulary → held-out split → windows → model → fit → save → report."""
+    settings = training_settings(args)
+    keras.utils.set_random_seed(args.seed)
+    tf.config.experimental.enable_op_determinism()
+    corpus, halves = prepare_corpus(settings, args.datasets_dir)
+    windows = [data.make_windows([half[part] for half in halves], corpus["vocabulary"],
+                                 settings["maxlen"], settings["step"]) for part in (0, 1)]
+    print(f"nb sequences: {len(windows[0][0]):,} for training, {len(windows[1][0]):,} held out "
+          f"(last 10% of the text), maxlen {settings['maxlen']}, step {settings['step']}")
+    metadata = {"corpus": args.corpus, "vocabulary": corpus["vocabulary"],
+                **{key: settings[key] for key in ("maxlen", "step", "lowercase", "cell",
+                                                  "layers", "units", "quick")}}
+    model = models.build_model(len(corpus["vocabulary"]), settings["maxlen"], settings["cell"],
+                               settings["layers"], settings["units"], settings["optimizer"],
+                               settings["learning_rate"], settings["clipnorm"])
+    validation_text = "".join(half[1] for half in halves)
+    epoch_report = train.EpochReport(metadata, validation_text, args.sample_every, args.seed)
+    history, seconds = train.fit(model, windows, settings, epoch_report)
+    model_path = save_model(model, metadata, args.models_dir)
+    generator = Generator(model, metadata)
+    metrics = train.run_metrics(settings, corpus, windows, model, history, epoch_report, seconds)
+    metrics["generation_chars_per_second"] = train.generation_speed(generator, validation_text,
+                                                                    args.seed)
+    print_result(metrics)
+    report.write_report(metrics, epoch_report.samples, generator, validation_text,
+                        Path(args.reports_dir))
+    print(f"wrote {model_path}, {Path(args.reports_dir) / args.corpus}")
+    return metrics
+
+
+def training_settings(args):
+    """The options of this run, corpus defaults filled in and quick caps applied."""
+    defaults = data.CORPORA[args.corpus]
+    for name in ("maxlen", "step", "epochs"):
+        if getattr(args, name) is None:
+            setattr(args, name, defaults[name])
+    if args.lowercase is None:
+        args.lowercase = defaults["lowercase"]
+    apply_quick(args, {"epochs": QUICK["epochs"]})
+    settings = {name: getattr(args, name) for name in (
+        "corpus", "maxlen", "step", "lowercase", "epochs", "cell", "layers", "units", "optimizer",
+        "learning_rate", "batch_size", "seed", "quick", "verbose")}
+    return {**settings, "clipnorm": models.CLIPNORM}
+
+
+def prepare_corpus(settings, datasets_dir):
+    """The corpus texts (cut for quick runs), their vocabulary, and (train, held-out) halves."""
+    texts = data.load_corpus(settings["corpus"], datasets_dir, settings["lowercase"])
+    if settings["quick"]:
+        texts = [text[:QUICK["characters"]] for text in texts]
+    vocabulary = data.build_vocabulary(texts)
+    characters = sum(len(text) for text in texts)
+    print(f"corpus length: {characters:,}")
+    print(f"total chars: {len(vocabulary)}")
+    corpus = {"files": data.CORPORA[settings["corpus"]]["files"], "vocabulary": vocabulary,
+              "characters": characters}
+    return corpus, [split_holdout(text) for text in texts]
+
+
+def save_model(model, metadata, models_dir):
+    """models/poetry_<corpus>.keras (the best epoch's weights) and its metadata JSON."""
+    model_path, metadata_path = model_paths(metadata["corpus"], models_dir)
+    with atomic_path(model_path) as temporary:
+        model.save(temporary)
+    atomic_write_json(metadata_path, metadata)
+    return model_path
+
+
+def print_result(metrics):
+    print(f"best epoch {metrics['best_epoch']}: validation loss "
+          f"{metrics['best_validation_loss_nats']:.4f} nats, "
+          f"{metrics['best_validation_bits_per_char']:.3f} bits/char, perplexity "
+          f"{metrics['best_validation_perplexity']:.2f}; generation "
+          f"{metrics['generation_chars_per_second']:,.0f} chars/s")
+
+
+# ---------------------------------------------------------------- generate
+def generate_command(args):
+    """Saved model → seed text → one sample per temperature, with its speed."""
+    generator = load_generator(args.corpus, args.models_dir)
+    temperatures = args.temperature or [1.0]
+    for temperature in temperatures:
+        sampling.check(args.method, temperature, args.top_k, args.top_p)
+    options = {"method": args.method, "top_k": args.top_k, "top_p": args.top_p,
+               "drop_unknown": args.drop_unknown}
+    rng = np.random.RandomState(args.random_seed)
+    if args.interactive:
+        return interactive(generator, args.length, rng, temperatures[0], options)
+    seed_text = args.seed_text
+    if seed_text is None:
+        text = "".join(data.load_corpus(args.corpus, args.datasets_dir, log=lambda message: None))
+        seed_text = data.random_window(text, generator.maxlen, rng)
+    outputs = []
+    for temperature in temperatures:
+        label = args.method if args.method != "temperature" else f"temperature {temperature}"
+        print(f"--- {label}, seed: {seed_text!r}", file=sys.stderr)
+        started = time.perf_counter()
+        text = generator.generate(seed_text, args.length, rng, temperature=temperature, **options)
+        seconds = time.perf_counter() - started
+        print(seed_text + text)
+        print(f"--- {len(text)} characters in {seconds:.2f} s ({len(text) / seconds:,.0f} "
+              "characters/s)", file=sys.stderr)
+        outputs.append(text)
+    return outputs
+
+
+def interactive(generator, length, rng, temperature, options):
+    """Type a beginning, watch the continuation stream out; empty line or Ctrl-D exits."""
+    print(f"Type the beginning of a text ({generator.metadata['corpus']} model); "
+          "an empty line or Ctrl-D quits.", file=sys.stderr)
+
+    def stream(character):
+        sys.stdout.write(character)
+        sys.stdout.flush()
+
+    while True:
+        try:
+            seed_text = input("> ")
+        except (EOFError, KeyboardInterrupt):
+            print(file=sys.stderr)
+            return
+        if not seed_text.strip():
+            return
+        sys.stdout.write(seed_text)
+        try:
+            generator.generate(seed_text, length, rng, temperature=temperature, on_text=stream,
+                               **options)
+        except LabError as error:
+            print(f"\nlabs.poetry: {error}", file=sys.stderr)
+            continue
+        sys.stdout.write("\n")
+
+
+# ---------------------------------------------------------------- command line
+def add_train_parser(commands):
+    parser = commands.add_parser("train", help="train a character model and write its report")
+    parser.add_argument("--corpus", choices=data.CORPORA, default="leopardi",
+                        help="text to learn from (default: %(default)s)")
+    defaults = {name: ", ".join(f"{settings[name]} {corpus}" for corpus, settings
+                                in data.CORPORA.items()) for name in ("maxlen", "step", "epochs")}
+    parser.add_argument("--maxlen", type=positive_int,
+                        help=f"window length (default: {defaults['maxlen']})")
+    parser.add_argument("--step", type=positive_int,
+                        help=f"stride between windows (default: {defaults['step']})")
+    case = parser.add_mutually_exclusive_group()
+    case.add_argument("--lowercase", dest="lowercase", action="store_true", default=None,
+                      help="lowercase the text (default for Nietzsche)")
+    case.add_argument("--keep-case", dest="lowercase", action="store_false",
+                      help="keep the case (default for Leopardi)")
+    parser.add_argument("--cell", choices=models.CELLS, default="lstm",
+                        help="recurrent cell (default: %(default)s)")
+    parser.add_argument("--layers", type=positive_int, default=1,
+                        help="stacked recurrent layers (default: %(default)s)")
+    parser.add_argument("--units", type=positive_int, default=models.UNITS,
+                        help="units per layer (default: %(default)s)")
+    parser.add_argument("--optimizer", choices=models.OPTIMIZERS, default="rmsprop",
+                        help=f"optimizer, with gradient clipping at norm {models.CLIPNORM} "
+                             "(default: %(default)s)")
+    parser.add_argument("--learning-rate", type=float, default=models.LEARNING_RATE,
+                        help="learning rate (default: %(default)s)")
+    parser.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE,
+                        help="batch size (default: %(default)s; the course uses 128)")
+    parser.add_argument("--epochs", type=positive_int,
+                        help=f"maximum epochs; early stopping after {train.PATIENCE} without "
+                             f"improvement (default: {defaults['epochs']})")
+    parser.add_argument("--sample-every", type=positive_int, default=SAMPLE_EVERY,
+                        help="epochs between samples in the report (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=SEED, help="random seed (default: %(default)s)")
+    parser.add_argument("--quick", action="store_true", help=quick_help(QUICK))
+    parser.add_argument("--verbose", action="store_true", help="Keras progress bars")
+    add_folder_options(parser, POETRY_REPORTS_DIR, MODELS_DIR)
+
+
+def add_generate_parser(commands):
+    parser = commands.add_parser("generate", help="generate text from a trained model")
+    parser.add_argument("--corpus", choices=data.CORPORA, default="leopardi",
+                        help="which trained model (default: %(default)s)")
+    parser.add_argument("--seed-text", help="beginning of the text (default: a random window "
+                                            "of the corpus)")
+    parser.add_argument("--length", type=positive_int, default=report.REPORT_LENGTH,
+                        help="characters to generate (default: %(default)s)")
+    parser.add_argument("--temperature", type=float, action="append",
+                        help="sampling temperature; repeat for several samples (default: 1.0)")
+    parser.add_argument("--method", choices=sampling.METHODS, default="temperature",
+                        help="sampling method (default: %(default)s)")
+    parser.add_argument("--top-k", type=int, default=report.TOP_K,
+                        help="k for --method top-k (default: %(default)s)")
+    parser.add_argument("--top-p", type=float, default=report.TOP_P,
+                        help="p for --method top-p (default: %(default)s)")
+    parser.add_argument("--random-seed", type=int, default=SEED,
+                        help="same seed, same text (default: %(default)s)")
+    parser.add_argument("--drop-unknown", action="store_true",
+                        help="drop seed characters outside the vocabulary instead of failing")
+    parser.add_argument("--interactive", action="store_true",
+                        help="prompt for beginnings and stream the continuations")
+    add_folder_options(parser, None, MODELS_DIR)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m labs.poetry",
+                                     description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", metavar="{train,generate}")
+    add_train_parser(commands)
+    add_generate_parser(commands)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(with_default_command(argv, COMMANDS))
+    command = train_command if args.command == "train" else generate_command
+    return run_lab("labs.poetry", command, args)
+
+
+if __name__ == "__main__":
+    main()

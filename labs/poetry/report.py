@@ -1,0 +1,87 @@
+"""The poetry lab's report: history plot, samples after and during training, index section."""
+
+import math
+
+import numpy as np
+
+from labs.poetry.data import random_window
+from labs.reports import atomic_write_json, atomic_write_text, plot_history, write_index_section
+
+REPORT_TEMPERATURES = (0.2, 0.5, 1.0, 1.2)
+REPORT_LENGTH = 400
+TOP_K = 5
+TOP_P = 0.9
+
+
+def plot_losses(metrics, path):
+    """Training and validation loss per epoch, in nats and in bits per character."""
+    history = dict(metrics["history"])
+    history["bits"] = [value / math.log(2) for value in history["loss"]]
+    history["val_bits"] = [value / math.log(2) for value in history["val_loss"]]
+    plot_history(history, path,
+                 [("loss", "loss (nats per character)"), ("bits", "bits per character")],
+                 f"{metrics['corpus']}: {metrics['cell']} × {metrics['layers']}, "
+                 f"{metrics['units']} units (best epoch {metrics['best_epoch']})")
+
+
+def sampling_methods():
+    """(title, Generator.generate options) for every sample the report shows."""
+    methods = [(f"temperature {temperature}", {"method": "temperature", "temperature": temperature})
+               for temperature in REPORT_TEMPERATURES]
+    return methods + [("greedy", {"method": "greedy"}),
+                      (f"top-k (k = {TOP_K})", {"method": "top-k", "top_k": TOP_K}),
+                      (f"top-p (p = {TOP_P})", {"method": "top-p", "top_p": TOP_P})]
+
+
+def samples_markdown(metrics, training_samples, generator, validation_text, seed):
+    """samples.md: one sample per method from one held-out seed, then the epochs' samples."""
+    corpus = metrics["corpus"]
+    rng = np.random.RandomState(seed)
+    seed_text = random_window(validation_text, metrics["maxlen"], rng)
+    lines = [f"# Samples: {corpus}\n",
+             f"Model: {metrics['cell']} × {metrics['layers']} ({metrics['units']} units), "
+             f"best epoch {metrics['best_epoch']} of {metrics['epochs_run']}, validation loss "
+             f"{metrics['best_validation_loss_nats']:.4f} nats "
+             f"({metrics['best_validation_bits_per_char']:.3f} bits/char). Seeds are windows of "
+             f"the held-out text; random seed {seed}. Regenerate with "
+             f"`python -m labs.poetry generate --corpus {corpus}`.\n",
+             "## After training\n"]
+    for title, options in sampling_methods():
+        text = generator.generate(seed_text, REPORT_LENGTH, rng, **options)
+        lines += [f"### {title}\n", f"Seed: `{seed_text!r}`\n", "```text", seed_text + text,
+                  "```\n"]
+    lines.append("## During training\n")
+    for entry in training_samples:
+        lines.append(f"### Epoch {entry['epoch']} (seed `{entry['seed_text']!r}`)\n")
+        for temperature, text in entry["samples"].items():
+            lines += [f"Temperature {temperature}:\n", "```text", entry["seed_text"] + text,
+                      "```\n"]
+    return "\n".join(lines)
+
+
+def summary_lines(metrics):
+    """The run in three lines: corpus, best validation loss, speed."""
+    return [f"- Corpus: {metrics['corpus_characters']:,} characters, vocabulary "
+            f"{metrics['vocabulary_size']}, maxlen {metrics['maxlen']}, step {metrics['step']}"
+            + (" — QUICK MODE" if metrics["quick"] else ""),
+            f"- Best validation loss {metrics['best_validation_loss_nats']:.4f} nats = "
+            f"{metrics['best_validation_bits_per_char']:.3f} bits/char, perplexity "
+            f"{metrics['best_validation_perplexity']:.2f} (uniform guess: "
+            f"{metrics['uniform_loss_nats']:.2f} nats), epoch {metrics['best_epoch']}",
+            f"- {metrics['median_seconds_per_epoch']:.1f} s per epoch; generation "
+            f"{metrics['generation_chars_per_second']:,.0f} characters/s"]
+
+
+def write_report(metrics, training_samples, generator, validation_text, reports_dir):
+    """reports/poetry/<corpus>/{history.png, metrics.json, samples.md} and the index."""
+    corpus = metrics["corpus"]
+    directory = reports_dir / corpus
+    plot_losses(metrics, directory / "history.png")
+    atomic_write_json(directory / "metrics.json", metrics)
+    atomic_write_text(directory / "samples.md", samples_markdown(
+        metrics, training_samples, generator, validation_text, metrics["seed"]))
+    section = [f"## Poetry generator: {corpus}\n", *summary_lines(metrics),
+               f"- [samples](poetry/{corpus}/samples.md), "
+               f"[metrics](poetry/{corpus}/metrics.json)\n",
+               f"![{corpus} training history](poetry/{corpus}/history.png)\n"]
+    write_index_section(f"20-poetry-{corpus}", "\n".join(section), reports_dir.parent)

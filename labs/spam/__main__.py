@@ -1,0 +1,3 @@
+from labs.spam.lab import main
+
+main()

@@ -1,0 +1,99 @@
+"""Messages, labels, the train/test split, and the two input kinds the variants read.
+
+Padded inputs are the course's: every message cut or zero-padded to ``maxlen`` token
+vectors. Ragged inputs keep every token; batches are bucketed by length (``tf.data``).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+from sklearn.model_selection import StratifiedGroupKFold, train_test_split
+from sklearn.preprocessing import LabelEncoder
+
+from labs import data
+from labs.cli import LabError
+from labs.training import bucketed_batches, without_autotune
+
+TEST_SIZE = 0.2
+SPLITS = ("grouped", "course")
+
+
+@dataclass
+class Messages:
+    """The collection as the lab uses it: texts, 0/1 labels (spam = 1), class names."""
+    path: object
+    frame: object  # pandas DataFrame with columns label, text
+    labels: np.ndarray  # float32
+    class_names: list
+
+    @property
+    def texts(self):
+        return self.frame["text"].to_numpy()
+
+
+def load_messages(datasets_dir, subset=None, seed=0):
+    """The SMS Spam Collection, or a stratified ``subset`` of it (for quick runs)."""
+    path = data.locate("sms_spam.tsv", datasets_dir)
+    frame = data.load_sms(path)
+    if subset:
+        keep, _ = train_test_split(np.arange(len(frame)), train_size=subset,
+                                   stratify=frame["label"], random_state=seed)
+        frame = frame.iloc[np.sort(keep)].reset_index(drop=True)
+    encoder = LabelEncoder().fit(frame["label"])
+    labels = encoder.transform(frame["label"]).astype(np.float32)
+    return Messages(path, frame, labels, [str(name) for name in encoder.classes_])
+
+
+def split_indices(labels, texts, kind, seed, test_size=TEST_SIZE):
+    """Train and test row indices.
+
+    ``grouped`` (default): stratified, and every copy of a text on the same side, so the
+    test score is not inflated by messages the model has already seen (the collection
+    holds 403 exact duplicates). ``course``: the course's plain
+    ``train_test_split(test_size=0.2)``, seeded.
+    """
+    indices = np.arange(len(labels))
+    if kind == "course":
+        return train_test_split(indices, test_size=test_size, random_state=seed)
+    if kind != "grouped":
+        raise LabError(f"--split: unknown split {kind!r}; choose from {', '.join(SPLITS)}")
+    folds = StratifiedGroupKFold(n_splits=round(1 / test_size), shuffle=True, random_state=seed)
+    train, test = next(folds.split(indices, labels, groups=texts))
+    return train, test
+
+
+def pad(sequences, maxlen, vector_size):
+    """The course's padding: truncate to ``maxlen``, zero vectors appended at the end."""
+    batch = np.zeros((len(sequences), maxlen, vector_size), np.float32)
+    for row, sequence in enumerate(sequences):
+        kept = sequence[:maxlen]
+        batch[row, :len(kept)] = kept
+    return batch
+
+
+def to_ragged(sequences):
+    """A list of (tokens, vector size) arrays as one ``tf.RaggedTensor``."""
+    lengths = [len(sequence) for sequence in sequences]
+    values = np.concatenate(sequences) if sequences else np.zeros((0, 0), np.float32)
+    return tf.RaggedTensor.from_row_lengths(values, lengths)
+
+
+def ragged_dataset(token_vectors, indices, labels, batch_size, seed=None):
+    """A tf.data pipeline of ragged batches; ``seed`` given → reshuffled every epoch."""
+    sequences = token_vectors.sequences(indices)
+    lengths = np.array([len(sequence) for sequence in sequences])
+    targets = np.asarray(labels, np.float32)
+    rng = None if seed is None else np.random.default_rng(seed)
+
+    def generate():
+        for batch in bucketed_batches(lengths, batch_size, rng):
+            values = np.concatenate([sequences[row] for row in batch])
+            yield (tf.RaggedTensor.from_row_lengths(values, lengths[batch]), targets[batch])
+
+    dimension = token_vectors.vector_size
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=(
+        tf.RaggedTensorSpec(shape=(None, None, dimension), dtype=tf.float32, ragged_rank=1),
+        tf.TensorSpec(shape=(None,), dtype=tf.float32)))
+    batches = -(-len(indices) // batch_size)
+    return without_autotune(dataset.apply(tf.data.experimental.assert_cardinality(batches)))

@@ -1,0 +1,77 @@
+"""Keras training plumbing shared by the labs, written once.
+
+Every lab that trains a Keras model feeds it through ``make_dataset`` (tf.data with the
+autotuner off: it stalled epochs for ~20 s on a 2-core CPU), stops early with
+``early_stopping``, times epochs with ``EpochTimer`` and stores ``history_lists(history)`` in
+its metrics. ``bucketed_batches`` cuts batches of similar length for ragged inputs. (The
+held-out split, ``labs.data.split_holdout``, lives with the data: the NumPy lab needs it
+without TensorFlow.)
+"""
+
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+RECURRENT_LAYERS = {"simplernn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM,
+                    "gru": keras.layers.GRU}
+
+
+def without_autotune(dataset):
+    """Prefetch two batches, with tf.data's autotuner off."""
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.prefetch(2).with_options(options)
+
+
+def make_dataset(inputs, targets, batch_size, seed=None):
+    """Batches of ``(inputs, targets)``; ``seed`` given → reshuffled every epoch."""
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
+    if seed is not None:
+        dataset = dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
+    return without_autotune(dataset.batch(batch_size))
+
+
+def bucketed_batches(lengths, batch_size, rng=None):
+    """Batches of indices of similar length.
+
+    With ``rng`` (training), ties are broken at random and the batches come in random
+    order; without it (evaluation), the order is the stable sort by length. Either way a
+    ragged batch is densified only to its own longest sequence, not to the longest of all.
+    """
+    if rng is None:
+        order = np.argsort(lengths, kind="stable")
+    else:
+        order = np.lexsort((rng.random(len(lengths)), lengths))
+    batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+    if rng is not None:
+        rng.shuffle(batches)
+    return batches
+
+
+def early_stopping(patience):
+    """Stop after ``patience`` epochs without a better validation loss and keep the best
+    epoch's weights: the model a lab saves and reports is the one that generalised best."""
+    return keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+                                         restore_best_weights=True)
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Wall-clock seconds of every epoch (training and validation), for reports and benches."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self.started)
+
+
+def history_lists(history):
+    """``History.history`` as plain floats, ready for JSON."""
+    return {key: [float(value) for value in values] for key, values in history.history.items()}
+

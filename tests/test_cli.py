@@ -1,0 +1,53 @@
+"""The command-line contract shared by every lab (labs/cli.py)."""
+
+import pytest
+
+from labs import char_rnn_numpy, cli, data, words
+from labs.poetry import lab as poetry
+from labs.spam import lab as spam
+
+HELP = [(spam.main, []), (spam.main, ["train"]), (spam.main, ["predict"]),
+        (poetry.main, []), (poetry.main, ["train"]), (poetry.main, ["generate"]),
+        (words.main, []), (char_rnn_numpy.main, []), (data.main, [])]
+
+
+@pytest.mark.parametrize("main, command", HELP)
+def test_every_help_text_renders(main, command, capsys):
+    with pytest.raises(SystemExit) as raised:
+        main([*command, "--help"])
+    assert raised.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: python -m labs.")
+
+
+@pytest.mark.parametrize("main, command", [entry for entry in HELP
+                                           if entry[0] in (words.main, char_rnn_numpy.main,
+                                                           data.main) or entry[1]])
+def test_every_lab_has_the_same_folder_options(main, command, capsys):
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    assert "--datasets-dir" in capsys.readouterr().out
+
+
+def test_the_first_command_is_the_default():
+    assert cli.with_default_command([], ("train", "predict")) == ["train"]
+    assert cli.with_default_command(["--quick"], ("train", "predict")) == ["train", "--quick"]
+    assert cli.with_default_command(["predict", "x"], ("train", "predict")) == ["predict", "x"]
+    assert cli.with_default_command(["--help"], ("train", "predict")) == ["--help"]
+
+
+def test_quick_settings_cap_the_options_and_describe_themselves():
+    import argparse
+
+    args = argparse.Namespace(quick=True, epochs=20, batch_size=32, seeds=3)
+    cli.apply_quick(args, {"messages": 1000, "epochs": 3, "batch_size": 64, "seeds": 1})
+    assert (args.epochs, args.batch_size, args.seeds) == (3, 32, 1)
+    assert cli.quick_help({"messages": 1000, "epochs": 3}) == "smoke run: 1,000 messages, 3 epochs"
+
+
+def test_a_lab_error_is_one_line_and_exit_status_1():
+    def fails(args):
+        raise data.DatasetError("datasets/x.txt: the corpus is empty")
+
+    with pytest.raises(SystemExit) as raised:
+        cli.run_lab("labs.test", fails, None)
+    assert raised.value.code == "labs.test: error: datasets/x.txt: the corpus is empty"
