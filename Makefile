@@ -50,7 +50,7 @@ lint: $(STAMP) ## Check the code with ruff (ruff.toml; CI runs it)
 bench: $(STAMP) ## Benchmarks: the labs against the course recipes (~15 min; see bench/README.md)
 	$(BIN)/python -m bench.run
 
-clean: ## Remove generated reports, models and caches (never the datasets)
-	rm -rf reports/spam reports/poetry reports/char_rnn_numpy reports/words reports/sections \
-		reports/index.md reports/bench.md reports/bench.json reports/bench_scaling.png \
-		models/*.keras models/*.json .cache
+clean: ## Remove every run (reports and models), the caches and stray temporary files; never the datasets
+	find reports models -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
+	find . -path ./.venv -prune -o -name '.*.tmp-*' -type f -print -exec rm -f {} +
+	rm -rf .cache

@@ -74,11 +74,13 @@ def leopardi_generator(models_dir, workdir, smoke, log):
     try:
         if smoke:
             raise LabError("smoke run: train a tiny model")
-        return load_generator("leopardi", models_dir), "models/poetry_leopardi.keras"
+        generator = load_generator("leopardi", models_dir)
+        quick = " (a QUICK run)" if generator.metadata["quick"] else ""
+        return generator, f"the last `make poetry` Leopardi model{quick}"
     except LabError:
         log("training a quick Leopardi model for the generation benchmark")
         poetry_lab.main(["train", "--corpus", "leopardi", "--quick", "--models-dir",
-                         str(workdir), "--reports-dir", str(Path(workdir) / "reports" / "poetry")])
+                         str(workdir), "--reports-dir", str(Path(workdir) / "reports")])
         return load_generator("leopardi", workdir), "a quick model (no trained model found)"
 
 
@@ -247,7 +249,7 @@ def bench_padded_ragged(epochs, messages, log):
 def bench_end_to_end(workdir, log):
     results = {}
     for target in ("spam", "poetry"):
-        arguments = (f"--reports-dir {workdir}/reports/{target} --models-dir {workdir}/models")
+        arguments = f"--reports-dir {workdir}/reports --models-dir {workdir}/models"
         command = ["make", "--no-print-directory", target, "QUICK=1", f"ARGS={arguments}"]
         started = time.perf_counter()
         completed = subprocess.run(command, capture_output=True, text=True, check=False)

@@ -14,17 +14,16 @@ import argparse
 import math
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from labs import data
-from labs.cli import (REPORTS_DIR, LabError, add_folder_options, apply_quick, positive_int,
-                      quick_help, run_lab)
+from labs import runs
+from labs.cli import (LabError, add_run_options, apply_quick, finite_positive_float,
+                      non_negative_int, note_progress, positive_int, quick_help, run_lab)
 from labs.data import split_holdout
-from labs.reports import (atomic_write_json, atomic_write_text, pyplot, save_figure,
-                          write_index_section)
+from labs.reports import atomic_write_json, atomic_write_text, pyplot, save_figure
 from labs.sampling import Sampler
 
 CORPORA = {"leopardi": "leopardi.txt", "nietzsche": "nietzsche.txt"}
@@ -208,6 +207,7 @@ def train(text, iterations, embed_dim=EMBED_DIM, hidden_dim=HIDDEN_DIM, seq_leng
             h = np.zeros(hidden_dim)  # a new pass over the text starts from a blank state
         inputs, targets = chunks[position]
         loss, h = train_step(params, memory, inputs, targets, h, learning_rate)
+        note_progress(f"after iteration {iteration:,}")
         smooth = 0.999 * smooth + 0.001 * loss
         if iteration % 100 == 0 or iteration == iterations:
             curve.append((iteration, smooth))
@@ -257,20 +257,22 @@ def summary_lines(metrics):
             f"({metrics['seconds']:.0f} s)\n"]
 
 
-def write_report(corpus, result, metrics, reports_dir):
-    """loss.png, metrics.json and report.md (with samples taken during training)."""
+def write_report(corpus, result, metrics, run):
+    """loss.png, metrics.json and report.md (with samples taken during training) in the
+    run's folder; returns the run's section of reports/index.md."""
+    reports_dir = run.reports
     plot_loss(corpus, result, metrics, reports_dir / "loss.png")
     atomic_write_json(reports_dir / "metrics.json", metrics)
-    lines = [f"# NumPy char-RNN: {corpus}\n", *summary_lines(metrics), "![loss](loss.png)\n",
+    lines = [f"# NumPy char-RNN: {corpus}\n", f"- {run.describe()}", *summary_lines(metrics),
+             "![loss](loss.png)\n",
              "## Samples during training\n"]
     for entry in result["samples"]:
         lines += [f"### Iteration {entry['iteration']:,} (loss {entry['loss']:.3f}, "
                   f"temperature 0.7)\n", "```text", entry["start"] + entry["text"], "```\n"]
     atomic_write_text(reports_dir / "report.md", "\n".join(lines))
-    write_index_section("30-char-rnn-numpy", "\n".join([
-        "## Character RNN from scratch (NumPy)\n", *summary_lines(metrics),
-        "[report](char_rnn_numpy/report.md)\n", "![loss](char_rnn_numpy/loss.png)\n"]),
-        reports_dir.parent)
+    return "\n".join([f"## Character RNN from scratch (NumPy): {corpus}\n",
+                      f"- {run.describe()}", *summary_lines(metrics),
+                      f"[report]({run.link}/report.md)\n", f"![loss]({run.link}/loss.png)\n"])
 
 
 # ---------------------------------------------------------------- the story
@@ -278,15 +280,29 @@ def run(args):
     """Text → held-out split → train → evaluate against the baselines → report."""
     text = data.load_text(data.locate(CORPORA[args.corpus], args.datasets_dir))
     train_text, validation_text = split_holdout(text)
+    check_length(text, validation_text, args.seq_length)
+    run_folder = runs.start(f"char_rnn_numpy/{args.corpus}", f"h{args.hidden}", args.quick,
+                            args.reports_dir)
     result = train(train_text, args.iterations, args.embed_dim, args.hidden, args.seq_length,
                    args.learning_rate, args.seed, sample_every=max(1, args.iterations // 8))
     metrics = run_metrics(args, text, validation_text, result)
-    write_report(args.corpus, result, metrics, Path(args.reports_dir))
+    index = write_report(args.corpus, result, metrics, run_folder)
+    runs.publish(run_folder, f"30-char-rnn-{args.corpus}", index, args.keep)
     print(f"final smoothed loss {metrics['final_loss']:.4f}, held-out "
           f"{metrics['validation_loss']:.4f} nats/char; unigram "
           f"{metrics['unigram_loss_validation']:.4f}, uniform {metrics['uniform_loss']:.4f}; "
           f"{metrics['tokens_per_second']:,.0f} chars/s")
     return metrics
+
+
+def check_length(text, validation_text, seq_length):
+    """Refuse, before training, a text whose held-out part cannot hold one chunk."""
+    needed = int((seq_length + 1) / data.VALIDATION_FRACTION) + 1
+    if len(validation_text) < seq_length + 1:
+        raise LabError(f"the text has {len(text):,} characters: too short for --seq-length "
+                       f"{seq_length}, since the held-out last 10% must hold one chunk of "
+                       f"{seq_length + 1} characters; at least {needed:,} characters are "
+                       "needed (or a smaller --seq-length)")
 
 
 def run_metrics(args, text, validation_text, result):
@@ -326,14 +342,13 @@ def main(argv=None):
                         help="hidden units (default: %(default)s)")
     parser.add_argument("--seq-length", type=positive_int, default=SEQ_LENGTH,
                         help="characters per BPTT chunk (default: %(default)s)")
-    parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE,
+    parser.add_argument("--learning-rate", type=finite_positive_float, default=LEARNING_RATE,
                         help="Adagrad learning rate (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=SEED, help="random seed (default: %(default)s)")
+    parser.add_argument("--seed", type=non_negative_int, default=SEED,
+                        help="random seed (default: %(default)s)")
     parser.add_argument("--quick", action="store_true", help=quick_help(QUICK))
-    add_folder_options(parser, REPORTS_DIR / "char_rnn_numpy")
+    add_run_options(parser, models=False)
     args = apply_quick(parser.parse_args(argv), QUICK)
-    if not args.learning_rate > 0:
-        parser.error(f"--learning-rate must be > 0, got {args.learning_rate}")
     return run_lab("labs.char_rnn_numpy", run, args)
 
 

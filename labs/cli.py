@@ -15,6 +15,7 @@ from pathlib import Path
 DATASETS_DIR = Path("datasets")
 REPORTS_DIR = Path("reports")
 MODELS_DIR = Path("models")
+KEEP_RUNS = 5  # complete runs kept per lab (labs/runs.py)
 
 
 class LabError(ValueError):
@@ -33,16 +34,49 @@ def positive_int(text):
     return value
 
 
+def non_negative_int(text):
+    """An argparse type for seeds: a whole number from 0 to 2**32 - 1 (NumPy's range)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 4294967295, got {value}")
+    return value
+
+
+def finite_positive_float(text):
+    """An argparse type for rates and temperatures: a finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (0 < value < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
+    return value
+
+
+def add_run_options(parser, models=True):
+    """Run options of a training command: the report and model roots, and how many runs
+    to keep. Each run writes under <reports-dir>/<lab>/runs/<run id>/ (labs/runs.py)."""
+    add_folder_options(parser, REPORTS_DIR, MODELS_DIR if models else None)
+    parser.add_argument("--keep", type=positive_int, default=KEEP_RUNS,
+                        help="complete runs kept per lab; older ones are deleted, the published "
+                             "ones never (default: %(default)s)")
+
+
 def add_folder_options(parser, reports_dir, models_dir=None):
     """--datasets-dir and --reports-dir, and --models-dir when the lab saves models."""
     parser.add_argument("--datasets-dir", type=Path, default=DATASETS_DIR,
                         help="where the data files live (default: %(default)s)")
     if reports_dir is not None:
         parser.add_argument("--reports-dir", type=Path, default=reports_dir,
-                            help="where the reports go (default: %(default)s)")
+                            help="root of the reports: index.md and one folder per lab "
+                                 "(default: %(default)s)")
     if models_dir is not None:
         parser.add_argument("--models-dir", type=Path, default=models_dir,
-                            help="where the models are saved and loaded (default: %(default)s)")
+                            help="root of the saved models, one folder per lab "
+                                 "(default: %(default)s)")
 
 
 def quick_help(quick):
@@ -68,9 +102,27 @@ def with_default_command(argv, commands):
     return argv
 
 
+# What an interrupted command had done, for its one-line goodbye (set by the labs as they go).
+PROGRESS = {"done": "", "kept": "the last complete run is untouched"}
+
+
+def note_progress(done, kept=None):
+    """Record what is finished (``"after epoch 3 of lstm_padded"``) and what Ctrl-C keeps."""
+    PROGRESS["done"] = done
+    if kept is not None:
+        PROGRESS["kept"] = kept
+
+
 def run_lab(prog, command, args):
-    """Run ``command(args)``; a ``LabError`` becomes one line on stderr and exit status 1."""
+    """Run ``command(args)``. A ``LabError`` or an operating-system error (permission
+    denied, disk full) becomes one line and exit status 1; Ctrl-C one line and status 130."""
     try:
         return command(args)
     except LabError as error:
         sys.exit(f"{prog}: error: {error}")
+    except OSError as error:
+        sys.exit(f"{prog}: error: {error}; check the path and its permissions")
+    except KeyboardInterrupt:
+        done = f" {PROGRESS['done']}" if PROGRESS["done"] else ""
+        print(f"\n{prog}: interrupted{done}; {PROGRESS['kept']}", file=sys.stderr)
+        sys.exit(130)

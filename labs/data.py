@@ -103,6 +103,9 @@ def locate(name, datasets_dir=DATASETS_DIR, download=True, log=print):
         raise DatasetError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
     dataset = DATASETS[name]
     datasets_dir = Path(datasets_dir)
+    if datasets_dir.exists() and not datasets_dir.is_dir():
+        raise DatasetError(f"{datasets_dir} is a file, not a folder; move it away or pass "
+                           "--datasets-dir")
     target = datasets_dir / name
     if target.is_file():
         if sha256_of(target) != dataset.sha256:
@@ -112,10 +115,7 @@ def locate(name, datasets_dir=DATASETS_DIR, download=True, log=print):
     for folder in search_path():
         candidate = folder / name
         if candidate.is_file():
-            with atomic_path(target) as temporary:
-                shutil.copyfile(candidate, temporary)
-            log(f"copied {candidate} -> {target}")
-            return target
+            return copy_from_search_path(candidate, target, dataset, log)
     searched = [str(target)] + [str(folder / name) for folder in search_path()]
     if not search_path():
         searched.append(f"(${SEARCH_PATH_VARIABLE} is not set)")
@@ -125,6 +125,19 @@ def locate(name, datasets_dir=DATASETS_DIR, download=True, log=print):
         fetch(dataset, target, log=log)
     except DatasetError as error:
         raise DatasetError(_missing_message(dataset, target, searched, str(error))) from None
+    return target
+
+
+def copy_from_search_path(candidate, target, dataset, log):
+    """Copy a verified file into datasets/; one that differs from the known edition is
+    used where it is, with a warning, so that fixing the shared copy fixes the labs."""
+    if sha256_of(candidate) != dataset.sha256:
+        log(f"warning: {candidate} differs from the known edition of {dataset.name} (sha256 "
+            f"{dataset.sha256[:12]}...); using it in place, not copying it into {target.parent}")
+        return candidate
+    with atomic_path(target) as temporary:
+        shutil.copyfile(candidate, temporary)
+    log(f"copied {candidate} -> {target} (sha256 verified)")
     return target
 
 
@@ -198,18 +211,24 @@ def load_sms(path):
     """
     path = Path(path)
     labels, texts = [], []
-    with open(path, encoding="utf-8", newline="\n") as stream:
-        for number, line in enumerate(stream, 1):
-            line = line.rstrip("\n")
-            if "\t" not in line:
-                raise DatasetError(f"{path}:{number}: no tab between label and text; "
-                                   "expected 'ham<TAB>text' or 'spam<TAB>text'")
-            label, text = line.split("\t", 1)
-            if label not in SMS_LABELS:
-                raise DatasetError(f"{path}:{number}: unknown label {label!r}; "
-                                   f"expected one of {', '.join(SMS_LABELS)}")
-            labels.append(label)
-            texts.append(text)
+    lines = path.read_bytes().split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()  # the newline that ends the last record
+    for number, raw in enumerate(lines, 1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise DatasetError(f"{path}:{number}: not UTF-8 text (byte {error.start + 1} "
+                               "of the line); save the file as UTF-8") from None
+        if "\t" not in line:
+            raise DatasetError(f"{path}:{number}: no tab between label and text; "
+                               "expected 'ham<TAB>text' or 'spam<TAB>text'")
+        label, text = line.split("\t", 1)
+        if label not in SMS_LABELS:
+            raise DatasetError(f"{path}:{number}: unknown label {label!r}; "
+                               f"expected one of {', '.join(SMS_LABELS)}")
+        labels.append(label)
+        texts.append(text)
     if not labels:
         raise DatasetError(f"{path}: no messages")
     return pd.DataFrame({"label": labels, "text": texts})

@@ -104,6 +104,10 @@ def pipeline_id(nlp):
 def extract(nlp, texts, batch_size=256, progress=True):
     """Token vectors of every text with ``nlp.pipe`` in batches, with a progress bar."""
     name, version = pipeline_id(nlp)
+    for number, text in enumerate(texts, 1):
+        if len(text) > nlp.max_length:
+            raise LabError(f"message {number} has {len(text):,} characters, more than the "
+                           f"{nlp.max_length:,} spaCy reads at once; shorten or split it")
     # Without static vectors, token.vector is row i of doc.tensor: take the whole array
     # at once instead of one Python call per token.
     from_tensor = not nlp.vocab.vectors_length
@@ -127,6 +131,24 @@ def cache_key(pipeline, version, texts):
     return f"{pipeline}-{version}-{digest.hexdigest()[:16]}"
 
 
+def read_cache(path, texts, name, version, log):
+    """A cache entry, validated against the texts; ``None`` (said in one line) when it is
+    unreadable, truncated, empty or of the wrong shape, so that it is rebuilt."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            result = TokenVectors(stored["vectors"], stored["lengths"], name, version)
+        if result.vectors.ndim != 2 or result.lengths.ndim != 1:
+            raise ValueError("arrays of the wrong shape")
+        if len(result.lengths) != len(texts) or result.lengths.sum() != len(result.vectors):
+            raise ValueError("lengths do not match the texts")
+    except Exception as error:  # noqa: BLE001  (zip, pickle, EOF, shape: all mean "rebuild")
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        log(f"token vectors: cache {path} is damaged ({reason}); rebuilding it")
+        return None
+    log(f"token vectors: cache hit {path}")
+    return result
+
+
 def cached_token_vectors(texts, pipeline=None, cache_dir=CACHE_DIR, progress=True, log=print):
     """Token vectors of ``texts``, from the cache when a valid entry exists.
 
@@ -146,15 +168,9 @@ def cached_token_vectors(texts, pipeline=None, cache_dir=CACHE_DIR, progress=Tru
         name, version = pipeline_id(nlp)
     path = Path(cache_dir) / f"vectors-{cache_key(name, version, texts)}.npz"
     if path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as stored:
-                result = TokenVectors(stored["vectors"], stored["lengths"], name, version)
-            if len(result.lengths) != len(texts) or result.lengths.sum() != len(result.vectors):
-                raise ValueError("lengths do not match the texts")
-            log(f"token vectors: cache hit {path}")
+        result = read_cache(path, texts, name, version, log)
+        if result is not None:
             return result
-        except (OSError, ValueError, KeyError) as error:
-            log(f"token vectors: ignoring unreadable cache {path} ({error}); rebuilding")
     result = extract(nlp or load_pipeline(name), texts, progress=progress)
     with atomic_path(path) as temporary:
         with open(temporary, "wb") as stream:

@@ -17,7 +17,7 @@ def check(method="temperature", temperature=1.0, top_k=None, top_p=None):
     """Raise ``LabError`` (a ``ValueError``) for options that have no meaning."""
     if method not in METHODS:
         raise LabError(f"unknown sampling method {method!r}; choose from {', '.join(METHODS)}")
-    if not temperature > 0:
+    if not 0 < temperature < float("inf"):
         raise LabError(f"temperature must be > 0, got {temperature}")
     if method == "top-k" and (top_k is None or int(top_k) != top_k or top_k < 1):
         raise LabError(f"top-k needs an integer k >= 1, got {top_k}")
@@ -30,19 +30,24 @@ def apply_temperature(probabilities, temperature):
 
     ``np.random.multinomial`` is sensitive to the last bit of its probabilities, so the
     course's exact arithmetic is kept: the same random generator then draws the same
-    characters. Only if every weight underflows (T tiny) is the log-sum-exp form used.
+    characters. If every weight underflows (T tiny) the log-sum-exp form is used, and if
+    even ``log p / T`` overflows (T around 1e-300) the result is its limit, greedy.
     """
     if not temperature > 0:
         raise LabError(f"temperature must be > 0, got {temperature}")
     probabilities = np.asarray(probabilities, dtype=np.float64)
-    with np.errstate(divide="ignore", under="ignore"):
+    with np.errstate(divide="ignore", under="ignore", over="ignore", invalid="ignore"):
         logits = np.log(probabilities) / temperature
         weights = np.exp(logits)
         total = weights.sum(axis=-1, keepdims=True)
-        if np.all(total > 0):
-            return weights / total
-        weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return weights / weights.sum(axis=-1, keepdims=True)
+        if not np.all(total > 0):
+            weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
+            total = weights.sum(axis=-1, keepdims=True)
+        result = weights / total
+    if np.all(np.isfinite(result)):
+        return result
+    greedy = (probabilities == probabilities.max(axis=-1, keepdims=True)).astype(np.float64)
+    return greedy / greedy.sum(axis=-1, keepdims=True)
 
 
 class Sampler:

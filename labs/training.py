@@ -14,6 +14,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from labs.cli import note_progress
+
 RECURRENT_LAYERS = {"simplernn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM,
                     "gru": keras.layers.GRU}
 
@@ -55,6 +57,17 @@ def early_stopping(patience):
     epoch's weights: the model a lab saves and reports is the one that generalised best."""
     return keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                          restore_best_weights=True)
+
+
+class ProgressNote(keras.callbacks.Callback):
+    """Tells ``labs.cli`` which epoch finished last, for the line Ctrl-C prints."""
+
+    def __init__(self, label):
+        super().__init__()
+        self.label = label
+
+    def on_epoch_end(self, epoch, logs=None):
+        note_progress(f"after epoch {epoch + 1} of {self.label}")
 
 
 class EpochTimer(keras.callbacks.Callback):

@@ -16,19 +16,19 @@ import collections
 import math
 import re
 import time
-from pathlib import Path
 
 import keras
 import numpy as np
 from keras import layers
 
 from labs import data
-from labs.cli import (REPORTS_DIR, LabError, add_folder_options, apply_quick, positive_int,
+from labs import runs
+from labs.cli import (LabError, add_run_options, apply_quick, non_negative_int, positive_int,
                       quick_help, run_lab)
 from labs.data import split_holdout
-from labs.reports import atomic_write_json, atomic_write_text, plot_history, write_index_section
+from labs.reports import atomic_write_json, atomic_write_text, plot_history
 from labs.sampling import Sampler
-from labs.training import early_stopping, history_lists, make_dataset
+from labs.training import ProgressNote, early_stopping, history_lists, make_dataset
 
 CORPORA = {"nietzsche": "nietzsche.txt", "leopardi": "leopardi.txt"}
 UNKNOWN = "<unk>"
@@ -148,20 +148,24 @@ def run(args):
     print(f"{len(tokens):,} tokens, vocabulary {len(vocabulary):,} (min count {args.min_count}), "
           f"{len(train_x):,} training windows, {len(held_x):,} held out; unigram perplexity "
           f"{unigram:.1f}")
+    run = runs.start(f"words/{args.corpus}", "lstm", args.quick, args.reports_dir)
     model = build_model(len(vocabulary))
     started = time.perf_counter()
     # The model that generates is the best epoch's: the small corpus overfits within a few.
     history = history_lists(model.fit(
         make_dataset(train_x, train_y, args.batch_size, seed=args.seed),
         validation_data=make_dataset(held_x, held_y, args.batch_size), epochs=args.epochs,
-        shuffle=False, callbacks=[early_stopping(PATIENCE)], verbose=2))
+        shuffle=False, callbacks=[early_stopping(PATIENCE), ProgressNote(args.corpus)], verbose=2))
     metrics = word_metrics(args, tokens, vocabulary, held_out_encoded, history, unigram)
     metrics.update(parameters=model.count_params(), training_seconds=time.perf_counter() - started)
     samples = sample_rows(model, vocabulary, seed_tokens, args.length, args.seed)
-    write_report(args, metrics, history, seed_phrase, vocabulary.unknown_in(seed_tokens), samples)
+    write_report(run, metrics, history, seed_phrase, vocabulary.unknown_in(seed_tokens), samples)
+    runs.publish(run, f"40-words-{args.corpus}", "\n".join([
+        f"## Word-level language model: {args.corpus}\n", f"- {run.describe()}",
+        *summary_lines(metrics), f"[report]({run.link}/report.md)\n",
+        f"![history]({run.link}/history.png)\n"]), args.keep)
     print(f"held-out perplexity {metrics['best_held_out_perplexity']:.1f} (epoch "
-          f"{metrics['best_epoch']}) vs unigram {unigram:.1f}; wrote "
-          f"{Path(args.reports_dir) / args.corpus / 'report.md'}")
+          f"{metrics['best_epoch']}) vs unigram {unigram:.1f}; wrote {run.reports / 'report.md'}")
     return metrics
 
 
@@ -206,16 +210,16 @@ def summary_lines(metrics):
             f"{metrics['unigram_held_out_perplexity']:.1f}\n"]
 
 
-def write_report(args, metrics, history, seed_phrase, unknown, samples):
-    """report.md, history.png and metrics.json under reports/words/<corpus>/, and the index."""
-    directory = Path(args.reports_dir) / args.corpus
+def write_report(run, metrics, history, seed_phrase, unknown, samples):
+    """report.md, history.png and metrics.json in the run's folder."""
+    directory, corpus = run.reports, metrics["corpus"]
     unigram = metrics["unigram_held_out_perplexity"]
     training = [math.exp(value) for value in history["loss"]]
     plot_history({"perplexity": training, "val_perplexity": metrics["held_out_perplexity"],
                   "loss": history["loss"], "val_loss": history["val_loss"]},
                  directory / "history.png",
                  [("loss", "cross-entropy (nats per token)"), ("perplexity", "perplexity")],
-                 f"word LSTM on {args.corpus}; unigram held-out perplexity {unigram:.0f}")
+                 f"word LSTM on {corpus}; unigram held-out perplexity {unigram:.0f}")
     atomic_write_json(directory / "metrics.json", metrics)
     unknown_note = (f"Seed words not in the vocabulary, read as `<unk>`: {', '.join(unknown)}."
                     if unknown else "Every seed word is in the vocabulary.")
@@ -225,7 +229,7 @@ def write_report(args, metrics, history, seed_phrase, unknown, samples):
              "|---:|---:|---:|---:|"]
     table += [f"| {epoch} | {train:.1f} | {held:.1f} | {unigram:.1f} |" for epoch, (train, held)
               in enumerate(zip(training, metrics["held_out_perplexity"]), 1)]
-    lines = [f"# Word-level LSTM: {args.corpus}\n", *summary_lines(metrics),
+    lines = [f"# Word-level LSTM: {corpus}\n", f"- {run.describe()}", *summary_lines(metrics),
              "![history](history.png)\n", *table, "",
              f"## Samples from “{seed_phrase}”\n", unknown_note + "\n",
              "Greedy decoding always takes the most probable word, so it falls into loops; "
@@ -233,10 +237,6 @@ def write_report(args, metrics, history, seed_phrase, unknown, samples):
              "| method | text |", "|---|---|",
              *[f"| {title} | {text} |" for title, text in samples]]
     atomic_write_text(directory / "report.md", "\n".join(lines) + "\n")
-    write_index_section(f"40-words-{args.corpus}", "\n".join([
-        f"## Word-level language model: {args.corpus}\n", *summary_lines(metrics),
-        f"[report](words/{args.corpus}/report.md)\n",
-        f"![history](words/{args.corpus}/history.png)\n"]), Path(args.reports_dir).parent)
 
 
 def main(argv=None):
@@ -253,9 +253,10 @@ def main(argv=None):
     parser.add_argument("--seed-phrase", help="beginning for the samples (default: one per corpus)")
     parser.add_argument("--length", type=positive_int, default=GENERATED_WORDS,
                         help="tokens to generate per sample (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=SEED, help="random seed (default: %(default)s)")
+    parser.add_argument("--seed", type=non_negative_int, default=SEED,
+                        help="random seed (default: %(default)s)")
     parser.add_argument("--quick", action="store_true", help=quick_help(QUICK))
-    add_folder_options(parser, REPORTS_DIR / "words")
+    add_run_options(parser, models=False)
     args = apply_quick(parser.parse_args(argv), QUICK)
     return run_lab("labs.words", run, args)
 

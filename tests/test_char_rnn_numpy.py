@@ -95,4 +95,5 @@ def test_bad_arguments_are_clear_errors(capsys):
     assert "argument --iterations: must be at least 1, got 0" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         rnn.main(["--learning-rate", "0"])
-    assert "--learning-rate must be > 0, got 0.0" in capsys.readouterr().err
+    assert "argument --learning-rate: must be a finite number above 0, got 0" in \
+        capsys.readouterr().err

@@ -1,3 +1,6 @@
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -79,8 +82,8 @@ def test_seed_text_is_lowercased_padded_and_checked():
 def trained(tmp_path_factory):  # used by slow tests only
     root = tmp_path_factory.mktemp("poetry")
     metrics = lab.main(["train", "--corpus", "leopardi", "--quick", "--maxlen", "12",
-                           "--step", "4", "--units", "32", "--models-dir", str(root / "models"),
-                           "--reports-dir", str(root / "reports" / "poetry")])
+                        "--step", "4", "--units", "32", "--models-dir", str(root / "models"),
+                        "--reports-dir", str(root / "reports")])
     return root, metrics
 
 
@@ -91,13 +94,16 @@ def test_train_writes_model_and_report(trained, known_edition):
     assert metrics["vocabulary_size"] == len(set(text)) == 59
     assert metrics["corpus_characters"] == 30_000
     assert metrics["best_validation_loss_nats"] < metrics["uniform_loss_nats"]
-    report = root / "reports" / "poetry" / "leopardi"
+    pointer = json.loads((root / "models" / "poetry" / "leopardi" / "latest-quick.json").read_text())
+    report = root / "reports" / "poetry" / "leopardi" / "runs" / pointer["run"]
+    assert report == Path(pointer["reports"])
     for file in ("history.png", "samples.md", "metrics.json"):
         assert (report / file).stat().st_size > 0
     samples = (report / "samples.md").read_text()
     for title in ("temperature 0.2", "temperature 1.2", "greedy", "top-k", "top-p", "Epoch 1"):
         assert title in samples
-    assert "poetry/leopardi/history.png" in (root / "reports" / "index.md").read_text()
+    index = (root / "reports" / "index.md").read_text()
+    assert f"poetry/leopardi/runs/{pointer['run']}/history.png" in index
 
 
 @pytest.mark.slow
@@ -111,6 +117,7 @@ def test_generate_from_the_saved_model_is_reproducible(trained, capsys):
     assert capsys.readouterr().out.startswith("Sempre caro")
     generator = load_generator("leopardi", root / "models")
     window = poetry.prepare_seed("Sempre caro", generator.vocabulary, 12, False)[1]
+    assert generator.maxlen == 12
     np.testing.assert_allclose(generator.numpy_model.probabilities(window[None]),
                                generator.model.predict_on_batch(window[None]), atol=1e-5)
 
@@ -129,7 +136,6 @@ def test_interactive_mode_streams_and_exits_on_an_empty_line(trained, monkeypatc
 
 @pytest.mark.slow
 @pytest.mark.parametrize("argv, message", [
-    (["--temperature", "0"], "temperature must be > 0"),
     (["--method", "top-p", "--top-p", "1.5"], r"top-p needs p in (0, 1]"),
     (["--method", "top-k", "--top-k", "0"], "top-k needs an integer k >= 1"),
     (["--seed-text", "Sempre ☃"], "outside the vocabulary: '☃'"),
@@ -144,18 +150,20 @@ def test_generate_errors_are_one_line(trained, argv, message):
 
 
 @pytest.mark.parametrize("argv", [["generate", "--length", "0"], ["train", "--maxlen", "0"],
-                                  ["train", "--units", "many"]])
+                                  ["train", "--units", "many"], ["generate", "--temperature", "0"],
+                                  ["train", "--learning-rate", "inf"]])
 def test_numeric_options_are_checked_by_the_parser(argv, capsys):
     with pytest.raises(SystemExit):
         lab.main(argv)
     error = capsys.readouterr().err.strip().splitlines()[-1]
-    assert error.startswith("python -m labs.poetry") and ("must be at least 1" in error
-                                                          or "expected a whole number" in error)
+    assert error.startswith("python -m labs.poetry") and (
+        "must be at least 1" in error or "expected a whole number" in error
+        or "must be a finite number above 0" in error)
 
 
 def test_missing_model_names_the_make_target(tmp_path):
     with pytest.raises(SystemExit) as raised:
         lab.main(["generate", "--corpus", "nietzsche", "--models-dir", str(tmp_path)])
     text = str(raised.value.code)
-    assert text.startswith("labs.poetry: error: no trained model") and "\n" not in text
-    assert "train it with `make poetry`" in text
+    assert text.startswith("labs.poetry: error: no trained run in") and "\n" not in text
+    assert "train one with `make poetry`" in text

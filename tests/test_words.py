@@ -58,7 +58,7 @@ def test_unigram_baseline_is_add_one_smoothed_frequencies():
 def test_quick_run_reports_perplexity_and_says_which_seed_words_are_unknown(
         tmp_path, capsys, dataset_path):
     metrics = words.main(["--quick", "--corpus", "leopardi", "--seed-phrase", "xyzzy caro",
-                          "--length", "5", "--reports-dir", str(tmp_path / "words")])
+                          "--length", "5", "--reports-dir", str(tmp_path)])
     tokens = words.tokenize(dataset_path("leopardi.txt").read_text(encoding="utf-8"))
     train_tokens, held_out = split_holdout(tokens[:words.QUICK["tokens"]])
     vocabulary = words.Vocabulary(train_tokens)
@@ -69,7 +69,8 @@ def test_quick_run_reports_perplexity_and_says_which_seed_words_are_unknown(
     assert metrics["unigram_held_out_perplexity"] == pytest.approx(
         words.perplexity(unigram[targets]))
     assert metrics["held_out_unknown_rate"] == pytest.approx(float(np.mean(encoded == 0)))
-    report = (tmp_path / "words" / "leopardi" / "report.md").read_text()
+    (run,) = (tmp_path / "words" / "leopardi" / "runs").iterdir()
+    report = (run / "report.md").read_text()
     assert "read as `<unk>`: xyzzy" in report
     samples = [line for line in report.splitlines() if line.startswith("| ") and "**" in line]
     assert len(samples) == 4 and not any("<unk>" in line for line in samples)  # escaped

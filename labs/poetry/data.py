@@ -17,16 +17,29 @@ CORPORA = {
 }
 
 
-def load_corpus(name, datasets_dir=data.DATASETS_DIR, lowercase=None, log=print):
-    """The texts of a corpus (one per file), lowercased if the corpus settings say so."""
+def load_corpus(name, datasets_dir=data.DATASETS_DIR, lowercase=None, characters=None,
+                log=print):
+    """The texts of a corpus (one per file), lowercased if the corpus settings say so, and
+    cut to their first ``characters`` (quick runs)."""
     if name not in CORPORA:
         raise LabError(f"unknown corpus {name!r}; choose from {', '.join(CORPORA)}")
     lowercase = CORPORA[name]["lowercase"] if lowercase is None else lowercase
     texts = []
     for file in CORPORA[name]["files"]:
         text = data.load_text(data.locate(file, datasets_dir, log=log))
-        texts.append(text.lower() if lowercase else text)
+        texts.append((text.lower() if lowercase else text)[:characters])
     return texts
+
+
+def check_length(texts, maxlen, fraction=data.VALIDATION_FRACTION):
+    """Refuse, before any training, a text too short for one held-out window."""
+    needed = int((maxlen + 1) / fraction) + 1
+    for text in texts:
+        if len(text) < needed:
+            raise LabError(f"a text of {len(text):,} characters is too short for maxlen "
+                           f"{maxlen}: the held-out last {fraction:.0%} must hold one window of "
+                           f"{maxlen + 1} characters, so at least {needed:,} characters are "
+                           "needed; use a longer text or a smaller --maxlen")
 
 
 def build_vocabulary(texts):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from labs import runs
 from labs.cli import LabError
 from labs.poetry.data import prepare_seed
 from labs.poetry.models import NumpyCharModel, load_model
@@ -51,27 +52,46 @@ class Generator:
         return "".join(self.vocabulary[index] for index in indices)
 
 
-def model_paths(corpus, models_dir):
-    stem = Path(models_dir) / f"poetry_{corpus}"
-    return stem.with_suffix(".keras"), stem.with_suffix(".json")
+METADATA_KEYS = ("corpus", "vocabulary", "maxlen", "lowercase")
 
 
-def load_generator(corpus, models_dir):
-    """The saved model of ``corpus`` as a ``Generator``, with one-line errors."""
-    model_path, metadata_path = model_paths(corpus, models_dir)
+def model_paths(folder):
+    return Path(folder) / "model.keras", Path(folder) / "model.json"
+
+
+def read_metadata(path, target):
+    """A model's JSON, with every key generation needs."""
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise LabError(f"{path} is not valid JSON ({type(error).__name__}); retrain the model "
+                       f"with `{target}`") from None
+    metadata = metadata if isinstance(metadata, dict) else {}
+    missing = [key for key in METADATA_KEYS if key not in metadata]
+    if missing:
+        raise LabError(f"{path} lacks {', '.join(missing)}; retrain the model with `{target}`")
+    return metadata
+
+
+def load_generator(corpus, models_dir, run_id=None):
+    """The saved model of ``corpus`` (last full run, or ``run_id``) as a ``Generator``."""
     target = ("make poetry" if corpus in ("leopardi", "nietzsche")
               else f"python -m labs.poetry train --corpus {corpus}")
+    folder, run_id, _ = runs.find(f"poetry/{corpus}", models_dir, run_id, target)
+    model_path, metadata_path = model_paths(folder)
     if not model_path.is_file() or not metadata_path.is_file():
-        raise LabError(f"no trained model {model_path} (with {metadata_path.name}); "
-                       f"train it with `{target}`")
-    metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+        raise LabError(f"run {run_id} has no {model_path.name} with {metadata_path.name} in "
+                       f"{folder}; train again with `{target}`")
+    metadata = read_metadata(metadata_path, target)
     try:
         model = load_model(model_path)
     except Exception as error:  # noqa: BLE001  (a damaged file: Keras raises many kinds)
-        raise LabError(f"cannot load {model_path} ({type(error).__name__}); retrain it with "
-                       f"`{target}`") from None
+        raise LabError(f"cannot load {model_path}: the file is damaged or not a Keras model "
+                       f"({type(error).__name__}); retrain it with `{target}`") from None
     if model.output_shape[-1] != len(metadata["vocabulary"]) or \
             model.input_shape[1] != metadata["maxlen"]:
-        raise LabError(f"{model_path} does not match {metadata_path.name} (vocabulary or "
-                       f"maxlen differ); retrain it with `{target}`")
+        raise LabError(f"{metadata_path} does not match {model_path.name} (vocabulary "
+                       f"{len(metadata['vocabulary'])} vs {model.output_shape[-1]} outputs, maxlen "
+                       f"{metadata['maxlen']} vs {model.input_shape[1]}); retrain it with "
+                       f"`{target}`")
     return Generator(model, metadata)

@@ -14,15 +14,16 @@ character, with the same probabilities.
 import argparse
 import sys
 import time
-from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from labs import sampling
-from labs.cli import (MODELS_DIR, REPORTS_DIR, LabError, add_folder_options, apply_quick,
-                      positive_int, quick_help, run_lab, with_default_command)
+from labs import runs
+from labs.cli import (MODELS_DIR, LabError, add_folder_options, add_run_options, apply_quick,
+                      finite_positive_float, non_negative_int, note_progress, positive_int,
+                      quick_help, run_lab, with_default_command)
 from labs.data import split_holdout
 from labs.poetry import data, models, report, train
 from labs.poetry.generate import Generator, load_generator, model_paths
@@ -32,7 +33,6 @@ BATCH_SIZE = 256
 SEED = 42
 SAMPLE_EVERY = 1  # epochs between samples in the report
 QUICK = {"characters": 30_000, "epochs": 1}
-POETRY_REPORTS_DIR = REPORTS_DIR / "poetry"
 COMMANDS = ("train", "generate")
 
 
@@ -47,7 +47,10 @@ def train_command(args):
                                  settings["maxlen"], settings["step"]) for part in (0, 1)]
     print(f"nb sequences: {len(windows[0][0]):,} for training, {len(windows[1][0]):,} held out "
           f"(last 10% of the text), maxlen {settings['maxlen']}, step {settings['step']}")
+    run = runs.start(f"poetry/{args.corpus}", f"{args.cell}{args.units}", args.quick,
+                     args.reports_dir, args.models_dir)
     metadata = {"corpus": args.corpus, "vocabulary": corpus["vocabulary"],
+                "characters": QUICK["characters"] if args.quick else None,
                 **{key: settings[key] for key in ("maxlen", "step", "lowercase", "cell",
                                                   "layers", "units", "quick")}}
     model = models.build_model(len(corpus["vocabulary"]), settings["maxlen"], settings["cell"],
@@ -56,15 +59,15 @@ def train_command(args):
     validation_text = "".join(half[1] for half in halves)
     epoch_report = train.EpochReport(metadata, validation_text, args.sample_every, args.seed)
     history, seconds = train.fit(model, windows, settings, epoch_report)
-    model_path = save_model(model, metadata, args.models_dir)
+    save_model(model, metadata, run.models)
     generator = Generator(model, metadata)
     metrics = train.run_metrics(settings, corpus, windows, model, history, epoch_report, seconds)
     metrics["generation_chars_per_second"] = train.generation_speed(generator, validation_text,
                                                                     args.seed)
     print_result(metrics)
-    report.write_report(metrics, epoch_report.samples, generator, validation_text,
-                        Path(args.reports_dir))
-    print(f"wrote {model_path}, {Path(args.reports_dir) / args.corpus}")
+    index = report.write_report(metrics, epoch_report.samples, generator, validation_text, run)
+    runs.publish(run, f"20-poetry-{args.corpus}", index, args.keep)
+    print(f"wrote {run.models}, {run.reports} ({run.describe()})")
     return metrics
 
 
@@ -85,9 +88,9 @@ def training_settings(args):
 
 def prepare_corpus(settings, datasets_dir):
     """The corpus texts (cut for quick runs), their vocabulary, and (train, held-out) halves."""
-    texts = data.load_corpus(settings["corpus"], datasets_dir, settings["lowercase"])
-    if settings["quick"]:
-        texts = [text[:QUICK["characters"]] for text in texts]
+    texts = data.load_corpus(settings["corpus"], datasets_dir, settings["lowercase"],
+                             QUICK["characters"] if settings["quick"] else None)
+    data.check_length(texts, settings["maxlen"])
     vocabulary = data.build_vocabulary(texts)
     characters = sum(len(text) for text in texts)
     print(f"corpus length: {characters:,}")
@@ -97,13 +100,12 @@ def prepare_corpus(settings, datasets_dir):
     return corpus, [split_holdout(text) for text in texts]
 
 
-def save_model(model, metadata, models_dir):
-    """models/poetry_<corpus>.keras (the best epoch's weights) and its metadata JSON."""
-    model_path, metadata_path = model_paths(metadata["corpus"], models_dir)
+def save_model(model, metadata, folder):
+    """<run models>/model.keras (the best epoch's weights) and its metadata, model.json."""
+    model_path, metadata_path = model_paths(folder)
     with atomic_path(model_path) as temporary:
         model.save(temporary)
     atomic_write_json(metadata_path, metadata)
-    return model_path
 
 
 def print_result(metrics):
@@ -116,43 +118,54 @@ def print_result(metrics):
 
 # ---------------------------------------------------------------- generate
 def generate_command(args):
-    """Saved model → seed text → one sample per temperature, with its speed."""
-    generator = load_generator(args.corpus, args.models_dir)
+    """Saved model → seed text → one sample per temperature, streamed, with its speed."""
+    generator = load_generator(args.corpus, args.models_dir, args.run)
     temperatures = args.temperature or [1.0]
     for temperature in temperatures:
         sampling.check(args.method, temperature, args.top_k, args.top_p)
     options = {"method": args.method, "top_k": args.top_k, "top_p": args.top_p,
                "drop_unknown": args.drop_unknown}
     rng = np.random.RandomState(args.random_seed)
+    note_progress("", kept="the text so far is above")
     if args.interactive:
         return interactive(generator, args.length, rng, temperatures[0], options)
     seed_text = args.seed_text
     if seed_text is None:
-        text = "".join(data.load_corpus(args.corpus, args.datasets_dir, log=lambda message: None))
-        seed_text = data.random_window(text, generator.maxlen, rng)
+        seed_text = data.random_window(training_text(generator.metadata, args.datasets_dir),
+                                       generator.maxlen, rng)
     outputs = []
     for temperature in temperatures:
         label = args.method if args.method != "temperature" else f"temperature {temperature}"
         print(f"--- {label}, seed: {seed_text!r}", file=sys.stderr)
+        sys.stdout.write(seed_text)
         started = time.perf_counter()
-        text = generator.generate(seed_text, args.length, rng, temperature=temperature, **options)
+        text = generator.generate(seed_text, args.length, rng, temperature=temperature,
+                                  on_text=stream, **options)
         seconds = time.perf_counter() - started
-        print(seed_text + text)
+        sys.stdout.write("\n")
         print(f"--- {len(text)} characters in {seconds:.2f} s ({len(text) / seconds:,.0f} "
               "characters/s)", file=sys.stderr)
         outputs.append(text)
     return outputs
 
 
+def training_text(metadata, datasets_dir):
+    """The text the model was trained on (the corpus as its run read it, less the held-out
+    10%): random seeds come from there, so every seed character is in the vocabulary."""
+    texts = data.load_corpus(metadata["corpus"], datasets_dir, metadata["lowercase"],
+                             metadata.get("characters"), log=lambda message: None)
+    return "".join(split_holdout(text)[0] for text in texts)
+
+
+def stream(character):
+    sys.stdout.write(character)
+    sys.stdout.flush()
+
+
 def interactive(generator, length, rng, temperature, options):
     """Type a beginning, watch the continuation stream out; empty line or Ctrl-D exits."""
     print(f"Type the beginning of a text ({generator.metadata['corpus']} model); "
           "an empty line or Ctrl-D quits.", file=sys.stderr)
-
-    def stream(character):
-        sys.stdout.write(character)
-        sys.stdout.flush()
-
     while True:
         try:
             seed_text = input("> ")
@@ -196,7 +209,8 @@ def add_train_parser(commands):
     parser.add_argument("--optimizer", choices=models.OPTIMIZERS, default="rmsprop",
                         help=f"optimizer, with gradient clipping at norm {models.CLIPNORM} "
                              "(default: %(default)s)")
-    parser.add_argument("--learning-rate", type=float, default=models.LEARNING_RATE,
+    parser.add_argument("--learning-rate", type=finite_positive_float,
+                        default=models.LEARNING_RATE,
                         help="learning rate (default: %(default)s)")
     parser.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE,
                         help="batch size (default: %(default)s; the course uses 128)")
@@ -205,10 +219,11 @@ def add_train_parser(commands):
                              f"improvement (default: {defaults['epochs']})")
     parser.add_argument("--sample-every", type=positive_int, default=SAMPLE_EVERY,
                         help="epochs between samples in the report (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=SEED, help="random seed (default: %(default)s)")
+    parser.add_argument("--seed", type=non_negative_int, default=SEED,
+                        help="random seed (default: %(default)s)")
     parser.add_argument("--quick", action="store_true", help=quick_help(QUICK))
     parser.add_argument("--verbose", action="store_true", help="Keras progress bars")
-    add_folder_options(parser, POETRY_REPORTS_DIR, MODELS_DIR)
+    add_run_options(parser)
 
 
 def add_generate_parser(commands):
@@ -219,7 +234,7 @@ def add_generate_parser(commands):
                                             "of the corpus)")
     parser.add_argument("--length", type=positive_int, default=report.REPORT_LENGTH,
                         help="characters to generate (default: %(default)s)")
-    parser.add_argument("--temperature", type=float, action="append",
+    parser.add_argument("--temperature", type=finite_positive_float, action="append",
                         help="sampling temperature; repeat for several samples (default: 1.0)")
     parser.add_argument("--method", choices=sampling.METHODS, default="temperature",
                         help="sampling method (default: %(default)s)")
@@ -227,12 +242,14 @@ def add_generate_parser(commands):
                         help="k for --method top-k (default: %(default)s)")
     parser.add_argument("--top-p", type=float, default=report.TOP_P,
                         help="p for --method top-p (default: %(default)s)")
-    parser.add_argument("--random-seed", type=int, default=SEED,
+    parser.add_argument("--random-seed", type=non_negative_int, default=SEED,
                         help="same seed, same text (default: %(default)s)")
     parser.add_argument("--drop-unknown", action="store_true",
                         help="drop seed characters outside the vocabulary instead of failing")
     parser.add_argument("--interactive", action="store_true",
                         help="prompt for beginnings and stream the continuations")
+    parser.add_argument("--run", help="run id under models/poetry/<corpus>/runs/ (default: the "
+                                      "last full run, else the last quick one)")
     add_folder_options(parser, None, MODELS_DIR)
 
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from labs.poetry.data import random_window
-from labs.reports import atomic_write_json, atomic_write_text, plot_history, write_index_section
+from labs.reports import atomic_write_json, atomic_write_text, plot_history
 
 REPORT_TEMPERATURES = (0.2, 0.5, 1.0, 1.2)
 REPORT_LENGTH = 400
@@ -72,16 +72,15 @@ def summary_lines(metrics):
             f"{metrics['generation_chars_per_second']:,.0f} characters/s"]
 
 
-def write_report(metrics, training_samples, generator, validation_text, reports_dir):
-    """reports/poetry/<corpus>/{history.png, metrics.json, samples.md} and the index."""
-    corpus = metrics["corpus"]
-    directory = reports_dir / corpus
-    plot_losses(metrics, directory / "history.png")
-    atomic_write_json(directory / "metrics.json", metrics)
-    atomic_write_text(directory / "samples.md", samples_markdown(
+def write_report(metrics, training_samples, generator, validation_text, run):
+    """history.png, metrics.json and samples.md in the run's folder; returns the run's
+    section of reports/index.md."""
+    plot_losses(metrics, run.reports / "history.png")
+    atomic_write_json(run.reports / "metrics.json", metrics)
+    atomic_write_text(run.reports / "samples.md", samples_markdown(
         metrics, training_samples, generator, validation_text, metrics["seed"]))
-    section = [f"## Poetry generator: {corpus}\n", *summary_lines(metrics),
-               f"- [samples](poetry/{corpus}/samples.md), "
-               f"[metrics](poetry/{corpus}/metrics.json)\n",
-               f"![{corpus} training history](poetry/{corpus}/history.png)\n"]
-    write_index_section(f"20-poetry-{corpus}", "\n".join(section), reports_dir.parent)
+    corpus, folder = metrics["corpus"], run.link
+    return "\n".join([f"## Poetry generator: {corpus}\n", f"- {run.describe()}",
+                      *summary_lines(metrics),
+                      f"- [samples]({folder}/samples.md), [metrics]({folder}/metrics.json)\n",
+                      f"![{corpus} training history]({folder}/history.png)\n"])

@@ -7,7 +7,7 @@ import numpy as np
 
 from labs.poetry.data import random_window
 from labs.poetry.generate import Generator
-from labs.training import EpochTimer, early_stopping, history_lists, make_dataset
+from labs.training import EpochTimer, ProgressNote, early_stopping, history_lists, make_dataset
 
 PATIENCE = 3
 SAMPLE_LENGTH = 200
@@ -53,7 +53,8 @@ def fit(model, windows, settings, report):
         make_dataset(train_inputs, train_targets, settings["batch_size"], seed=settings["seed"]),
         validation_data=make_dataset(validation_inputs, validation_targets,
                                      settings["batch_size"]),
-        epochs=settings["epochs"], callbacks=[report, early_stopping(PATIENCE)],
+        epochs=settings["epochs"],
+        callbacks=[report, early_stopping(PATIENCE), ProgressNote(settings["corpus"])],
         shuffle=False, verbose=2 if settings["verbose"] else 0)  # tf.data shuffles
     return history_lists(history), time.perf_counter() - started
 

@@ -16,6 +16,7 @@ from labs.cli import LabError
 from labs.training import bucketed_batches, without_autotune
 
 TEST_SIZE = 0.2
+MINIMUM_PER_CLASS = round(1 / TEST_SIZE)  # one per fold of the grouped split
 SPLITS = ("grouped", "course")
 
 
@@ -36,6 +37,7 @@ def load_messages(datasets_dir, subset=None, seed=0):
     """The SMS Spam Collection, or a stratified ``subset`` of it (for quick runs)."""
     path = data.locate("sms_spam.tsv", datasets_dir)
     frame = data.load_sms(path)
+    check_size(frame, path, subset)
     if subset:
         keep, _ = train_test_split(np.arange(len(frame)), train_size=subset,
                                    stratify=frame["label"], random_state=seed)
@@ -43,6 +45,18 @@ def load_messages(datasets_dir, subset=None, seed=0):
     encoder = LabelEncoder().fit(frame["label"])
     labels = encoder.transform(frame["label"]).astype(np.float32)
     return Messages(path, frame, labels, [str(name) for name in encoder.classes_])
+
+
+def check_size(frame, path, subset):
+    """Refuse, before any work, a collection too small for the split or the quick subset."""
+    if subset and len(frame) < subset:
+        raise LabError(f"--quick takes a subset of {subset:,} messages but {path} has "
+                       f"{len(frame):,}; run without --quick")
+    distinct = frame.drop_duplicates("text")["label"].value_counts()
+    counts = {label: int(distinct.get(label, 0)) for label in data.SMS_LABELS}
+    if min(counts.values()) < MINIMUM_PER_CLASS:
+        raise LabError(f"{path} has {counts['ham']} distinct ham and {counts['spam']} distinct "
+                       f"spam messages; the split needs at least {MINIMUM_PER_CLASS} of each")
 
 
 def split_indices(labels, texts, kind, seed, test_size=TEST_SIZE):

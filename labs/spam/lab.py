@@ -12,9 +12,9 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from labs import embeddings
-from labs.cli import (MODELS_DIR, REPORTS_DIR, LabError, add_folder_options, apply_quick,
-                      positive_int, quick_help, run_lab, with_default_command)
+from labs import embeddings, runs
+from labs.cli import (MODELS_DIR, LabError, add_folder_options, add_run_options, apply_quick,
+                      non_negative_int, positive_int, quick_help, run_lab, with_default_command)
 from labs.spam import data, models, report, train
 from labs.spam.report import BASELINE
 
@@ -25,17 +25,18 @@ EPOCHS = 20
 SEEDS = 3
 SEED = 42
 QUICK = {"messages": 1000, "epochs": 3, "seeds": 1, "batch_size": 64}
-SPAM_REPORTS_DIR = REPORTS_DIR / "spam"
 COMMANDS = ("train", "predict")
 
 
 # ---------------------------------------------------------------- train
 def train_command(args):
-    """Load → split → token vectors → train every variant → baseline → compare."""
+    """Load → split → token vectors → train every variant → baseline → compare → publish."""
     apply_quick(args, QUICK)
     tf.config.experimental.enable_op_determinism()
     messages = data.load_messages(args.datasets_dir, QUICK["messages"] if args.quick else None,
                                   args.seed)
+    run = runs.start("spam", run_description(args), args.quick, args.reports_dir,
+                     args.models_dir)
     train_part, test_part = data.split_indices(messages.labels, messages.texts, args.split,
                                                args.seed)
     split = {"train": train_part, "test": test_part, "labels": messages.labels,
@@ -46,37 +47,67 @@ def train_command(args):
                 "verbose": 2 if args.verbose else 0, "quick": args.quick, "split": args.split,
                 "seed": args.seed}
     seeds = [args.seed + offset for offset in range(args.seeds)]
-    header = report.run_header(messages, split, features, settings, seeds)
+    header = report.run_header(messages, split, features, settings, seeds,
+                               run.describe() + subset_note(args))
     print("\n".join(header))
     configurations = [(variant, inputs) for inputs in args.inputs for variant in args.variants]
     rows = []
     for number, (variant, inputs) in enumerate(configurations, 1):
         print(f"[{number}/{len(configurations)}] {variant}_{inputs}")
         rows.append(train_configuration(variant, inputs, features, split, settings, seeds,
-                                        header, args))
-    rows.append(baseline_row(messages, split, seeds[0], header, Path(args.reports_dir)))
-    frame = report.write_comparison(rows, header, Path(args.reports_dir))
-    report.write_index(frame, header, Path(args.reports_dir))
-    print(f"wrote {Path(args.reports_dir) / 'comparison.md'} and "
-          f"{Path(args.reports_dir).parent / 'index.md'}")
+                                        header, run))
+    rows.append(baseline_row(messages, split, seeds[0], header, run.reports))
+    frame = report.write_comparison(rows, header, run.reports)
+    finish(run, frame, header, args.keep)
     return frame
 
 
-def train_configuration(variant, inputs, features, split, settings, seeds, header, args):
+def subset_note(args):
+    """What a run of fewer variants or one input kind left out, for its report header."""
+    left_out = [variant for variant in models.VARIANTS if variant not in args.variants]
+    left_out += [f"{kind} inputs" for kind in models.INPUT_KINDS if kind not in args.inputs]
+    return f"; SUBSET run, without {', '.join(left_out)}" if left_out else ""
+
+
+def run_description(args):
+    """The short part of the run id: split, and which variants and inputs when not all."""
+    parts = [args.split]
+    if len(args.variants) < len(models.VARIANTS):
+        parts.append("+".join(args.variants))
+    if len(args.inputs) == 1:
+        parts.append(args.inputs[0])
+    return "-".join(parts)
+
+
+def finish(run, frame, header, keep):
+    """Publish a complete run; a run with a failed variant stays unpublished and exits 1."""
+    failed = frame[frame["status"] != "ok"]
+    if len(failed):
+        runs.write_status(run, "failed")
+        names = ", ".join(f"{row.variant}_{row.inputs}" for row in failed.itertuples())
+        raise LabError(f"{len(failed)} of {len(frame)} configurations failed ({names}); the "
+                       f"comparison in {run.reports} says why; the last complete run is "
+                       "untouched")
+    runs.publish(run, "10-spam", report.index_markdown(frame, header, run.link), keep)
+    print(f"wrote {run.reports / 'comparison.md'} ({run.describe()}) and "
+          f"{run.reports_root / 'index.md'}")
+
+
+def train_configuration(variant, inputs, features, split, settings, seeds, header, run):
     """Every seed of one variant; the first seed's model is saved. A failure becomes a
     comparison row that says so: one broken variant must not stop the others."""
     name = f"{variant}_{inputs}"
-    runs = []
+    results = []
     try:
         for seed in seeds:
             model, result = train.train_variant(variant, inputs, features, split, settings, seed)
-            runs.append(result)
+            results.append(result)
             if seed == seeds[0]:
                 train.save_model(model, name, model_metadata(variant, inputs, features, result,
-                                                             split, args), args.models_dir)
-        report.write_variant_report(Path(args.reports_dir) / name, name, runs,
-                                    split["class_names"], "\n".join(header))
-        return report.summarise(variant, inputs, runs)
+                                                             split, settings), run.models)
+        report.write_variant_report(run.reports / name, name, results, split["class_names"],
+                                    "\n".join(header))
+        return report.summarise(variant, inputs, results)
     except Exception as error:  # noqa: BLE001  (reported in the comparison, never hidden)
         message = str(error).strip().splitlines()[0] if str(error).strip() else ""
         failure = f"{type(error).__name__}: {message}".rstrip(": ")
@@ -84,12 +115,12 @@ def train_configuration(variant, inputs, features, split, settings, seeds, heade
         return report.summarise(variant, inputs, [], error=failure)
 
 
-def model_metadata(variant, inputs, features, result, split, args):
+def model_metadata(variant, inputs, features, result, split, settings):
     """What ``predict`` needs besides the weights: pipeline, inputs, classes, threshold."""
     return {"variant": variant, "inputs": inputs, "pipeline": features.pipeline,
             "pipeline_version": features.pipeline_version, "vector_size": features.vector_size,
-            "maxlen": args.maxlen, "classes": split["class_names"], "threshold": 0.5,
-            "seed": result["seed"], "split": args.split, "quick": args.quick,
+            "maxlen": settings["maxlen"], "classes": split["class_names"], "threshold": 0.5,
+            "seed": result["seed"], "split": settings["split"], "quick": settings["quick"],
             "test_metrics": {key: result[key] for key in train.METRIC_COLUMNS}}
 
 
@@ -117,37 +148,55 @@ def read_messages(texts):
     return texts
 
 
-def load_saved(name, models_dir, spacy_model=None):
-    """A saved model and its metadata, with one-line errors for what can go wrong."""
+METADATA_KEYS = ("variant", "inputs", "pipeline", "vector_size", "maxlen", "classes",
+                 "threshold")
+
+
+def load_saved(name, models_dir, run_id=None, spacy_model=None):
+    """A saved model of a run and its metadata, checked against each other."""
+    folder, run_id, _ = runs.find("spam", models_dir, run_id, "make spam")
     name = name.removeprefix("spam_").removesuffix(".keras")
-    model_path = Path(models_dir) / f"spam_{name}.keras"
-    metadata_path = model_path.with_suffix(".json")
+    model_path, metadata_path = folder / f"{name}.keras", folder / f"{name}.json"
     if not model_path.is_file() or not metadata_path.is_file():
-        available = sorted(path.stem.removeprefix("spam_")
-                           for path in Path(models_dir).glob("spam_*.keras"))
-        raise LabError(f"no model {model_path} (with {metadata_path.name}); train it with "
-                       f"`make spam` or `python -m labs.spam train`; available: "
+        available = sorted(path.stem for path in folder.glob("*.keras"))
+        raise LabError(f"no model {name!r} in run {run_id} ({model_path}); available: "
                        f"{', '.join(available) or 'none'}")
-    metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+    metadata = read_metadata(metadata_path)
     if spacy_model and spacy_model != metadata["pipeline"]:
         raise LabError(f"{model_path} was built for spaCy pipeline {metadata['pipeline']} "
                        f"(vector size {metadata['vector_size']}), not {spacy_model}; "
                        "retrain it with --spacy-model or drop the option")
-    return model_path, metadata
+    model = models.load_model(model_path)
+    models.check_signature(model, metadata, model_path)
+    return model, metadata
+
+
+def read_metadata(path):
+    """A model's JSON, with every key prediction needs."""
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise LabError(f"{path} is not valid JSON ({type(error).__name__}); retrain the model "
+                       "with `make spam`") from None
+    metadata = metadata if isinstance(metadata, dict) else {}
+    missing = [key for key in METADATA_KEYS if key not in metadata]
+    if missing:
+        raise LabError(f"{path} lacks {', '.join(missing)}; retrain the model with `make spam`")
+    return metadata
 
 
 def predict_command(args):
     """Classify messages with a saved model: token vectors → probability → label."""
-    model_path, metadata = load_saved(args.model, args.models_dir, args.spacy_model)
+    model, metadata = load_saved(args.model, args.models_dir, args.run, args.spacy_model)
     texts = read_messages(args.texts)
     vectors = embeddings.extract(embeddings.load_pipeline(metadata["pipeline"]), texts,
                                  progress=False)
     if vectors.vector_size != metadata["vector_size"] and len(vectors.vectors):
-        raise LabError(f"{model_path} expects {metadata['vector_size']}-d vectors but "
+        raise LabError(f"the model expects {metadata['vector_size']}-d vectors but "
                        f"{metadata['pipeline']} now gives {vectors.vector_size}-d; retrain it")
     probabilities = train.predict_probabilities(
-        models.load_model(model_path), metadata["inputs"], vectors.sequences(range(len(texts))),
-        metadata["maxlen"], metadata["vector_size"])
+        model, metadata["inputs"], vectors.sequences(range(len(texts))), metadata["maxlen"],
+        metadata["vector_size"])
     classes = metadata["classes"]
     for text, probability in zip(texts, probabilities):
         label = classes[1] if probability >= metadata["threshold"] else classes[0]
@@ -172,7 +221,7 @@ def add_train_parser(commands):
     parser.add_argument("--seeds", type=positive_int, default=SEEDS,
                         help="train each variant with this many seeds; the comparison shows "
                              "mean ± std (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=SEED,
+    parser.add_argument("--seed", type=non_negative_int, default=SEED,
                         help="seed of the split and of the first run (default: %(default)s)")
     parser.add_argument("--epochs", type=positive_int, default=EPOCHS,
                         help="epochs (default: %(default)s)")
@@ -187,7 +236,7 @@ def add_train_parser(commands):
     parser.add_argument("--verbose", action="store_true", help="print Keras progress per epoch")
     parser.add_argument("--cache-dir", type=Path, default=embeddings.CACHE_DIR,
                         help="token-vector cache (default: %(default)s)")
-    add_folder_options(parser, SPAM_REPORTS_DIR, MODELS_DIR)
+    add_run_options(parser)
 
 
 def add_predict_parser(commands):
@@ -198,6 +247,8 @@ def add_predict_parser(commands):
                         help="<variant>_<inputs>, e.g. bi-gru_padded (default: %(default)s)")
     parser.add_argument("--spacy-model", default=None,
                         help="check that the model was built for this spaCy pipeline")
+    parser.add_argument("--run", help="run id under models/spam/runs/ (default: the last full "
+                                      "run, else the last quick one)")
     add_folder_options(parser, None, MODELS_DIR)
 
 

@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
+from labs.cli import LabError
 from labs.training import RECURRENT_LAYERS
 
 VARIANTS = ("simplernn", "lstm", "gru", "bi-simplernn", "bi-lstm", "bi-gru")
@@ -78,4 +79,26 @@ def build_model(variant, inputs, vector_size, maxlen=50, units=UNITS, dropout=DR
 
 def load_model(path):
     """A saved spam model, with its custom layer passed explicitly."""
-    return keras.models.load_model(path, custom_objects={"DensifyRagged": DensifyRagged})
+    try:
+        return keras.models.load_model(path, custom_objects={"DensifyRagged": DensifyRagged})
+    except Exception as error:  # noqa: BLE001  (a damaged file: Keras raises many kinds)
+        raise LabError(f"cannot load {path}: the file is damaged or not a Keras model "
+                       f"({type(error).__name__}); retrain it with `make spam`") from None
+
+
+def check_signature(model, metadata, path):
+    """The metadata must describe the model it sits beside: input kind, length, vector size.
+    A padded model fed ragged inputs (or the reverse) would answer, wrongly."""
+    _, length, vector_size = model.input_shape
+    actual = "ragged" if length is None else "padded"
+    problems = []
+    if metadata["inputs"] != actual:
+        problems.append(f"it says {metadata['inputs']!r} inputs but the model takes {actual}")
+    if actual == "padded" and length != metadata["maxlen"]:
+        problems.append(f"it says maxlen {metadata['maxlen']} but the model takes {length}")
+    if vector_size != metadata["vector_size"]:
+        problems.append(f"it says vector size {metadata['vector_size']} but the model takes "
+                        f"{vector_size}")
+    if problems:
+        raise LabError(f"{path.with_suffix('.json')} does not match {path.name}: "
+                       f"{'; '.join(problems)}; retrain it with `make spam`")

@@ -1,21 +1,19 @@
 """The spam lab's reports: one folder per variant, one comparison, one index section."""
 
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from labs.reports import (atomic_path, atomic_write_json, atomic_write_text, markdown_table,
-                          plot_confusion_matrix, plot_history, pyplot, save_figure,
-                          write_index_section)
+                          plot_confusion_matrix, plot_history, pyplot, save_figure)
 from labs.spam.models import DROPOUT, UNITS
 from labs.spam.train import METRIC_COLUMNS
 
 BASELINE = "tfidf-logreg"
 
 
-def run_header(messages, split, features, settings, seeds):
+def run_header(messages, split, features, settings, seeds, run_description):
     """The lines every report of a run starts with: data, split, pipeline, settings, seeds."""
     labels, train, test = messages.labels, split["train"], split["test"]
     texts = messages.texts
@@ -33,7 +31,7 @@ def run_header(messages, split, features, settings, seeds):
         f"batch {settings['batch_size']}, {settings['epochs']} epochs, Adam; validation data = "
         "test split",
         f"Seeds: {', '.join(map(str, seeds))} (model initialisation and shuffling)",
-        f"Run: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"Run: {run_description}, started {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
     ]
 
 
@@ -138,13 +136,12 @@ def index_row(row, folder):
     return f"| {name} | {row['spam_f1']:.4f} | {history} | {confusion} |"
 
 
-def write_index(frame, header_lines, reports_dir):
-    """The spam section of reports/index.md: the run header, the plot, every variant."""
-    relative = Path(reports_dir).relative_to(Path(reports_dir).parent)
+def index_markdown(frame, header_lines, folder):
+    """The spam section of reports/index.md; ``folder`` is the run's, relative to reports/."""
     lines = ["## SMS spam detector\n", *[f"- {line}" for line in header_lines], "",
-             f"Full table: [{relative}/comparison.md]({relative}/comparison.md) "
-             f"([CSV]({relative}/comparison.csv)).\n",
-             f"![comparison of the variants]({relative}/comparison.png)\n",
+             f"Full table: [{folder}/comparison.md]({folder}/comparison.md) "
+             f"([CSV]({folder}/comparison.csv)).\n",
+             f"![comparison of the variants]({folder}/comparison.png)\n",
              "| variant | spam F1 | training history | confusion matrix |", "|---|---|---|---|"]
-    lines += [index_row(row, relative) for _, row in frame.iterrows()]
-    write_index_section("10-spam", "\n".join(lines), reports_dir.parent)
+    lines += [index_row(row, folder) for _, row in frame.iterrows()]
+    return "\n".join(lines)

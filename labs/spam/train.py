@@ -17,7 +17,7 @@ from sklearn.pipeline import make_pipeline
 from labs.reports import atomic_path, atomic_write_json
 from labs.spam import models
 from labs.spam.data import pad, ragged_dataset, to_ragged
-from labs.training import history_lists
+from labs.training import ProgressNote, history_lists
 
 PREDICT_BATCH_SIZE = 512
 METRIC_COLUMNS = ("accuracy", "spam_precision", "spam_recall", "spam_f1", "mcc", "roc_auc")
@@ -79,7 +79,8 @@ def train_variant(variant, inputs, features, split, settings, seed):
     keras.utils.set_random_seed(seed)
     model = models.build_model(variant, inputs, features.vector_size, maxlen=settings["maxlen"])
     started = time.perf_counter()
-    history = fit(model, inputs, features, split, settings, seed)
+    history = fit(model, inputs, features, split, settings, seed,
+                  callbacks=[ProgressNote(f"{variant}_{inputs}, seed {seed}")])
     seconds = time.perf_counter() - started
     probabilities = predict_probabilities(model, inputs, features.sequences(split["test"]),
                                           settings["maxlen"], features.vector_size)
@@ -105,8 +106,8 @@ def train_baseline(texts, split, seed):
     return result
 
 
-def save_model(model, name, metadata, models_dir):
-    """``models/spam_<name>.keras`` plus the JSON that prediction needs."""
-    with atomic_path(Path(models_dir) / f"spam_{name}.keras") as temporary:
+def save_model(model, name, metadata, folder):
+    """``<run models>/<name>.keras`` plus the JSON that prediction needs."""
+    with atomic_path(Path(folder) / f"{name}.keras") as temporary:
         model.save(temporary)
-    atomic_write_json(Path(models_dir) / f"spam_{name}.json", metadata)
+    atomic_write_json(Path(folder) / f"{name}.json", metadata)

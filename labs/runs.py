@@ -1,0 +1,202 @@
+"""Where runs live: every training run in a folder of its own, published only when complete.
+
+    reports/<lab>/runs/<run id>/      the run's report (plots, tables, metrics, run.json)
+    models/<lab>/runs/<run id>/       the run's models and their metadata
+    models/<lab>/latest.json          the last complete full run (quick runs: latest-quick.json)
+    reports/index.md                  one section per lab, from its last published run
+
+A run id is its start time and a short description (``20261125-173000-grouped``, with
+``-quick`` for smoke runs), so runs sort in time and never overwrite each other. A run is
+*published* (its pointer written, its index section rewritten) only when it completes, and a
+quick run never replaces a full run's pointer or section: ``make spam QUICK=1`` after
+``make spam`` leaves the full run's models and reports untouched, and ``predict`` keeps
+using them. A run killed before it completes leaves a folder marked ``running``; the next
+run of the same lab removes it, and any stray ``.name.tmp-*`` file, before it starts.
+"""
+
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from labs.cli import KEEP_RUNS, LabError
+from labs.reports import atomic_write_json, write_index_section
+POINTERS = {False: "latest.json", True: "latest-quick.json"}
+
+
+@dataclass
+class Run:
+    lab: str  # "spam", "poetry/leopardi", ...
+    run_id: str
+    quick: bool
+    reports_root: Path
+    models_root: Path
+
+    @property
+    def reports(self):
+        return self.reports_root / self.lab / "runs" / self.run_id
+
+    @property
+    def models(self):
+        return self.models_root / self.lab / "runs" / self.run_id
+
+    @property
+    def pointers(self):
+        """Where ``latest.json`` lives: beside the models, or the reports for labs that
+        save none."""
+        return self.models_root / self.lab
+
+    @property
+    def link(self):
+        """The run's report folder relative to reports/, for the links in index.md."""
+        return f"{self.lab}/runs/{self.run_id}"
+
+    def describe(self):
+        return f"run {self.run_id}" + (" (QUICK smoke run)" if self.quick else "")
+
+
+def start(lab, description, quick, reports_root, models_root=None, now=None):
+    """Create the folders of a new run (after removing what killed runs left behind).
+    A lab that saves no model passes no ``models_root``: its runs live in reports/ only."""
+    reports_root = Path(reports_root)
+    models_root = reports_root if models_root is None else Path(models_root)
+    remove_leftovers(lab, reports_root, models_root)
+    stamp = f"{now or datetime.now():%Y%m%d-%H%M%S}-{description}" + ("-quick" if quick else "")
+    run_id, number = stamp, 1
+    while (reports_root / lab / "runs" / run_id).exists():
+        number += 1
+        run_id = f"{stamp}-{number}"
+    run = Run(lab, run_id, quick, reports_root, models_root)
+    for folder in {run.reports, run.models}:
+        make_folder(folder)
+    write_status(run, "running")
+    return run
+
+
+def make_folder(folder):
+    """mkdir -p with one-line errors (a file in the way, no permission)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise LabError(f"cannot create folder {folder}: a file with that name is in the way; "
+                       "move it or pick another folder option") from None
+    except PermissionError:
+        raise LabError(f"cannot create folder {folder}: permission denied; pick another "
+                       "folder option or fix its permissions") from None
+
+
+def write_status(run, status, **details):
+    atomic_write_json(run.reports / "run.json", {
+        "run": run.run_id, "lab": run.lab, "quick": run.quick, "status": status,
+        "pid": os.getpid(), "updated": f"{datetime.now():%Y-%m-%d %H:%M:%S}", **details})
+
+
+def read_status(run_folder):
+    try:
+        return json.loads((run_folder / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def process_alive(pid):
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, ValueError, TypeError):
+        return False
+    return True
+
+
+def remove_leftovers(lab, reports_root, models_root):
+    """Stray temporary files anywhere, and runs of ``lab`` whose process died unfinished."""
+    for root in (reports_root, models_root):
+        if root.is_dir():
+            for stray in root.rglob(".*.tmp-*"):
+                if stray.is_file():
+                    stray.unlink(missing_ok=True)
+    runs = reports_root / lab / "runs"
+    for folder in sorted(runs.iterdir()) if runs.is_dir() else []:
+        status = read_status(folder)
+        if status.get("status") == "complete" or process_alive(status.get("pid")):
+            continue
+        print(f"removing unfinished run {folder.name} (status: "
+              f"{status.get('status', 'unknown')})", file=sys.stderr)
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(models_root / lab / "runs" / folder.name, ignore_errors=True)
+
+
+def publish(run, index_name, index_markdown, keep=KEEP_RUNS):
+    """Mark the run complete, point ``latest`` at it and rewrite its index section; a quick
+    run takes the index section only while no full run has been published."""
+    write_status(run, "complete")
+    pointer = {"run": run.run_id, "quick": run.quick, "reports": str(run.reports),
+               "models": str(run.models)}
+    atomic_write_json(run.pointers / POINTERS[run.quick], pointer)
+    if not run.quick or not (run.pointers / POINTERS[False]).is_file():
+        write_index_section(index_name, index_markdown, run.reports_root)
+    prune(run, keep)
+
+
+def published(lab, models_root):
+    """Run ids that a pointer names (never pruned)."""
+    names = set()
+    for pointer in POINTERS.values():
+        try:
+            names.add(json.loads((Path(models_root) / lab / pointer).read_text())["run"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    return names
+
+
+def prune(run, keep):
+    """Keep the ``keep`` newest complete runs of the lab (and the published ones)."""
+    runs = run.reports_root / run.lab / "runs"
+    complete = [folder.name for folder in sorted(runs.iterdir())
+                if read_status(folder).get("status") == "complete"]
+    protected = published(run.lab, run.models_root) | {run.run_id}
+    separate = run.models_root != run.reports_root
+    for name in complete[:-keep] if keep else complete:
+        if name not in protected:
+            shutil.rmtree(runs / name, ignore_errors=True)
+            if separate:
+                shutil.rmtree(run.models_root / run.lab / "runs" / name, ignore_errors=True)
+
+
+def find(lab, models_root, run_id=None, train_hint="make"):
+    """The models folder of ``run_id``, or of the last full run (else the last quick one).
+
+    Returns ``(folder, run id, quick)``; says on stderr which run it uses and warns when
+    that run is a quick one.
+    """
+    root = Path(models_root) / lab
+    if run_id:
+        folder = root / "runs" / run_id
+        if not folder.is_dir():
+            available = sorted(path.name for path in (root / "runs").glob("*")) if (
+                root / "runs").is_dir() else []
+            raise LabError(f"no run {run_id!r} in {root / 'runs'}; available: "
+                           f"{', '.join(available) or 'none'}")
+        quick = run_id.endswith("-quick") or "-quick-" in run_id
+    else:
+        folder, run_id, quick = latest(root, train_hint)
+    print(f"using run {run_id} ({folder})" + (
+        " — a QUICK smoke run: train a full one for real results" if quick else ""),
+        file=sys.stderr)
+    return folder, run_id, quick
+
+
+def latest(root, train_hint):
+    for quick in (False, True):
+        try:
+            pointer = json.loads((root / POINTERS[quick]).read_text(encoding="utf-8"))
+            folder = root / "runs" / pointer["run"]
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError, KeyError, TypeError):
+            raise LabError(f"{root / POINTERS[quick]} is damaged; delete it and train again "
+                           f"(`{train_hint}`)") from None
+        if folder.is_dir():
+            return folder, pointer["run"], quick
+    raise LabError(f"no trained run in {root}; train one with `{train_hint}`")
