@@ -104,6 +104,13 @@ def with_default_command(argv, commands):
 
 # What an interrupted command had done, for its one-line goodbye (set by the labs as they go).
 PROGRESS = {"done": "", "kept": "the last complete run is untouched"}
+# Called with "failed" or "interrupted" when a command ends that way (labs.runs marks its run).
+ON_FAILURE = []
+
+
+def fail(status):
+    while ON_FAILURE:
+        ON_FAILURE.pop()(status)
 
 
 def note_progress(done, kept=None):
@@ -117,12 +124,17 @@ def run_lab(prog, command, args):
     """Run ``command(args)``. A ``LabError`` or an operating-system error (permission
     denied, disk full) becomes one line and exit status 1; Ctrl-C one line and status 130."""
     try:
-        return command(args)
+        result = command(args)
+        ON_FAILURE.clear()
+        return result
     except LabError as error:
+        fail("failed")
         sys.exit(f"{prog}: error: {error}")
     except OSError as error:
+        fail("failed")
         sys.exit(f"{prog}: error: {error}; check the path and its permissions")
     except KeyboardInterrupt:
+        fail("interrupted")
         done = f" {PROGRESS['done']}" if PROGRESS["done"] else ""
         print(f"\n{prog}: interrupted{done}; {PROGRESS['kept']}", file=sys.stderr)
         sys.exit(130)

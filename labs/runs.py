@@ -10,8 +10,9 @@ A run id is its start time and a short description (``20261125-173000-grouped``,
 *published* (its pointer written, its index section rewritten) only when it completes, and a
 quick run never replaces a full run's pointer or section: ``make spam QUICK=1`` after
 ``make spam`` leaves the full run's models and reports untouched, and ``predict`` keeps
-using them. A run killed before it completes leaves a folder marked ``running``; the next
-run of the same lab removes it, and any stray ``.name.tmp-*`` file, before it starts.
+using them. A run that fails, is interrupted or is killed before it completes is not
+published; the next run of the same lab removes its folders (unless its process is still
+running), and any stray ``.name.tmp-*`` file, before it starts.
 """
 
 import json
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from labs.cli import KEEP_RUNS, LabError
+from labs.cli import KEEP_RUNS, ON_FAILURE, LabError
 from labs.reports import atomic_write_json, write_index_section
 POINTERS = {False: "latest.json", True: "latest-quick.json"}
 
@@ -73,6 +74,7 @@ def start(lab, description, quick, reports_root, models_root=None, now=None):
     for folder in {run.reports, run.models}:
         make_folder(folder)
     write_status(run, "running")
+    ON_FAILURE.append(lambda status: write_status(run, status))
     return run
 
 
@@ -119,7 +121,9 @@ def remove_leftovers(lab, reports_root, models_root):
     runs = reports_root / lab / "runs"
     for folder in sorted(runs.iterdir()) if runs.is_dir() else []:
         status = read_status(folder)
-        if status.get("status") == "complete" or process_alive(status.get("pid")):
+        running_elsewhere = (status.get("status") == "running" and status.get("pid") != os.getpid()
+                             and process_alive(status.get("pid")))
+        if status.get("status") == "complete" or running_elsewhere:
             continue
         print(f"removing unfinished run {folder.name} (status: "
               f"{status.get('status', 'unknown')})", file=sys.stderr)
@@ -130,6 +134,7 @@ def remove_leftovers(lab, reports_root, models_root):
 def publish(run, index_name, index_markdown, keep=KEEP_RUNS):
     """Mark the run complete, point ``latest`` at it and rewrite its index section; a quick
     run takes the index section only while no full run has been published."""
+    ON_FAILURE.clear()
     write_status(run, "complete")
     pointer = {"run": run.run_id, "quick": run.quick, "reports": str(run.reports),
                "models": str(run.models)}

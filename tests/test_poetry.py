@@ -94,7 +94,8 @@ def test_train_writes_model_and_report(trained, known_edition):
     assert metrics["vocabulary_size"] == len(set(text)) == 59
     assert metrics["corpus_characters"] == 30_000
     assert metrics["best_validation_loss_nats"] < metrics["uniform_loss_nats"]
-    pointer = json.loads((root / "models" / "poetry" / "leopardi" / "latest-quick.json").read_text())
+    pointer_path = root / "models" / "poetry" / "leopardi" / "latest-quick.json"
+    pointer = json.loads(pointer_path.read_text())
     report = root / "reports" / "poetry" / "leopardi" / "runs" / pointer["run"]
     assert report == Path(pointer["reports"])
     for file in ("history.png", "samples.md", "metrics.json"):

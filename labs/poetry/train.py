@@ -54,7 +54,7 @@ def fit(model, windows, settings, report):
         validation_data=make_dataset(validation_inputs, validation_targets,
                                      settings["batch_size"]),
         epochs=settings["epochs"],
-        callbacks=[report, early_stopping(PATIENCE), ProgressNote(settings["corpus"])],
+        callbacks=[ProgressNote(settings["corpus"]), report, early_stopping(PATIENCE)],
         shuffle=False, verbose=2 if settings["verbose"] else 0)  # tf.data shuffles
     return history_lists(history), time.perf_counter() - started
 

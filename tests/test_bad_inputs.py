@@ -1,0 +1,473 @@
+"""Everything a student can get wrong, damage or interrupt: each case is a real command (in
+this process, or a subprocess where a signal is involved) on real or deliberately damaged
+files. Each asserts the exit status, a one-line message (never a traceback) and that the
+complete runs made before it are byte for byte unchanged."""
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from labs import char_rnn_numpy, data, embeddings, words
+from labs.poetry import lab as poetry
+from labs.spam import lab as spam
+
+pytestmark = pytest.mark.slow
+REPOSITORY = Path(__file__).resolve().parent.parent
+SMALL_POETRY = ["--maxlen", "12", "--step", "20", "--units", "16", "--epochs", "1"]
+
+
+# ---------------------------------------------------------------- helpers
+def published_files(root):
+    """sha256 of every file of every published run (reports and models) and the pointers."""
+    hashes = {}
+    for pointer in sorted((root / "models").rglob("latest*.json")):
+        hashes[str(pointer)] = hashlib.sha256(pointer.read_bytes()).hexdigest()
+        run = json.loads(pointer.read_text())
+        for folder in (Path(run["reports"]), Path(run["models"])):
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    hashes[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashes
+
+
+def one_line_error(raised, prog, *fragments):
+    message = str(raised.value.code)
+    assert message.startswith(f"{prog}: error: "), message
+    assert "\n" not in message and "Traceback" not in message
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+    return message
+
+
+def folders(root):
+    return ["--reports-dir", str(root / "reports"), "--models-dir", str(root / "models")]
+
+
+def spam_args(root, *extra, cache=None):
+    return ["train", "--variants", "simplernn", "--inputs", "padded", "--seeds", "1",
+            "--epochs", "1", *folders(root), "--cache-dir", str(cache or root / "cache"), *extra]
+
+
+def subprocess_env(**extra):
+    environment = dict(os.environ, PYTHONUNBUFFERED="1", **extra)
+    environment.setdefault(data.SEARCH_PATH_VARIABLE, os.environ.get(data.SEARCH_PATH_VARIABLE, ""))
+    return environment
+
+
+def start_lab(module, arguments, cwd=REPOSITORY, stdin=None):
+    return subprocess.Popen([sys.executable, "-m", module, *arguments], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=stdin,
+                            text=True, env=subprocess_env())
+
+
+def wait_for(process, text, timeout=120):
+    """Read stdout until ``text`` appears; returns what was read."""
+    seen, deadline = "", time.monotonic() + timeout
+    while text not in seen:
+        character = process.stdout.read(1)
+        if not character or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"{text!r} never appeared; stdout: {seen[-500:]}")
+        seen += character
+    return seen
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, dataset_path):
+    """A folder with complete, published runs of both labs (small but not quick), which
+    every case below must leave untouched."""
+    root = tmp_path_factory.mktemp("world")
+    for name in ("sms_spam.tsv", "leopardi.txt", "nietzsche.txt"):
+        dataset_path(name)
+    spam.main(spam_args(root))
+    poetry.main(["train", "--corpus", "leopardi", *SMALL_POETRY, *folders(root)])
+    hashes = published_files(root)
+    assert len(hashes) > 10
+    return root, hashes
+
+
+@pytest.fixture
+def unchanged(world):
+    root, hashes = world
+    yield root
+    now = published_files(root)
+    changed = [path for path, digest in hashes.items() if now.get(path) != digest]
+    assert not changed, f"a complete run changed: {changed}"
+
+
+# ---------------------------------------------------------------- runs are kept
+def test_a_quick_run_after_a_full_run_changes_nothing_of_it(unchanged, capsys):
+    spam.main(spam_args(unchanged, "--quick"))
+    probabilities = spam.main(["predict", "--models-dir", str(unchanged / "models"), "--model",
+                               "simplernn_padded", "free prize, call now"])
+    err = capsys.readouterr().err
+    assert len(probabilities) == 1
+    full_run = json.loads((unchanged / "models" / "spam" / "latest.json").read_text())["run"]
+    assert f"using run {full_run}" in err and "QUICK" not in err.split("using run")[1]
+    assert "QUICK MODE" not in (unchanged / "reports" / "index.md").read_text()
+
+
+def test_a_quick_run_alone_is_used_with_a_warning(tmp_path, capsys):
+    spam.main(spam_args(tmp_path, "--quick"))
+    spam.main(["predict", "--models-dir", str(tmp_path / "models"), "--model",
+               "simplernn_padded", "hello"])
+    assert "a QUICK smoke run: train a full one for real results" in capsys.readouterr().err
+
+
+def test_runs_beyond_keep_are_pruned_but_never_the_published_one(unchanged, tmp_path):
+    for _ in range(3):
+        poetry.main(["train", "--corpus", "leopardi", "--quick", "--epochs", "1", "--units", "8",
+                     "--maxlen", "12", "--step", "20", "--keep", "1", *folders(unchanged)])
+    runs = sorted((unchanged / "reports" / "poetry" / "leopardi" / "runs").iterdir())
+    assert len(runs) == 2  # the published full run and the newest quick one
+
+
+# ---------------------------------------------------------------- caches heal
+@pytest.mark.parametrize("damage", [b"", b"PK\x03\x04 truncated", "truncate"])
+def test_a_damaged_vector_cache_is_reported_and_rebuilt(unchanged, damage, capsys):
+    import spacy.util
+
+    cache = unchanged / "cache"
+    texts = list(data.load_sms(dataset_path_of("sms_spam.tsv"))["text"])
+    name = embeddings.choose_pipeline()
+    key = embeddings.cache_key(name, spacy.util.get_package_version(name), texts)
+    entry = cache / f"vectors-{key}.npz"
+    good = entry.read_bytes()
+    entry.write_bytes(good[:len(good) // 2] if damage == "truncate" else damage)
+    vectors = embeddings.cached_token_vectors(texts, cache_dir=cache, progress=False)
+    out = capsys.readouterr().out
+    assert f"token vectors: cache {entry} is damaged" in out and "rebuilding it" in out
+    assert len(vectors.lengths) == len(texts)
+    assert entry.read_bytes() == good
+
+
+def dataset_path_of(name):
+    return data.locate(name, REPOSITORY / "datasets", log=lambda message: None)
+
+
+# ---------------------------------------------------------------- exit codes
+def test_models_dir_that_is_a_file_fails_before_training(unchanged, tmp_path):
+    blocker = tmp_path / "models"
+    blocker.write_text("not a folder")
+    with pytest.raises(SystemExit) as raised:
+        spam.main(["train", "--variants", "simplernn", "--epochs", "1", "--quick",
+                   "--reports-dir", str(tmp_path / "reports"), "--models-dir", str(blocker),
+                   "--cache-dir", str(unchanged / "cache")])
+    one_line_error(raised, "labs.spam", "cannot create folder", "a file with that name")
+
+
+def test_interrupting_training_exits_130_in_one_line(unchanged):
+    process = start_lab("labs.poetry", ["train", "--corpus", "leopardi", "--quick",
+                                        "--epochs", "3", "--units", "16", *folders(unchanged)])
+    wait_for(process, "epoch 1:")
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (
+        "labs.poetry: interrupted after epoch 1 of leopardi; the last complete run is untouched")
+
+
+def test_interrupting_generation_keeps_the_text_so_far(unchanged):
+    process = start_lab("labs.poetry", ["generate", "--corpus", "leopardi", "--length",
+                                        "200000", "--models-dir", str(unchanged / "models")])
+    text = wait_for(process, "\n") + process.stdout.read(20)  # the seed, then streamed text
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == "labs.poetry: interrupted; the text so far is above"
+    assert len(text + out) > 20
+
+
+def test_interrupting_interactive_streaming(unchanged):
+    process = start_lab("labs.poetry", ["generate", "--corpus", "leopardi", "--interactive",
+                                        "--length", "200000", "--models-dir",
+                                        str(unchanged / "models")], stdin=subprocess.PIPE)
+    process.stdin.write("Sempre caro\n")
+    process.stdin.flush()
+    wait_for(process, "Sempre caro")
+    process.stdout.read(20)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == "labs.poetry: interrupted; the text so far is above"
+
+
+# ---------------------------------------------------------------- damaged data
+def sms_folder(tmp_path, content):
+    folder = tmp_path / "datasets"
+    folder.mkdir()
+    (folder / "sms_spam.tsv").write_bytes(content)
+    return folder
+
+
+@pytest.mark.parametrize("content, quick, fragments", [
+    ("ham\tok\nham\tcaffè latte\n".encode("latin-1"), False,
+     ["sms_spam.tsv:2: not UTF-8 text (byte 9 of the line)"]),
+    (b"\x89PNG\r\n\x1a\n" + bytes(range(256)), False, ["sms_spam.tsv:1: not UTF-8 text"]),
+    (b"ham\thello\n" * 3 + b"spam\twin\n" * 3, False,
+     ["has 1 distinct ham and 1 distinct spam", "needs at least 5 of each"]),
+    (b"".join(f"ham\tmessage {i}\n".encode() for i in range(40))
+     + b"".join(f"spam\tprize {i}\n".encode() for i in range(10)), True,
+     ["--quick takes a subset of 1,000 messages", "has 50"]),
+])
+def test_bad_sms_files_are_one_line_errors(unchanged, tmp_path, content, quick, fragments):
+    folder = sms_folder(tmp_path, content)
+    with pytest.raises(SystemExit) as raised:
+        spam.main(spam_args(unchanged, *(["--quick"] if quick else []),
+                            "--datasets-dir", str(folder)))
+    one_line_error(raised, "labs.spam", *fragments)
+
+
+def test_permission_denied_on_a_data_file(unchanged, tmp_path, monkeypatch):
+    folder = sms_folder(tmp_path, b"ham\thello\n")
+    real = Path.read_bytes
+
+    def denied(path):
+        if path.name == "sms_spam.tsv":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(Path, "read_bytes", denied)  # root ignores chmod; the error is real
+    with pytest.raises(SystemExit) as raised:
+        spam.main(spam_args(unchanged, "--datasets-dir", str(folder)))
+    one_line_error(raised, "labs.spam", "Permission denied", "sms_spam.tsv",
+                   "check the path and its permissions")
+
+
+@pytest.mark.parametrize("where", ["search path", "datasets"])
+def test_permission_denied_on_a_folder(unchanged, tmp_path, monkeypatch, where):
+    locked = tmp_path / ("shared" if where == "search path" else "datasets")
+    locked.mkdir()
+    monkeypatch.setenv(data.SEARCH_PATH_VARIABLE, str(tmp_path / "shared"))
+    real = Path.is_file
+
+    def denied(path):
+        if path.parent == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(Path, "is_file", denied)
+    with pytest.raises(SystemExit) as raised:
+        words.main(["--quick", "--datasets-dir", str(tmp_path / "datasets"),
+                    "--reports-dir", str(unchanged / "reports")])
+    one_line_error(raised, "labs.words", "Permission denied", str(locked))
+
+
+def test_datasets_that_is_a_file(unchanged, tmp_path):
+    (tmp_path / "datasets").write_text("oops")
+    with pytest.raises(SystemExit) as raised:
+        poetry.main(["train", "--quick", "--datasets-dir", str(tmp_path / "datasets"),
+                     *folders(unchanged)])
+    one_line_error(raised, "labs.poetry", "is a file, not a folder")
+
+
+def test_a_bad_file_on_the_search_path_is_not_copied(tmp_path, monkeypatch, capsys):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "nietzsche.txt").write_text("a different edition\n", encoding="utf-8")
+    monkeypatch.setenv(data.SEARCH_PATH_VARIABLE, str(shared))
+    path = data.locate("nietzsche.txt", tmp_path / "datasets", download=False)
+    assert path == shared / "nietzsche.txt" and not (tmp_path / "datasets").exists()
+    assert f"warning: {shared / 'nietzsche.txt'} differs from the known edition" in \
+        capsys.readouterr().out
+    shutil.copyfile(dataset_path_of("nietzsche.txt"), shared / "nietzsche.txt")  # fixed
+    assert data.locate("nietzsche.txt", tmp_path / "datasets", download=False) == \
+        tmp_path / "datasets" / "nietzsche.txt"
+
+
+# ---------------------------------------------------------------- bad options
+@pytest.mark.parametrize("main, argv, fragment", [
+    (spam.main, ["train", "--seed", "-1"], "argument --seed: must be between 0 and 4294967295"),
+    (poetry.main, ["train", "--learning-rate", "inf"],
+     "argument --learning-rate: must be a finite number above 0, got inf"),
+    (char_rnn_numpy.main, ["--learning-rate", "inf"],
+     "argument --learning-rate: must be a finite number above 0, got inf"),
+])
+def test_bad_numbers_are_refused_by_the_parser(main, argv, fragment, capsys):
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    assert raised.value.code == 2
+    err = capsys.readouterr().err
+    assert fragment in err.strip().splitlines()[-1] and "Traceback" not in err
+
+
+def test_a_tiny_temperature_is_greedy(unchanged, capsys):
+    argv = ["generate", "--corpus", "leopardi", "--models-dir", str(unchanged / "models"),
+            "--seed-text", "Sempre caro", "--length", "40"]
+    tiny = poetry.main([*argv, "--temperature", "1e-320"])
+    greedy = poetry.main([*argv, "--method", "greedy"])
+    assert tiny == greedy and len(tiny[0]) == 40
+
+
+def test_char_rnn_on_a_short_corpus_fails_before_training(tmp_path):
+    folder = tmp_path / "datasets"
+    folder.mkdir()
+    (folder / "leopardi.txt").write_text("Sempre caro mi fu quest'ermo colle\n" * 3)
+    with pytest.raises(SystemExit) as raised:
+        char_rnn_numpy.main(["--datasets-dir", str(folder), "--reports-dir", str(tmp_path)])
+    one_line_error(raised, "labs.char_rnn_numpy", "has 105 characters",
+                   "at least 261 characters are needed")
+    assert not (tmp_path / "char_rnn_numpy").exists()
+
+
+def test_seq_length_longer_than_the_text(tmp_path, world):
+    with pytest.raises(SystemExit) as raised:
+        char_rnn_numpy.main(["--seq-length", "1000000", "--quick", "--reports-dir",
+                             str(tmp_path), "--datasets-dir", str(REPOSITORY / "datasets")])
+    one_line_error(raised, "labs.char_rnn_numpy", "too short for --seq-length 1000000")
+
+
+def test_maxlen_longer_than_the_text(unchanged):
+    with pytest.raises(SystemExit) as raised:
+        poetry.main(["train", "--quick", "--maxlen", "5000", *folders(unchanged)])
+    one_line_error(raised, "labs.poetry", "too short for maxlen 5000", "characters are needed")
+
+
+def test_a_message_over_spacy_max_length(unchanged):
+    with pytest.raises(SystemExit) as raised:
+        spam.main(["predict", "--model", "simplernn_padded", "--models-dir",
+                   str(unchanged / "models"), "x" * 1_000_001])
+    one_line_error(raised, "labs.spam", "message 1 has 1,000,001 characters")
+
+
+# ---------------------------------------------------------------- damaged models
+def spam_model(root):
+    folder = Path(json.loads((root / "models" / "spam" / "latest.json").read_text())["models"])
+    return folder / "simplernn_padded.keras", folder / "simplernn_padded.json"
+
+
+def poetry_model(root):
+    pointer = root / "models" / "poetry" / "leopardi" / "latest.json"
+    folder = Path(json.loads(pointer.read_text())["models"])
+    return folder / "model.keras", folder / "model.json"
+
+
+@pytest.fixture
+def copy_of_world(world, tmp_path):
+    root, _ = world
+    shutil.copytree(root / "models", tmp_path / "models")
+    for pointer in (tmp_path / "models").rglob("latest*.json"):  # point at the copies
+        pointer.write_text(pointer.read_text().replace(str(root), str(tmp_path)))
+    return tmp_path
+
+
+@pytest.mark.parametrize("damage, fragments", [
+    ("truncate-keras", ["simplernn_padded.keras: the file is damaged or not a Keras model"]),
+    ("invalid-json", ["simplernn_padded.json is not valid JSON"]),
+    ("incomplete-json", ["simplernn_padded.json lacks inputs, vector_size, maxlen"]),
+    ("says-ragged", ["does not match simplernn_padded.keras",
+                     "it says 'ragged' inputs but the model takes padded"]),
+])
+def test_damaged_spam_models_are_one_line_errors(copy_of_world, damage, fragments):
+    model_path, metadata_path = spam_model(copy_of_world)
+    metadata = json.loads(metadata_path.read_text())
+    if damage == "truncate-keras":
+        model_path.write_bytes(model_path.read_bytes()[:500])
+    elif damage == "invalid-json":
+        metadata_path.write_text("{not json")
+    elif damage == "incomplete-json":
+        kept = {key: metadata[key] for key in ("variant", "pipeline")}
+        metadata_path.write_text(json.dumps(kept))
+    else:
+        metadata_path.write_text(json.dumps({**metadata, "inputs": "ragged"}))
+    with pytest.raises(SystemExit) as raised:
+        spam.main(["predict", "--model", "simplernn_padded", "--models-dir",
+                   str(copy_of_world / "models"), "hello"])
+    one_line_error(raised, "labs.spam", *fragments)
+
+
+@pytest.mark.parametrize("damage, fragments", [
+    ("invalid-json", ["model.json is not valid JSON"]),
+    ("incomplete-json", ["model.json lacks vocabulary, maxlen"]),
+    ("truncate-keras", ["model.keras: the file is damaged or not a Keras model"]),
+    ("vocabulary", ["model.json does not match model.keras (vocabulary 3 vs"]),
+])
+def test_damaged_poetry_models_are_one_line_errors(copy_of_world, damage, fragments):
+    model_path, metadata_path = poetry_model(copy_of_world)
+    metadata = json.loads(metadata_path.read_text())
+    if damage == "invalid-json":
+        metadata_path.write_text("[1, 2")
+    elif damage == "incomplete-json":
+        metadata_path.write_text(json.dumps({"corpus": "leopardi", "lowercase": False}))
+    elif damage == "truncate-keras":
+        model_path.write_bytes(b"")
+    else:
+        metadata_path.write_text(json.dumps({**metadata, "vocabulary": ["a", "b", "c"]}))
+    with pytest.raises(SystemExit) as raised:
+        poetry.main(["generate", "--models-dir", str(copy_of_world / "models")])
+    one_line_error(raised, "labs.poetry", *fragments)
+
+
+# ---------------------------------------------------------------- silently wrong before
+def test_generate_picks_seeds_from_the_models_own_training_text(tmp_path, capsys):
+    poetry.main(["train", "--corpus", "nietzsche", "--quick", "--units", "8", *folders(tmp_path)])
+    capsys.readouterr()
+    for seed in (17, 3, 99):
+        poetry.main(["generate", "--corpus", "nietzsche", "--models-dir",
+                     str(tmp_path / "models"), "--random-seed", str(seed), "--length", "10"])
+    seeds = [line.split("seed: ", 1)[1] for line in capsys.readouterr().err.splitlines()
+             if "seed: " in line]
+    training_text = dataset_path_of("nietzsche.txt").read_text().lower()[:27_000]
+    assert len(seeds) == 3 and all(eval(seed) in training_text for seed in seeds)  # noqa: S307
+
+
+def test_reports_dir_elsewhere_keeps_the_index_and_its_links_inside_it(tmp_path, monkeypatch,
+                                                                       world):
+    monkeypatch.chdir(tmp_path)
+    words.main(["--quick", "--corpus", "leopardi", "--datasets-dir",
+                str(REPOSITORY / "datasets"), "--reports-dir", "out"])
+    assert not (tmp_path / "index.md").exists() and not (tmp_path / "sections").exists()
+    index = (tmp_path / "out" / "index.md").read_text()
+    links = [line.split("](", 1)[1].rstrip(")\n") for line in index.splitlines() if "](" in line]
+    assert links and all((tmp_path / "out" / link).is_file() for link in links)
+
+
+def test_outputs_follow_the_umask(tmp_path, world):
+    previous = os.umask(0o022)
+    try:
+        words.main(["--quick", "--corpus", "leopardi", "--reports-dir", str(tmp_path),
+                    "--datasets-dir", str(REPOSITORY / "datasets")])
+    finally:
+        os.umask(previous)
+    files = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert files and all(path.stat().st_mode & 0o777 == 0o644 for path in files)
+
+
+def test_sigkill_mid_epoch_and_mid_save_leaves_nothing_behind(unchanged):
+    arguments = ["train", "--corpus", "leopardi", "--quick", "--epochs", "3", "--units", "16",
+                 *folders(unchanged)]
+    process = start_lab("labs.poetry", arguments)
+    wait_for(process, "epoch 1:")
+    process.kill()  # SIGKILL during epoch 2
+    process.communicate()
+    dying_save = ("import os, signal, keras, sys\n"
+                  "def save(self, path, *args, **kwargs):\n"
+                  "    open(path, 'wb').write(b'PK half a model')\n"
+                  "    os.kill(os.getpid(), signal.SIGKILL)\n"
+                  "keras.Model.save = save\n"
+                  "from labs.poetry.lab import main\n"
+                  "main(sys.argv[1:])\n")
+    killed = subprocess.run([sys.executable, "-c", dying_save, *arguments[:-4], "--epochs", "1",
+                             *folders(unchanged)], cwd=REPOSITORY, env=subprocess_env(),
+                            capture_output=True, text=True)
+    assert killed.returncode == -signal.SIGKILL
+    strays = list((unchanged / "models").rglob(".*.tmp-*"))
+    assert strays, "the kill was meant to land mid-save"
+    finished = subprocess.run([sys.executable, "-m", "labs.poetry", *arguments[:-4],
+                               "--epochs", "1", *folders(unchanged)], cwd=REPOSITORY,
+                              env=subprocess_env(), capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert "removing unfinished run" in finished.stderr
+    assert not list(unchanged.rglob(".*.tmp-*"))
+    statuses = [json.loads(path.read_text())["status"]
+                for path in (unchanged / "reports" / "poetry" / "leopardi").rglob("run.json")]
+    assert set(statuses) == {"complete"}
