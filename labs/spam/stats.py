@@ -1,0 +1,57 @@
+"""How sure a comparison is: intervals over folds, and a paired test of two models.
+
+Every model is scored on the same k grouped folds, so two models can be compared fold by
+fold. The folds share most of their training data, which makes the per-fold differences
+correlated and the plain t-test far too confident; Nadeau and Bengio's corrected resampled
+t-test (Machine Learning 52, 2003) inflates the variance by ``n_test / n_train`` for it.
+A difference whose interval contains 0 is reported as "no detectable difference".
+"""
+
+import math
+
+import numpy as np
+from scipy import stats
+
+CONFIDENCE = 0.95
+
+
+def mean_interval(values, confidence=CONFIDENCE):
+    """Mean and its t confidence interval over folds (no interval from one fold)."""
+    values = np.asarray(values, dtype=float)
+    mean = float(values.mean()) if len(values) else math.nan
+    if len(values) < 2:
+        return mean, math.nan, math.nan
+    half = stats.t.ppf((1 + confidence) / 2, len(values) - 1) * values.std(ddof=1) / math.sqrt(
+        len(values))
+    return mean, mean - half, mean + half
+
+
+def corrected_paired_test(first, second, test_fraction, confidence=CONFIDENCE):
+    """``first - second`` over the same folds: mean difference, its corrected interval and
+    two-sided p-value (Nadeau–Bengio). ``test_fraction`` is n_test / (n_train + n_test)."""
+    differences = np.asarray(first, dtype=float) - np.asarray(second, dtype=float)
+    folds = len(differences)
+    mean = float(differences.mean())
+    if folds < 2:
+        return {"difference": mean, "low": math.nan, "high": math.nan, "p_value": math.nan}
+    variance = differences.var(ddof=1)
+    standard_error = math.sqrt((1 / folds + test_fraction / (1 - test_fraction)) * variance)
+    if standard_error == 0:
+        low = high = mean
+        p_value = 1.0 if mean == 0 else 0.0
+    else:
+        t_value = stats.t.ppf((1 + confidence) / 2, folds - 1)
+        low, high = mean - t_value * standard_error, mean + t_value * standard_error
+        p_value = float(2 * stats.t.sf(abs(mean) / standard_error, folds - 1))
+    return {"difference": mean, "low": float(low), "high": float(high), "p_value": p_value}
+
+
+def verdict(test):
+    """Plain words for a paired test of ``first - second``."""
+    if math.isnan(test["low"]):
+        return "one fold: no interval"
+    if test["low"] > 0:
+        return "better"
+    if test["high"] < 0:
+        return "worse"
+    return "no detectable difference"
