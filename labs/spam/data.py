@@ -16,7 +16,8 @@ from labs.cli import LabError
 from labs.training import bucketed_batches, without_autotune
 
 TEST_SIZE = 0.2
-MINIMUM_PER_CLASS = round(1 / TEST_SIZE)  # one per fold of the grouped split
+MINIMUM_PER_CLASS = 10  # 5 folds, then a validation part of each training part
+VALIDATION_PARTS = 8  # the validation part is 1/8 (12.5%) of the training part
 SPLITS = ("grouped", "course")
 
 
@@ -75,6 +76,28 @@ def split_indices(labels, texts, kind, seed, test_size=TEST_SIZE):
     folds = StratifiedGroupKFold(n_splits=round(1 / test_size), shuffle=True, random_state=seed)
     train, test = next(folds.split(indices, labels, groups=texts))
     return train, test
+
+
+def make_folds(labels, texts, folds, split, seed):
+    """(train, test) index pairs, the same for every model. ``folds`` > 1: stratified
+    grouped k-fold (every message is tested once, copies of a text stay together);
+    ``folds`` = 1: the single 80/20 split of ``split_indices``."""
+    if folds == 1:
+        return [split_indices(labels, texts, split, seed)]
+    if split == "course":
+        raise LabError("--split course is the course's single train_test_split; use it with "
+                       "--folds 1")
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return list(splitter.split(np.arange(len(labels)), labels, groups=texts))
+
+
+def validation_split(train, labels, texts, seed, parts=VALIDATION_PARTS):
+    """Carve a grouped, stratified validation part (1/``parts`` of it) out of ``train``:
+    early stopping, the best epoch and the decision threshold are chosen there, never on
+    the test part."""
+    splitter = StratifiedGroupKFold(n_splits=parts, shuffle=True, random_state=seed)
+    fit, validation = next(splitter.split(train, labels[train], groups=texts[train]))
+    return train[fit], train[validation]
 
 
 def pad(sequences, maxlen, vector_size):

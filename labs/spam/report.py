@@ -1,147 +1,261 @@
-"""The spam lab's reports: one folder per variant, one comparison, one index section."""
+"""The spam lab's reports: one folder per model, one comparison that says how sure it is.
+
+Every model is scored on the same folds. ``comparison.md`` opens with three lines written
+from the measured numbers (the best model; whether the best neural model beats the
+strongest baseline; which neural differences are real), then the table of means with 95%
+intervals over the folds, then each model against the best one with the corrected paired
+t-test of ``labs.spam.stats``.
+"""
 
 from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
+from sklearn import metrics
 
+from labs.embeddings import TOKEN_ATTRIBUTES
 from labs.reports import (atomic_path, atomic_write_json, atomic_write_text, markdown_table,
                           plot_confusion_matrix, plot_history, pyplot, save_figure)
+from labs.spam import stats
+from labs.spam.baselines import BASELINES
 from labs.spam.models import DROPOUT, UNITS
-from labs.spam.train import METRIC_COLUMNS
-
-BASELINE = "tfidf-logreg"
+from labs.spam.train import METRIC_COLUMNS, RECIPE_TEXT
 
 
-def run_header(messages, split, features, settings, seeds, run_description):
-    """The lines every report of a run starts with: data, split, pipeline, settings, seeds."""
-    labels, train, test = messages.labels, split["train"], split["test"]
-    texts = messages.texts
-    shared = len(set(texts[train]) & set(texts[test]))
+def run_header(messages, folds, features, settings, run_description):
+    """The lines every report of a run starts with: data, folds, pipeline, recipe, run."""
+    labels, texts = messages.labels, messages.texts
     quick = " — QUICK MODE subset" if settings["quick"] else ""
+    shared = sum(len(set(texts[train]) & set(texts[test])) for train, test in folds)
+    split = (f"{len(folds)} stratified grouped folds (seed {settings['seed']}): every message "
+             f"is tested once, ~{len(folds[0][1]):,} per fold" if len(folds) > 1 else
+             f"one {settings['split']} split (seed {settings['seed']}): train "
+             f"{len(folds[0][0]):,}, test {len(folds[0][1]):,}")
     return [
         f"Dataset: {messages.path} — {len(texts):,} messages ({int(labels.sum()):,} spam), "
         f"{messages.frame['text'].nunique():,} distinct texts{quick}",
-        f"Split: {settings['split']}, seed {settings['seed']}: train {len(train):,} "
-        f"({int(labels[train].sum())} spam), test {len(test):,} ({int(labels[test].sum())} "
-        f"spam); texts on both sides: {shared}",
-        f"spaCy pipeline: {features.pipeline} {features.pipeline_version}, "
-        f"vector size {features.vector_size}",
-        f"RNN settings: {UNITS} units, dropout {DROPOUT}, maxlen {settings['maxlen']} (padded), "
-        f"batch {settings['batch_size']}, {settings['epochs']} epochs, Adam; validation data = "
-        "test split",
-        f"Seeds: {', '.join(map(str, seeds))} (model initialisation and shuffling)",
+        f"Folds: {split}; texts on both sides of a fold: {shared}; the same folds for every "
+        "model, baselines included",
+        f"spaCy pipeline: {features.pipeline} {features.pipeline_version}, vector size "
+        f"{features.vector_size}" + (
+            f" ({features.vector_size - len(TOKEN_ATTRIBUTES)} from spaCy + "
+            f"{len(TOKEN_ATTRIBUTES)} token attributes: {', '.join(TOKEN_ATTRIBUTES)}; "
+            "--token-features)" if settings["token_features"] else " (--no-token-features)"),
+        f"Recipe: {settings['recipe']} — {RECIPE_TEXT[settings['recipe']]}",
+        f"Neural models: RNN {UNITS} units ({settings['pooling']} hidden state"
+        f"{'s' if settings['pooling'] == 'max' else ''}) / transformer, dropout {DROPOUT}, Adam; "
+        f"inputs {', '.join(settings['inputs'])} (padded: maxlen {settings['maxlen']})",
+        f"Baselines: {'; '.join(f'{name}: {text}' for name, text in BASELINES.items())}",
         f"Run: {run_description}, started {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
     ]
 
 
-def write_variant_report(directory, name, runs, class_names, header):
-    """history.png, confusion_matrix.png, classification_report.txt, metrics.json."""
-    first = runs[0]
-    if first["history"]:
-        plot_history(first["history"], directory / "history.png",
+# ---------------------------------------------------------------- one model
+def pooled_predictions(results, folds, labels, class_names):
+    """Every message's test label and prediction, each from the fold that tested it."""
+    true = np.concatenate([labels[test] for _, test in folds[:len(results)]])
+    predicted = np.concatenate([result["test_scores"] >= result["threshold"]
+                                for result in results]).astype(int)
+    return true, predicted
+
+
+def write_model_report(directory, name, results, folds, labels, class_names, header):
+    """history.png (first fold), confusion_matrix.png and classification_report.txt (all
+    folds' test predictions pooled), metrics.json (every fold)."""
+    if results[0]["history"]:
+        plot_history(results[0]["history"], directory / "history.png",
                      [("loss", "loss (binary cross-entropy)"), ("accuracy", "accuracy")],
-                     f"{name}: training history (seed {first['seed']})")
-    plot_confusion_matrix(np.array(first["confusion_matrix"]), class_names,
+                     f"{name}: training history, fold 1 (best epoch "
+                     f"{results[0].get('best_epoch', '—')})")
+    true, predicted = pooled_predictions(results, folds, labels, class_names)
+    plot_confusion_matrix(metrics.confusion_matrix(true, predicted, labels=[0, 1]), class_names,
                           directory / "confusion_matrix.png",
-                          f"{name} (test split, seed {first['seed']})")
+                          f"{name} (test predictions of {len(results)} fold(s))")
+    report = metrics.classification_report(true, predicted, labels=[0, 1],
+                                           target_names=class_names, digits=4, zero_division=0)
     atomic_write_text(directory / "classification_report.txt",
-                      f"{name}, test split, seed {first['seed']}\n{header}\n\n"
-                      f"{first['classification_report']}")
-    atomic_write_json(directory / "metrics.json", {
-        "variant": name, "runs": [{key: value for key, value in run.items()
-                                   if key != "classification_report"} for run in runs]})
+                      f"{name}, test predictions of {len(results)} fold(s)\n" + "\n".join(header)
+                      + f"\n\n{report}")
+    atomic_write_json(directory / "metrics.json", {"model": name, "folds": [
+        {key: value for key, value in result.items() if key != "test_scores"}
+        for result in results]})
 
 
-def summarise(variant, inputs, runs, error=None):
-    """One comparison row: mean and standard deviation of every metric over the seeds."""
-    row = {"variant": variant, "inputs": inputs, "seeds": len(runs),
+def summarise(name, kind, inputs, results, error=None):
+    """One comparison row: every metric's mean over the folds, F1 with its 95% interval."""
+    row = {"model": name, "kind": kind, "inputs": inputs, "folds": len(results),
            "status": "ok" if error is None else f"failed: {error}"}
-    for column in (*METRIC_COLUMNS, "training_seconds"):
-        values = [run[column] for run in runs]
+    for column in (*METRIC_COLUMNS, "spam_f1_at_standard_threshold", "threshold",
+                   "training_seconds"):
+        values = [result[column] for result in results]
         row[column] = float(np.mean(values)) if values else float("nan")
-        row[f"{column}_std"] = float(np.std(values)) if values else float("nan")
-    row["parameters"] = runs[0]["parameters"] if runs else 0
+    row["spam_f1_low"], row["spam_f1_high"] = stats.mean_interval(
+        [result["spam_f1"] for result in results])[1:]
+    row["fold_f1"] = [float(result["spam_f1"]) for result in results]
+    row["epochs"] = (float(np.mean([result["best_epoch"] for result in results]))
+                     if results and "best_epoch" in results[0] else float("nan"))
+    row["parameters"] = results[0]["parameters"] if results else 0
     return row
 
 
-def mean_std(row, column, digits=4):
-    """``0.9012 ± 0.0034`` over several seeds, ``0.9012`` for one, ``—`` when missing."""
-    if row[column] != row[column]:
-        return "—"
-    if row["seeds"] > 1:
-        return f"{row[column]:.{digits}f} ± {row[column + '_std']:.{digits}f}"
-    return f"{row[column]:.{digits}f}"
+# ---------------------------------------------------------------- the comparison
+def pairwise(frame, test_fraction):
+    """Each model against the best one: F1 difference, interval, p-value, verdict."""
+    done = frame[frame["status"] == "ok"]
+    best = done.iloc[0]
+    rows = []
+    for _, row in done.iloc[1:].iterrows():
+        test = stats.corrected_paired_test(row["fold_f1"], best["fold_f1"], test_fraction)
+        rows.append({"model": row["model"], "inputs": row["inputs"],
+                     "difference": test["difference"], "low": test["low"],
+                     "high": test["high"], "p_value": test["p_value"],
+                     "verdict": stats.verdict(test)})
+    return best, pd.DataFrame(rows)
 
 
-def comparison_markdown(frame, header_lines):
+def reading_guide(frame, test_fraction):
+    """Three lines a student can act on, from the measured numbers."""
+    done = frame[frame["status"] == "ok"]
+    neural = done[done["kind"] != "baseline"]
+    baseline = done[done["kind"] == "baseline"]
+    best = done.iloc[0]
+    lines = [f"**Best model: {label(best)}**, spam F1 {interval(best)} over {int(best['folds'])} "
+             "fold(s)."]
+    if len(neural) and len(baseline):
+        top, strongest = neural.iloc[0], baseline.iloc[0]
+        test = stats.corrected_paired_test(top["fold_f1"], strongest["fold_f1"], test_fraction)
+        lines.append(f"**Best neural model vs the strongest baseline:** {label(top)} − "
+                     f"{label(strongest)} = {difference(test)} F1: "
+                     f"{plain(stats.verdict(test), 'the neural model')}.")
+    if len(neural) > 1:
+        lines.append(neural_differences(neural, test_fraction))
+    return lines
+
+
+def neural_differences(neural, test_fraction):
+    top = neural.iloc[0]
+    verdicts = {row["model"] + f" ({row['inputs']})": stats.verdict(stats.corrected_paired_test(
+        row["fold_f1"], top["fold_f1"], test_fraction)) for _, row in neural.iloc[1:].iterrows()}
+    worse = [name for name, verdict in verdicts.items() if verdict == "worse"]
+    tied = [name for name, verdict in verdicts.items() if verdict != "worse"]
+    return (f"**Between the neural models:** {label(top)} has the best mean; detectably worse: "
+            f"{', '.join(worse) or 'none'}; no detectable difference from it: "
+            f"{', '.join(tied) or 'none'}.")
+
+
+def numbered(lines):
+    return [f"{number}. {line}" for number, line in enumerate(lines, 1)]
+
+
+def label(row):
+    return f"{row['model']} ({row['inputs']})"
+
+
+def interval(row):
+    if np.isnan(row["spam_f1_low"]):
+        return f"{row['spam_f1']:.3f}"
+    return f"{row['spam_f1']:.3f} (95% CI {row['spam_f1_low']:.3f}–{row['spam_f1_high']:.3f})"
+
+
+def difference(test):
+    if np.isnan(test["low"]):
+        return f"{test['difference']:+.3f}"
+    return f"{test['difference']:+.3f} (95% CI {test['low']:+.3f} to {test['high']:+.3f})"
+
+
+def plain(verdict, subject):
+    return {"better": f"{subject} is better", "worse": f"{subject} is worse",
+            "no detectable difference": "no detectable difference"}.get(verdict, verdict)
+
+
+def comparison_markdown(frame, header_lines, test_fraction):
+    best, pairs = pairwise(frame, test_fraction)
     table = pd.DataFrame({
-        "variant": frame["variant"], "inputs": frame["inputs"],
-        **{column.replace("_", " "): [mean_std(row, column) for _, row in frame.iterrows()]
-           for column in METRIC_COLUMNS},
-        "parameters": [f"{value:,}" for value in frame["parameters"]],
-        "training s": [mean_std(row, "training_seconds", 1) for _, row in frame.iterrows()],
-        "status": frame["status"],
-    })
-    return ("# SMS spam detector: all variants compared\n\n"
-            + "\n".join(f"- {line}" for line in header_lines) + "\n\n"
-            + "Sorted by spam F1; metrics on the test split, model of the last epoch; "
-            "mean ± standard deviation over the seeds.\n\n"
-            + markdown_table(table) + "\n![comparison](comparison.png)\n")
+        "model": frame["model"], "kind": frame["kind"], "inputs": frame["inputs"],
+        "spam F1 (95% CI)": [interval(row) if row["status"] == "ok" else "—"
+                             for _, row in frame.iterrows()],
+        **{column.replace("_", " "): frame[column] for column in METRIC_COLUMNS
+           if column != "spam_f1"},
+        "F1 at standard threshold": frame["spam_f1_at_standard_threshold"],
+        "threshold": frame["threshold"], "best epoch": frame["epochs"],
+        "parameters": [f"{value:,}" if value else "—" for value in frame["parameters"]],
+        "training s": frame["training_seconds"], "status": frame["status"]})
+    pairs_table = pd.DataFrame({
+        "model": pairs.get("model", []), "inputs": pairs.get("inputs", []),
+        f"F1 − {label(best)} (95% CI)": [difference(row) for _, row in pairs.iterrows()],
+        "p": pairs.get("p_value", []), "verdict": pairs.get("verdict", [])})
+    return "\n".join([
+        "# SMS spam detector: every model on the same folds\n",
+        *numbered(reading_guide(frame, test_fraction)), "",
+        *[f"- {line}" for line in header_lines], "",
+        "Sorted by mean spam F1 over the folds, at each model's decision threshold (neural "
+        "models: chosen on the validation part under the tuned recipe; baselines: their standard "
+        "one); other metrics are means over the folds.\n", markdown_table(table),
+        f"## Each model against the best ({label(best)})\n",
+        "Difference of spam F1 fold by fold, with the Nadeau–Bengio corrected resampled t-test "
+        "(the folds share training data, so a plain t-test would be overconfident). A difference "
+        "whose interval contains 0 is *no detectable difference*.\n",
+        markdown_table(pairs_table, float_format="{:.3f}") if len(pairs) else "(one model)\n",
+        "![comparison](comparison.png)\n"])
 
 
 def plot_comparison(frame, path):
-    """Spam F1 and training time per variant, as horizontal bars with their spread."""
+    """Mean spam F1 per model with its 95% interval, and training time."""
     plt = pyplot()
     done = frame[frame["status"] == "ok"].iloc[::-1]
-    names = [f"{variant} ({inputs})" for variant, inputs in zip(done["variant"], done["inputs"])]
-    colours = ["#999999" if variant == BASELINE else
-               ("#1f77b4" if inputs == "padded" else "#ff7f0e")
-               for variant, inputs in zip(done["variant"], done["inputs"])]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 0.45 * len(done) + 1.6), sharey=True)
-    left.barh(names, done["spam_f1"], xerr=done["spam_f1_std"], color=colours, capsize=3)
-    left.set_xlabel("spam F1 on the test split (higher is better)")
-    left.set_xlim(max(0.0, float(done["spam_f1"].min()) - 0.1), 1.0)
-    right.barh(names, done["training_seconds"], xerr=done["training_seconds_std"],
-               color=colours, capsize=3)
-    right.set_xlabel("training time, seconds (lower is better)")
+    names = [label(row) for _, row in done.iterrows()]
+    colours = [{"baseline": "#999999", "attention": "#2ca02c"}.get(kind, "#1f77b4")
+               for kind in done["kind"]]
+    errors = np.nan_to_num(np.array([done["spam_f1"] - done["spam_f1_low"],
+                                     done["spam_f1_high"] - done["spam_f1"]]))
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 0.45 * len(done) + 1.8), sharey=True)
+    left.barh(names, done["spam_f1"], xerr=errors, color=colours, capsize=3)
+    left.set_xlabel("spam F1, mean over folds with 95% CI (higher is better)")
+    left.set_xlim(max(0.0, float(np.nanmin(done["spam_f1_low"].fillna(done["spam_f1"]))) - 0.05),
+                  1.0)
+    right.barh(names, done["training_seconds"], color=colours)
+    right.set_xlabel("training seconds per fold (lower is better)")
     for axis in (left, right):
         axis.grid(axis="x", alpha=0.3)
-    figure.suptitle("Spam F1 and training time per variant "
-                    "(blue: padded, orange: ragged, grey: TF-IDF baseline)")
+    figure.suptitle("Spam F1 per model (blue: RNN, green: transformer, grey: baselines)")
     figure.tight_layout()
     save_figure(figure, path)
 
 
-def write_comparison(rows, header_lines, reports_dir):
-    """comparison.csv, comparison.md and comparison.png, sorted by spam F1."""
+def write_comparison(rows, header_lines, reports_dir, test_fraction):
+    """comparison.csv, comparison.md and comparison.png, sorted by mean spam F1."""
     frame = pd.DataFrame(rows).sort_values("spam_f1", ascending=False, na_position="last")
+    frame = frame.reset_index(drop=True)
     with atomic_path(reports_dir / "comparison.csv") as temporary:
-        frame.to_csv(temporary, index=False, float_format="%.4f")
-    atomic_write_text(reports_dir / "comparison.md", comparison_markdown(frame, header_lines))
+        frame.drop(columns="fold_f1").to_csv(temporary, index=False, float_format="%.4f")
+    atomic_write_text(reports_dir / "comparison.md",
+                      comparison_markdown(frame, header_lines, test_fraction))
     plot_comparison(frame, reports_dir / "comparison.png")
     return frame
 
 
+# ---------------------------------------------------------------- the index
 def index_row(row, folder):
-    """One line of the index table: F1, and the variant's plots as thumbnails."""
+    """One line of the index table: F1, and the model's plots as thumbnails."""
     history = confusion = ""
-    if row["variant"] == BASELINE:
-        confusion = f"[report]({folder}/{BASELINE}/classification_report.txt)"
+    model_folder = f"{folder}/{row['model']}_{row['inputs']}"
+    if row["kind"] == "baseline":
+        confusion = f"[report]({model_folder}/classification_report.txt)"
     elif row["status"] == "ok":
-        variant_folder = f"{folder}/{row['variant']}_{row['inputs']}"
-        history = f'<img src="{variant_folder}/history.png" width="360">'
-        confusion = f'<img src="{variant_folder}/confusion_matrix.png" width="200">'
-    name = f"{row['variant']} ({row['inputs']})"
-    return f"| {name} | {row['spam_f1']:.4f} | {history} | {confusion} |"
+        history = f'<img src="{model_folder}/history.png" width="360">'
+        confusion = f'<img src="{model_folder}/confusion_matrix.png" width="200">'
+    return f"| {label(row)} | {interval(row)} | {history} | {confusion} |"
 
 
-def index_markdown(frame, header_lines, folder):
+def index_markdown(frame, header_lines, folder, test_fraction):
     """The spam section of reports/index.md; ``folder`` is the run's, relative to reports/."""
-    lines = ["## SMS spam detector\n", *[f"- {line}" for line in header_lines], "",
-             f"Full table: [{folder}/comparison.md]({folder}/comparison.md) "
+    lines = ["## SMS spam detector\n",
+             *numbered(reading_guide(frame, test_fraction)), "",
+             *[f"- {line}" for line in header_lines], "",
+             f"Full table and pairwise tests: [{folder}/comparison.md]({folder}/comparison.md) "
              f"([CSV]({folder}/comparison.csv)).\n",
-             f"![comparison of the variants]({folder}/comparison.png)\n",
-             "| variant | spam F1 | training history | confusion matrix |", "|---|---|---|---|"]
+             f"![comparison of the models]({folder}/comparison.png)\n",
+             "| model | spam F1 | training history (fold 1) | confusion matrix (all folds) |",
+             "|---|---|---|---|"]
     lines += [index_row(row, folder) for _, row in frame.iterrows()]
     return "\n".join(lines)

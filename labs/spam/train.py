@@ -1,7 +1,10 @@
-"""Fit, predict, score: one variant with one seed, and the classical baseline.
+"""Fit, predict, score: one variant on one fold, and the classical baselines.
 
-The course's procedure: the test split is the ``validation_data`` Keras reports each epoch,
-and the model evaluated is the last epoch's (no choice is made on the test split).
+Two recipes. ``course``: the test part is the ``validation_data`` Keras reports each epoch,
+20 epochs of batch 512, the last epoch's model, threshold 0.5. ``tuned``: a validation part
+carved out of the training part chooses the best epoch (early stopping) and the decision
+threshold (best F1); the test part is predicted once, at the end, and nothing is chosen on
+it. Both report F1 at the standard threshold 0.5 too.
 """
 
 import time
@@ -10,32 +13,46 @@ from pathlib import Path
 import keras
 import numpy as np
 from sklearn import metrics
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
 
 from labs.reports import atomic_path, atomic_write_json
-from labs.spam import models
-from labs.spam.data import pad, ragged_dataset, to_ragged
-from labs.training import ProgressNote, history_lists
+from labs.spam import baselines, models
+from labs.spam.data import pad, ragged_dataset, to_ragged, validation_split
+from labs.training import ProgressNote, early_stopping, history_lists
 
 PREDICT_BATCH_SIZE = 512
 METRIC_COLUMNS = ("accuracy", "spam_precision", "spam_recall", "spam_f1", "mcc", "roc_auc")
+RECIPES = {
+    "course": {"epochs": 20, "batch_size": 512, "validation": "test", "patience": 0,
+               "threshold": "0.5", "mask_padding": False, "pooling": "last"},
+    "tuned": {"epochs": 40, "batch_size": 32, "validation": "carved", "patience": 4,
+              "threshold": "validation", "mask_padding": True, "pooling": "max"},
+}
+RECIPE_TEXT = {
+    "course": "the course's: 20 epochs of batch 512, validation data = the test part, the last "
+              "epoch's model, threshold 0.5, padding not masked, the RNN's last hidden state",
+    "tuned": "up to 40 epochs of batch 32 (~110 weight updates an epoch), early stopping "
+             "(patience 4) on a validation part carved out of the training part (12.5%, "
+             "grouped), the best epoch's weights, the threshold with the best validation F1; "
+             "padding masked; RNNs pool their hidden states by maximum over time",
+}
 
 
-def fit(model, inputs, features, split, settings, seed, callbacks=()):
-    """``model.fit`` on the training part, with the test part as validation data."""
-    train, test, labels = split["train"], split["test"], split["labels"]
+def fit(model, inputs, features, parts, settings, seed, callbacks=()):
+    """``model.fit`` on ``parts["fit"]``, validated on ``parts["validation"]``."""
+    fit_rows, validation, labels = parts["fit"], parts["validation"], parts["labels"]
     options = dict(epochs=settings["epochs"], verbose=settings["verbose"],
                    callbacks=list(callbacks))
     if inputs == "padded":
-        train_x = pad(features.sequences(train), settings["maxlen"], features.vector_size)
-        test_x = pad(features.sequences(test), settings["maxlen"], features.vector_size)
-        return model.fit(train_x, labels[train], batch_size=settings["batch_size"],
-                         validation_data=(test_x, labels[test]), shuffle=True, **options)
+        fit_x = pad(features.sequences(fit_rows), settings["maxlen"], features.vector_size)
+        validation_x = pad(features.sequences(validation), settings["maxlen"],
+                           features.vector_size)
+        return model.fit(fit_x, labels[fit_rows], batch_size=settings["batch_size"],
+                         validation_data=(validation_x, labels[validation]), shuffle=True,
+                         **options)
     return model.fit(  # the dataset reshuffles its length buckets itself
-        ragged_dataset(features, train, labels[train], settings["batch_size"], seed=seed),
-        validation_data=ragged_dataset(features, test, labels[test], settings["batch_size"]),
+        ragged_dataset(features, fit_rows, labels[fit_rows], settings["batch_size"], seed=seed),
+        validation_data=ragged_dataset(features, validation, labels[validation],
+                                       PREDICT_BATCH_SIZE),
         shuffle=False, **options)
 
 
@@ -54,9 +71,10 @@ def predict_probabilities(model, inputs, sequences, maxlen, vector_size,
     return probabilities
 
 
-def evaluate(true_labels, probabilities, class_names, threshold=0.5):
-    """Test-split metrics of the positive class (spam = 1), scikit-learn throughout."""
-    predictions = (np.asarray(probabilities) >= threshold).astype(int)
+def evaluate(true_labels, scores, class_names, threshold=0.5):
+    """Test metrics of the positive class (spam = 1) at ``threshold``, scikit-learn
+    throughout; ``scores`` are probabilities or decision values (ROC AUC needs only order)."""
+    predictions = (np.asarray(scores) >= threshold).astype(int)
     precision, recall, f1, _ = metrics.precision_recall_fscore_support(
         true_labels, predictions, average="binary", pos_label=1, zero_division=0)
     return {
@@ -65,44 +83,79 @@ def evaluate(true_labels, probabilities, class_names, threshold=0.5):
         "spam_recall": recall,
         "spam_f1": f1,
         "mcc": metrics.matthews_corrcoef(true_labels, predictions),
-        "roc_auc": metrics.roc_auc_score(true_labels, probabilities),
+        "roc_auc": metrics.roc_auc_score(true_labels, scores),
+        "threshold": float(threshold),
         "confusion_matrix": metrics.confusion_matrix(true_labels, predictions,
                                                      labels=[0, 1]).tolist(),
-        "classification_report": metrics.classification_report(
-            true_labels, predictions, labels=[0, 1], target_names=class_names, digits=4,
-            zero_division=0),
     }
 
 
-def train_variant(variant, inputs, features, split, settings, seed):
-    """Build, fit and score one variant with one seed; returns the model and its metrics."""
+def best_f1_threshold(labels, probabilities):
+    """The probability threshold (0.05 to 0.95) with the best F1 on the validation part."""
+    grid = np.round(np.arange(0.05, 0.951, 0.01), 2)
+    scores = [metrics.f1_score(labels, probabilities >= threshold, zero_division=0)
+              for threshold in grid]
+    return float(grid[int(np.argmax(scores))])
+
+
+def fold_parts(fold, recipe, seed):
+    """Which rows the model fits, which choose its epoch and threshold, which test it.
+    The course validates on the test part; the tuned recipe carves a validation part out
+    of the training part, so the test part is predicted once, at the end."""
+    train_rows, test_rows = fold["train"], fold["test"]
+    if recipe["validation"] == "test":
+        fit_rows, validation = train_rows, test_rows
+    else:
+        fit_rows, validation = validation_split(train_rows, fold["labels"], fold["texts"], seed)
+    return {"fit": fit_rows, "validation": validation, "test": test_rows,
+            "labels": fold["labels"]}
+
+
+def train_variant(variant, inputs, features, fold, recipe, seed):
+    """Build, fit and score one variant on one fold; returns the model and its metrics."""
     keras.utils.set_random_seed(seed)
-    model = models.build_model(variant, inputs, features.vector_size, maxlen=settings["maxlen"])
+    model = models.build_model(variant, inputs, features.vector_size, maxlen=recipe["maxlen"],
+                               mask_padding=recipe["mask_padding"], pooling=recipe["pooling"])
+    parts = fold_parts(fold, recipe, seed)
+    callbacks = [ProgressNote(f"{variant}_{inputs}, seed {seed}")]
+    if recipe["patience"]:
+        callbacks.append(early_stopping(recipe["patience"]))
     started = time.perf_counter()
-    history = fit(model, inputs, features, split, settings, seed,
-                  callbacks=[ProgressNote(f"{variant}_{inputs}, seed {seed}")])
+    history = history_lists(fit(model, inputs, features, parts, recipe, seed, callbacks))
     seconds = time.perf_counter() - started
-    probabilities = predict_probabilities(model, inputs, features.sequences(split["test"]),
-                                          settings["maxlen"], features.vector_size)
-    result = evaluate(split["labels"][split["test"]], probabilities, split["class_names"])
+
+    def probabilities(rows):
+        return predict_probabilities(model, inputs, features.sequences(rows), recipe["maxlen"],
+                                     features.vector_size)
+
+    threshold = 0.5
+    if recipe["threshold"] == "validation":
+        threshold = best_f1_threshold(fold["labels"][parts["validation"]],
+                                      probabilities(parts["validation"]))
+    test_probabilities = probabilities(parts["test"])  # the test part, predicted once
+    result = score(fold, test_probabilities, threshold, 0.5)
     result.update(seed=seed, training_seconds=seconds, parameters=model.count_params(),
-                  epochs=settings["epochs"], history=history_lists(history))
-    print(f"  {variant:>12} {inputs:<6} seed {seed}: spam F1 {result['spam_f1']:.4f}, "
-          f"MCC {result['mcc']:.4f}, {seconds:.1f} s")
+                  epochs_run=len(history["loss"]), history=history,
+                  best_epoch=int(np.argmin(history["val_loss"])) + 1)
     return model, result
 
 
-def train_baseline(texts, split, seed):
-    """TF-IDF + logistic regression on the same split: the number an RNN has to beat."""
-    started = time.perf_counter()
-    pipeline = make_pipeline(TfidfVectorizer(sublinear_tf=True),
-                             LogisticRegression(max_iter=1000, random_state=seed))
-    pipeline.fit(texts[split["train"]], split["labels"][split["train"]])
-    seconds = time.perf_counter() - started
-    probabilities = pipeline.predict_proba(texts[split["test"]])[:, 1]
-    result = evaluate(split["labels"][split["test"]], probabilities, split["class_names"])
-    result.update(seed=seed, training_seconds=seconds, history={},
-                  parameters=int(pipeline[-1].coef_.size + pipeline[-1].intercept_.size))
+def score(fold, scores, threshold, standard_threshold):
+    """Metrics at the chosen threshold, plus F1 at the standard one, with the scores."""
+    true_labels = fold["labels"][fold["test"]]
+    result = evaluate(true_labels, scores, fold["class_names"], threshold)
+    result["spam_f1_at_standard_threshold"] = evaluate(
+        true_labels, scores, fold["class_names"], standard_threshold)["spam_f1"]
+    result["test_scores"] = np.asarray(scores, dtype=float)
+    return result
+
+
+def train_baseline(name, fold, seed):
+    """A classical baseline on the same fold: C chosen on the training part only."""
+    scores, threshold, c, seconds = baselines.train_baseline(
+        name, fold["texts"], fold["labels"], fold["train"], fold["test"], seed)
+    result = score(fold, scores, threshold, threshold)
+    result.update(seed=seed, training_seconds=seconds, C=c, history={}, parameters=0)
     return result
 
 
