@@ -2,15 +2,20 @@
 
 The lesson, in the order the code runs it (start reading at ``lab.train_command``):
 
-1. ``data``: load the SMS Spam Collection, encode the labels, split 80/20 so that copies of
-   a message stay on one side; build padded (course, maxlen 50) or ragged inputs.
-2. ``labs.embeddings``: token vectors from the best spaCy pipeline installed, cached.
-3. ``models``: one builder for every variant — SimpleRNN, LSTM, GRU and their
-   Bidirectional versions — over padded or ragged inputs (``DensifyRagged``).
-4. ``train``: fit each variant with several seeds, predict the test split once, score it
-   with scikit-learn; the TF-IDF + logistic-regression baseline on the same split.
-5. ``report``: per-variant history, confusion matrix and classification report; one
-   comparison of all variants (table, CSV, plot) and the lab's section of the index.
+1. ``data``: load the SMS Spam Collection, encode the labels, cut 5 stratified grouped
+   folds (copies of a message stay on one side) and, inside each training part, a
+   validation part; build padded (course, maxlen 50) or ragged inputs.
+2. ``labs.embeddings``: token vectors from the best spaCy pipeline installed, cached, with
+   optional token attributes.
+3. ``models``: one builder for every variant — SimpleRNN, LSTM, GRU, their Bidirectional
+   versions and a small Transformer encoder — over padded or ragged inputs.
+4. ``train``: the two recipes (the course's, and the tuned one that chooses epoch and
+   threshold on the validation part), one variant on one fold, the test part predicted once.
+5. ``baselines``: TF-IDF word and character n-grams into linear models, C chosen by grouped
+   cross-validation inside the training part; the course's weak baseline as a labelled row.
+6. ``stats``: 95% intervals over folds, the corrected paired t-test, plain verdicts.
+7. ``report``: per-model history, confusion matrix and classification report; one
+   comparison (reading guide, table, pairwise tests, plot) and the lab's index section.
 
 ``lab.predict_command`` classifies new messages with a saved model. Run it all with
 ``python -m labs.spam --help``.

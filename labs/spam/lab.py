@@ -62,6 +62,8 @@ def training_settings(args):
     args.epochs = args.epochs or recipe["epochs"]
     args.batch_size = args.batch_size or recipe["batch_size"]
     args.inputs = resolve_inputs(args.inputs, args.recipe)
+    if args.token_features is None:
+        args.token_features = recipe["token_features"]
     apply_quick(args, QUICK)
     return {**recipe, "recipe": args.recipe, "epochs": args.epochs,
             "pooling": args.pooling or recipe["pooling"],
@@ -283,9 +285,10 @@ def add_input_options(parser):
     parser.add_argument("--spacy-model", default=None,
                         help="spaCy pipeline (default: best installed of "
                              f"{', '.join(embeddings.PREFERRED_PIPELINES)})")
-    parser.add_argument("--token-features", action=argparse.BooleanOptionalAction, default=True,
+    parser.add_argument("--token-features", action=argparse.BooleanOptionalAction,
                         help="append spaCy token attributes to each vector ("
-                             f"{', '.join(embeddings.TOKEN_ATTRIBUTES)}) (default: on)")
+                             f"{', '.join(embeddings.TOKEN_ATTRIBUTES)}) (default: the "
+                             "recipe's, on tuned, off course)")
     parser.add_argument("--pooling", choices=models.POOLINGS,
                         help="what an RNN passes on: its last hidden state, or the maximum of "
                              "each unit over time (default: the recipe's, max tuned, last course)")

@@ -124,9 +124,11 @@ def reading_guide(frame, test_fraction):
     if len(neural) and len(baseline):
         top, strongest = neural.iloc[0], baseline.iloc[0]
         test = stats.corrected_paired_test(top["fold_f1"], strongest["fold_f1"], test_fraction)
+        ahead = sum(a > b for a, b in zip(top["fold_f1"], strongest["fold_f1"]))
         lines.append(f"**Best neural model vs the strongest baseline:** {label(top)} − "
                      f"{label(strongest)} = {difference(test)} F1: "
-                     f"{plain(stats.verdict(test), 'the neural model')}.")
+                     f"{plain(stats.verdict(test), 'the neural model')}; the neural model is "
+                     f"ahead on {ahead} of {len(top['fold_f1'])} fold(s).")
     if len(neural) > 1:
         lines.append(neural_differences(neural, test_fraction))
     return lines
@@ -165,7 +167,9 @@ def difference(test):
 
 def plain(verdict, subject):
     return {"better": f"{subject} is better", "worse": f"{subject} is worse",
-            "no detectable difference": "no detectable difference"}.get(verdict, verdict)
+            "no detectable difference": "no detectable difference at 95% (the interval "
+                                        "contains 0; it does not show the two are equal)"
+            }.get(verdict, verdict)
 
 
 def comparison_markdown(frame, header_lines, test_fraction):
@@ -177,7 +181,7 @@ def comparison_markdown(frame, header_lines, test_fraction):
         **{column.replace("_", " "): frame[column] for column in METRIC_COLUMNS
            if column != "spam_f1"},
         "F1 at standard threshold": frame["spam_f1_at_standard_threshold"],
-        "threshold": frame["threshold"], "best epoch": frame["epochs"],
+        "threshold": frame["threshold"], "epoch used": frame["epochs"],
         "parameters": [f"{value:,}" if value else "—" for value in frame["parameters"]],
         "training s": frame["training_seconds"], "status": frame["status"]})
     pairs_table = pd.DataFrame({

@@ -23,9 +23,11 @@ PREDICT_BATCH_SIZE = 512
 METRIC_COLUMNS = ("accuracy", "spam_precision", "spam_recall", "spam_f1", "mcc", "roc_auc")
 RECIPES = {
     "course": {"epochs": 20, "batch_size": 512, "validation": "test", "patience": 0,
-               "threshold": "0.5", "mask_padding": False, "pooling": "last"},
+               "threshold": "0.5", "mask_padding": False, "pooling": "last",
+               "token_features": False},
     "tuned": {"epochs": 40, "batch_size": 32, "validation": "carved", "patience": 4,
-              "threshold": "validation", "mask_padding": True, "pooling": "max"},
+              "threshold": "validation", "mask_padding": True, "pooling": "max",
+              "token_features": True},
 }
 RECIPE_TEXT = {
     "course": "the course's: 20 epochs of batch 512, validation data = the test part, the last "
@@ -136,7 +138,8 @@ def train_variant(variant, inputs, features, fold, recipe, seed):
     result = score(fold, test_probabilities, threshold, 0.5)
     result.update(seed=seed, training_seconds=seconds, parameters=model.count_params(),
                   epochs_run=len(history["loss"]), history=history,
-                  best_epoch=int(np.argmin(history["val_loss"])) + 1)
+                  best_epoch=(int(np.argmin(history["val_loss"])) + 1 if recipe["patience"]
+                              else len(history["loss"])))  # the epoch whose weights are used
     return model, result
 
 
