@@ -23,26 +23,25 @@ class LabError(ValueError):
     (tests, notebooks) can catch it the way they catch any bad argument."""
 
 
-def positive_int(text):
-    """An argparse type: a whole number of at least 1, with a message naming the option."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def whole_number(low, high=None):
+    """An argparse type: a whole number from ``low`` (to ``high``), with a message that
+    names the bound."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if high is None and value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        if high is not None and not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
 
 
-def non_negative_int(text):
-    """An argparse type for seeds: a whole number from 0 to 2**32 - 1 (NumPy's range)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 4294967295, got {value}")
-    return value
+positive_int = whole_number(1)
+non_negative_int = whole_number(0, 2**32 - 1)  # seeds: NumPy's range
 
 
 def finite_positive_float(text):
