@@ -395,3 +395,26 @@ def test_each_recipe_trains_and_round_trips_through_predict(tmp_path, recipe, ca
         line = capsys.readouterr().out.strip()
         assert line.split("\t")[0] == ("spam" if probabilities[0] >= metadata["threshold"]
                                        else "ham")
+
+
+def test_the_reading_guide_is_written_from_the_numbers():
+    from labs.spam import report, stats
+
+    def row(model, kind, folds):
+        mean, low, high = stats.mean_interval(folds)
+        return {"model": model, "kind": kind, "inputs": "text" if kind == "baseline" else
+                "ragged", "fold_f1": folds, "status": "ok", "spam_f1": mean, "spam_f1_low": low,
+                "spam_f1_high": high, "folds": len(folds)}
+
+    frame = pd.DataFrame([
+        row("svm", "baseline", [0.97, 0.96, 0.975, 0.965, 0.97]),
+        row("gru", "RNN", [0.93, 0.925, 0.935, 0.93, 0.92]),
+        row("lstm", "RNN", [0.931, 0.924, 0.93, 0.934, 0.921]),
+        row("simplernn", "RNN", [0.80, 0.79, 0.81, 0.80, 0.795]),
+    ]).sort_values("spam_f1", ascending=False).reset_index(drop=True)
+    best, strongest, neural = report.reading_guide(frame, test_fraction=0.2)
+    assert best.startswith("**Best model: svm (text)**, spam F1 0.968 (95% CI")
+    assert "gru (ragged) − svm (text) = -0.040" in strongest
+    assert "the neural model is worse; the neural model is ahead on 0 of 5 fold(s)" in strongest
+    assert "detectably worse: simplernn (ragged)" in neural
+    assert "no detectable difference from it: lstm (ragged)" in neural

@@ -138,6 +138,10 @@ def neural_differences(neural, test_fraction):
     top = neural.iloc[0]
     verdicts = {row["model"] + f" ({row['inputs']})": stats.verdict(stats.corrected_paired_test(
         row["fold_f1"], top["fold_f1"], test_fraction)) for _, row in neural.iloc[1:].iterrows()}
+    if len(top["fold_f1"]) < 2:
+        return (f"**Between the neural models:** {label(top)} has the best score; with one "
+                "fold there is no interval, so no difference between them can be called real "
+                "(use --folds 5).")
     worse = [name for name, verdict in verdicts.items() if verdict == "worse"]
     tied = [name for name, verdict in verdicts.items() if verdict != "worse"]
     return (f"**Between the neural models:** {label(top)} has the best mean; detectably worse: "
