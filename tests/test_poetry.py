@@ -168,3 +168,38 @@ def test_missing_model_names_the_make_target(tmp_path):
     text = str(raised.value.code)
     assert text.startswith("labs.poetry: error: no trained run in") and "\n" not in text
     assert "train one with `make poetry`" in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cell, layers", [("lstm", 1), ("gru", 1), ("simplernn", 1), ("lstm", 2)])
+def test_stateful_first_step_matches_keras_and_the_window(cell, layers):
+    import keras
+
+    from labs.poetry.generate import generate_indices, generate_stateful
+    from labs.sampling import Sampler
+
+    keras.utils.set_random_seed(1)
+    model = build_model(19, 11, cell, layers, units=24)
+    rng = np.random.default_rng(1)
+    inputs = rng.integers(0, 19, size=(64, 11)).astype(np.uint8)
+    model.fit(inputs, rng.integers(0, 19, size=64), epochs=2, verbose=0)
+    numpy_model = NumpyCharModel(model)
+    seed = list(inputs[0])
+    states = numpy_model.initial_states()
+    for index in seed:
+        probabilities, states = numpy_model.step(index, states)
+    np.testing.assert_allclose(probabilities, model.predict_on_batch(inputs[:1])[0], atol=1e-5)
+    sampler = Sampler(temperature=0.7)
+    window = generate_indices(numpy_model, seed, 1, sampler, np.random.RandomState(5))
+    stateful = generate_stateful(numpy_model, seed, 1, sampler, np.random.RandomState(5))
+    assert window == stateful  # the same first character from the same generator
+    # Two characters on, the stateful model has read a context that keeps growing
+    # (maxlen + 2), where the course re-reads only the last maxlen characters.
+    grown = seed + generate_stateful(numpy_model, seed, 2, sampler, np.random.RandomState(5))
+    states = numpy_model.initial_states()
+    for index in grown:
+        probabilities, states = numpy_model.step(index, states)
+    np.testing.assert_allclose(probabilities, numpy_model.probabilities(np.array([grown]))[0],
+                               atol=1e-5)
+    assert not np.allclose(probabilities, numpy_model.probabilities(np.array([grown[-11:]]))[0],
+                           atol=1e-5)

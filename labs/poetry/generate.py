@@ -31,6 +31,27 @@ def generate_indices(numpy_model, seed_indices, length, sampler, rng, on_index=N
     return generated
 
 
+def generate_stateful(numpy_model, seed_indices, length, sampler, rng, on_index=None):
+    """``length`` indices after ``seed_indices``: the state is warmed on the seed once, then
+    each new character costs one step of each layer instead of re-reading the window. The
+    model was trained on windows of ``maxlen`` characters, so past that context it runs on a
+    state it never saw in training: faster, and free to drift."""
+    states = numpy_model.initial_states()
+    for index in seed_indices:
+        probabilities, states = numpy_model.step(index, states)
+    generated = []
+    for _ in range(length):
+        index = sampler.draw(probabilities, rng)
+        generated.append(index)
+        if on_index is not None:
+            on_index(index)
+        probabilities, states = numpy_model.step(index, states)
+    return generated
+
+
+GENERATIONS = {"window": generate_indices, "stateful": generate_stateful}
+
+
 class Generator:
     """A trained model with its vocabulary: NumPy forward pass plus sampling."""
 
@@ -42,13 +63,18 @@ class Generator:
         self.numpy_model = NumpyCharModel(model)
 
     def generate(self, seed_text, length, rng, method="temperature", temperature=1.0,
-                 top_k=None, top_p=None, drop_unknown=False, on_text=None):
-        """``length`` characters after ``seed_text``; ``on_text`` sees each as it comes."""
+                 top_k=None, top_p=None, drop_unknown=False, on_text=None, generation="window"):
+        """``length`` characters after ``seed_text``; ``on_text`` sees each as it comes.
+        ``generation``: ``window`` (the course's re-feed) or ``stateful``."""
         sampler = Sampler(method, temperature, top_k, top_p)
+        if generation not in GENERATIONS:
+            raise LabError(f"unknown generation {generation!r}; choose from "
+                           f"{', '.join(GENERATIONS)}")
         _, seed = prepare_seed(seed_text, self.vocabulary, self.maxlen,
                                self.metadata["lowercase"], drop_unknown)
         callback = None if on_text is None else (lambda index: on_text(self.vocabulary[index]))
-        indices = generate_indices(self.numpy_model, seed, length, sampler, rng, callback)
+        indices = GENERATIONS[generation](self.numpy_model, list(seed), length, sampler, rng,
+                                          callback)
         return "".join(self.vocabulary[index] for index in indices)
 
 

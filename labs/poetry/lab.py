@@ -64,6 +64,8 @@ def train_command(args):
     metrics = train.run_metrics(settings, corpus, windows, model, history, epoch_report, seconds)
     metrics["generation_chars_per_second"] = train.generation_speed(generator, validation_text,
                                                                     args.seed)
+    metrics["generation_comparison"] = train.generation_comparison(generator, validation_text,
+                                                                   args.seed)
     print_result(metrics)
     index = report.write_report(metrics, epoch_report.samples, generator, validation_text, run)
     runs.publish(run, f"20-poetry-{args.corpus}", index, args.keep)
@@ -124,7 +126,7 @@ def generate_command(args):
     for temperature in temperatures:
         sampling.check(args.method, temperature, args.top_k, args.top_p)
     options = {"method": args.method, "top_k": args.top_k, "top_p": args.top_p,
-               "drop_unknown": args.drop_unknown}
+               "drop_unknown": args.drop_unknown, "generation": args.generation}
     rng = np.random.RandomState(args.random_seed)
     note_progress("", kept="the text so far is above")
     if args.interactive:
@@ -248,6 +250,10 @@ def add_generate_parser(commands):
                         help="drop seed characters outside the vocabulary instead of failing")
     parser.add_argument("--interactive", action="store_true",
                         help="prompt for beginnings and stream the continuations")
+    parser.add_argument("--generation", choices=("window", "stateful"), default="window",
+                        help="window: re-read the last maxlen characters for each new one, as "
+                             "the course does (default); stateful: carry the state forward, "
+                             "one step per character (much faster; drifts past maxlen)")
     parser.add_argument("--run", help="run id under models/poetry/<corpus>/runs/ (default: the "
                                       "last full run, else the last quick one)")
     add_folder_options(parser, None, MODELS_DIR)

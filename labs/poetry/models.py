@@ -165,7 +165,28 @@ class NumpyCharModel:
                                      units)
                 outputs.append(hidden)
             sequence = np.stack(outputs, axis=1)
-        logits = sequence[:, -1] @ self.output_kernel + self.output_bias
+        return self.softmax(sequence[:, -1])
+
+    def softmax(self, hidden):
+        logits = hidden @ self.output_kernel + self.output_bias
         logits -= logits.max(axis=-1, keepdims=True)
         exponentials = np.exp(logits)
         return exponentials / exponentials.sum(axis=-1, keepdims=True)
+
+    def initial_states(self):
+        """Every layer's zero state, for one sequence."""
+        return [tuple(np.zeros((1, units), np.float32) for _ in range(STEPS[kind][1]))
+                for kind, units, *_ in self.layers]
+
+    def step(self, index, states):
+        """One character through every layer, each carrying its state forward: the
+        next-character distribution and the new states. Warmed on a window, the first
+        distribution is exactly ``probabilities`` of that window."""
+        features, new_states = None, []
+        for number, ((kind, units, kernel, recurrent, input_bias, recurrent_bias), state) in \
+                enumerate(zip(self.layers, states)):
+            projected = (self.input_table[[index]] if number == 0
+                         else features @ kernel + input_bias)
+            features, state = STEPS[kind][0](projected, state, recurrent, recurrent_bias, units)
+            new_states.append(state)
+        return self.softmax(features)[0], new_states

@@ -50,6 +50,7 @@ def samples_markdown(metrics, training_samples, generator, validation_text, seed
         text = generator.generate(seed_text, REPORT_LENGTH, rng, **options)
         lines += [f"### {title}\n", f"Seed: `{seed_text!r}`\n", "```text", seed_text + text,
                   "```\n"]
+    lines += generation_section(metrics["generation_comparison"], metrics["maxlen"])
     lines.append("## During training\n")
     for entry in training_samples:
         lines.append(f"### Epoch {entry['epoch']} (seed `{entry['seed_text']!r}`)\n")
@@ -57,6 +58,36 @@ def samples_markdown(metrics, training_samples, generator, validation_text, seed
             lines += [f"Temperature {temperature}:\n", "```text", entry["seed_text"] + text,
                       "```\n"]
     return "\n".join(lines)
+
+
+def generation_section(comparison, maxlen):
+    """The same seed, temperature 0.5, generated both ways, with the speed of each."""
+    window, stateful = comparison["window"], comparison["stateful"]
+    lines = ["## Window or stateful generation\n",
+             f"The course re-reads the last {maxlen} characters for every new one; a stateful "
+             "generator warms the LSTM's state on the seed once and then takes one step per "
+             f"character: {stateful['chars_per_second']:,.0f} against "
+             f"{window['chars_per_second']:,.0f} characters per second here "
+             f"({stateful['chars_per_second'] / window['chars_per_second']:.1f}×, "
+             f"{comparison['length']:,} characters each, one process). The first character is "
+             "drawn from the same distribution; after that the stateful model reads a context "
+             f"longer than the {maxlen} characters it was trained on, a state it never saw, "
+             f"and may drift (`--generation stateful` in `generate`). {divergence(comparison)}\n",
+             f"Seed: `{comparison['seed_text']!r}`, temperature 0.5.\n"]
+    for name, result in (("Window (the course's)", window), ("Stateful", stateful)):
+        lines += [f"### {name}\n", "```text", comparison["seed_text"] + result["text"], "```\n"]
+    return lines
+
+
+def divergence(comparison):
+    """Where the two generations part, measured on this run's texts."""
+    window, stateful = comparison["window"]["text"], comparison["stateful"]["text"]
+    differing = [number for number, (a, b) in enumerate(zip(window, stateful)) if a != b]
+    if not differing:
+        return (f"Here the two texts are identical for all {len(window):,} characters: this "
+                "model's predictions hardly depend on anything older than its window.")
+    return (f"Here the two texts part after {differing[0]:,} characters, once the stateful "
+            "model's context outgrows the window.")
 
 
 def summary_lines(metrics):
@@ -69,7 +100,9 @@ def summary_lines(metrics):
             f"{metrics['best_validation_perplexity']:.2f} (uniform guess: "
             f"{metrics['uniform_loss_nats']:.2f} nats), epoch {metrics['best_epoch']}",
             f"- {metrics['median_seconds_per_epoch']:.1f} s per epoch; generation "
-            f"{metrics['generation_chars_per_second']:,.0f} characters/s"]
+            f"{metrics['generation_chars_per_second']:,.0f} characters/s (window, as the "
+            f"course), "
+            f"{metrics['generation_comparison']['stateful']['chars_per_second']:,.0f} stateful"]
 
 
 def write_report(metrics, training_samples, generator, validation_text, run):
