@@ -3,18 +3,21 @@
 Every lab that trains a Keras model feeds it through ``make_dataset`` (tf.data with the
 autotuner off: it stalled epochs for ~20 s on a 2-core CPU), stops early with
 ``early_stopping``, times epochs with ``EpochTimer`` and stores ``history_lists(history)`` in
-its metrics. ``bucketed_batches`` cuts batches of similar length for ragged inputs. (The
+its metrics, with ``csv_log`` (Keras's CSVLogger) and ``write_summary`` (``model.summary()``)
+beside the report. ``bucketed_batches`` cuts batches of similar length for ragged inputs. (The
 held-out split, ``labs.data.split_holdout``, lives with the data: the NumPy lab needs it
 without TensorFlow.)
 """
 
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from labs.cli import note_progress
+from labs.reports import atomic_write_text
 
 RECURRENT_LAYERS = {"simplernn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM,
                     "gru": keras.layers.GRU}
@@ -82,6 +85,21 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self.started)
+
+
+def csv_log(path):
+    """``keras.callbacks.CSVLogger`` into ``path``: each epoch's metrics, in the format Keras
+    writes, beside the report (a log, written as it goes)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return keras.callbacks.CSVLogger(str(path))
+
+
+def write_summary(model, path):
+    """``model.summary()`` as text, next to the report that describes the model."""
+    lines = []
+    model.summary(print_fn=lambda text, **options: lines.append(text))
+    atomic_write_text(path, "".join(line if line.endswith("\n") else line + "\n"
+                                    for line in lines))
 
 
 def history_lists(history):

@@ -28,7 +28,8 @@ from labs.cli import (LabError, add_run_options, apply_quick, non_negative_int, 
 from labs.data import split_holdout
 from labs.reports import atomic_write_json, atomic_write_text, plot_history
 from labs.sampling import Sampler
-from labs.training import ProgressNote, early_stopping, history_lists, make_dataset
+from labs.training import (ProgressNote, csv_log, early_stopping, history_lists, make_dataset,
+                           write_summary)
 
 CORPORA = {"nietzsche": "nietzsche.txt", "leopardi": "leopardi.txt"}
 UNKNOWN = "<unk>"
@@ -155,7 +156,9 @@ def run(args):
     history = history_lists(model.fit(
         make_dataset(train_x, train_y, args.batch_size, seed=args.seed),
         validation_data=make_dataset(held_x, held_y, args.batch_size), epochs=args.epochs,
-        shuffle=False, callbacks=[early_stopping(PATIENCE), ProgressNote(args.corpus)], verbose=2))
+        shuffle=False, verbose=2, callbacks=[early_stopping(PATIENCE), ProgressNote(args.corpus),
+                                             csv_log(run.reports / "training_log.csv")]))
+    write_summary(model, run.reports / "model_summary.txt")
     metrics = word_metrics(args, tokens, vocabulary, held_out_encoded, history, unigram)
     metrics.update(parameters=model.count_params(), training_seconds=time.perf_counter() - started)
     samples = sample_rows(model, vocabulary, seed_tokens, args.length, args.seed)

@@ -100,6 +100,11 @@ def test_train_writes_model_and_report(trained, known_edition):
     assert report == Path(pointer["reports"])
     for file in ("history.png", "samples.md", "metrics.json"):
         assert (report / file).stat().st_size > 0
+    log = (report / "training_log.csv").read_text().splitlines()
+    assert log[0].split(",") == ["epoch", "loss", "val_loss"] and len(log) == 2  # one epoch
+    assert float(log[1].split(",")[2]) == pytest.approx(metrics["history"]["val_loss"][0])
+    summary = (report / "model_summary.txt").read_text()
+    assert "lstm_1 (LSTM)" in summary and f"{metrics['parameters']:,}" in summary
     samples = (report / "samples.md").read_text()
     for title in ("temperature 0.2", "temperature 1.2", "greedy", "top-k", "top-p", "Epoch 1"):
         assert title in samples

