@@ -23,7 +23,7 @@ from labs import runs
 from labs.cli import (LabError, add_run_options, apply_quick, finite_positive_float,
                       non_negative_int, note_progress, positive_int, quick_help, run_lab)
 from labs.data import split_holdout
-from labs.reports import atomic_write_json, atomic_write_text, pyplot, save_figure
+from labs.reports import atomic_write_json, atomic_write_text, device_line, pyplot, save_figure
 from labs.sampling import Sampler
 
 CORPORA = {"leopardi": "leopardi.txt", "nietzsche": "nietzsche.txt"}
@@ -263,7 +263,8 @@ def write_report(corpus, result, metrics, run):
     reports_dir = run.reports
     plot_loss(corpus, result, metrics, reports_dir / "loss.png")
     atomic_write_json(reports_dir / "metrics.json", metrics)
-    lines = [f"# NumPy char-RNN: {corpus}\n", f"- {run.describe()}", *summary_lines(metrics),
+    lines = [f"# NumPy char-RNN: {corpus}\n", f"- {run.describe()}", f"- {device_line()}",
+             *summary_lines(metrics),
              "![loss](loss.png)\n",
              "## Samples during training\n"]
     for entry in result["samples"]:

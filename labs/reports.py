@@ -6,6 +6,7 @@ an interrupted run never leaves half a report or half a model that a later run w
 
 import json
 import os
+import platform
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +31,40 @@ def atomic_path(path):
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def cpu_name():
+    """The processor's model name (Linux: /proc/cpuinfo), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_line(keras_module=None):
+    """What a run ran on, for every report header: the GPUs TensorFlow sees or the CPU and
+    its threads, and the versions (TensorFlow and Keras only for the labs that use them)."""
+    parts = []
+    if keras_module is not None:
+        import tensorflow as tf
+
+        gpus = [tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
+                for gpu in tf.config.list_physical_devices("GPU")]
+        parts.append(f"GPU {', '.join(gpus)}" if gpus else
+                     f"CPU {cpu_name()} ({os.cpu_count()} threads)")
+        parts.append(f"TensorFlow {tf.__version__}, Keras {keras_module.__version__}")
+    else:
+        parts.append(f"CPU {cpu_name()} ({os.cpu_count()} threads), NumPy {numpy_version()}")
+    return f"Device: {'; '.join(parts)}; Python {platform.python_version()}"
+
+
+def numpy_version():
+    import numpy
+
+    return numpy.__version__
 
 
 def current_umask():

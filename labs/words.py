@@ -26,7 +26,7 @@ from labs import runs
 from labs.cli import (LabError, add_run_options, apply_quick, non_negative_int, positive_int,
                       quick_help, run_lab)
 from labs.data import split_holdout
-from labs.reports import atomic_write_json, atomic_write_text, plot_history
+from labs.reports import atomic_write_json, atomic_write_text, device_line, plot_history
 from labs.sampling import Sampler
 from labs.training import (ProgressNote, csv_log, early_stopping, history_lists, make_dataset,
                            write_summary)
@@ -232,7 +232,8 @@ def write_report(run, metrics, history, seed_phrase, unknown, samples):
              "|---:|---:|---:|---:|"]
     table += [f"| {epoch} | {train:.1f} | {held:.1f} | {unigram:.1f} |" for epoch, (train, held)
               in enumerate(zip(training, metrics["held_out_perplexity"]), 1)]
-    lines = [f"# Word-level LSTM: {corpus}\n", f"- {run.describe()}", *summary_lines(metrics),
+    lines = [f"# Word-level LSTM: {corpus}\n", f"- {run.describe()}",
+             f"- {device_line(keras)}", *summary_lines(metrics),
              "![history](history.png)\n", *table, "",
              f"## Samples from “{seed_phrase}”\n", unknown_note + "\n",
              "Greedy decoding always takes the most probable word, so it falls into loops; "

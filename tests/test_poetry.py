@@ -110,6 +110,7 @@ def test_train_writes_model_and_report(trained, known_edition):
         assert title in samples
     index = (root / "reports" / "index.md").read_text()
     assert f"poetry/leopardi/runs/{pointer['run']}/history.png" in index
+    assert "- Device: " in index and "TensorFlow" in samples
 
 
 @pytest.mark.slow

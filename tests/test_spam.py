@@ -211,6 +211,8 @@ def test_train_writes_reports_with_the_expected_columns(trained):
     assert "SUBSET run, without lstm, gru, bi-simplernn, bi-lstm, bi-gru, transformer" in markdown
     assert f"Run: {reports.name} (QUICK smoke run)" in markdown
     assert "Recipe: tuned" in markdown and "## Each model against the best" in markdown
+    assert "- Device: CPU " in markdown or "- Device: GPU " in markdown
+    assert f"TensorFlow {tf.__version__}, Keras" in markdown and "; Python 3." in markdown
     assert markdown.splitlines()[2].startswith("1. **Best model: ")
     index = (root / "reports" / "index.md").read_text()
     assert f"spam/runs/{reports.name}/comparison.png" in index

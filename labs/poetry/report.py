@@ -2,10 +2,11 @@
 
 import math
 
+import keras
 import numpy as np
 
 from labs.poetry.data import random_window
-from labs.reports import atomic_write_json, atomic_write_text, plot_history
+from labs.reports import atomic_write_json, atomic_write_text, device_line, plot_history
 
 REPORT_TEMPERATURES = (0.2, 0.5, 1.0, 1.2)
 REPORT_LENGTH = 400
@@ -44,7 +45,7 @@ def samples_markdown(metrics, training_samples, generator, validation_text, seed
              f"{metrics['best_validation_loss_nats']:.4f} nats "
              f"({metrics['best_validation_bits_per_char']:.3f} bits/char). Seeds are windows of "
              f"the held-out text; random seed {seed}. Regenerate with "
-             f"`python -m labs.poetry generate --corpus {corpus}`.\n",
+             f"`python -m labs.poetry generate --corpus {corpus}`.\n", f"{device_line(keras)}\n",
              "## After training\n"]
     for title, options in sampling_methods():
         text = generator.generate(seed_text, REPORT_LENGTH, rng, **options)
@@ -114,6 +115,7 @@ def write_report(metrics, training_samples, generator, validation_text, run):
         metrics, training_samples, generator, validation_text, metrics["seed"]))
     corpus, folder = metrics["corpus"], run.link
     return "\n".join([f"## Poetry generator: {corpus}\n", f"- {run.describe()}",
+                      f"- {device_line(keras)}",
                       *summary_lines(metrics),
                       f"- [samples]({folder}/samples.md), [metrics]({folder}/metrics.json)\n",
                       f"![{corpus} training history]({folder}/history.png)\n"])

@@ -9,13 +9,15 @@ t-test of ``labs.spam.stats``.
 
 from datetime import datetime, timezone
 
+import keras
 import numpy as np
 import pandas as pd
 from sklearn import metrics
 
 from labs.embeddings import TOKEN_ATTRIBUTES
-from labs.reports import (atomic_path, atomic_write_json, atomic_write_text, markdown_table,
-                          plot_confusion_matrix, plot_history, pyplot, save_figure)
+from labs.reports import (atomic_path, atomic_write_json, atomic_write_text, device_line,
+                          markdown_table, plot_confusion_matrix, plot_history, pyplot,
+                          save_figure)
 from labs.spam import stats
 from labs.spam.baselines import BASELINES
 from labs.spam.models import DROPOUT, UNITS
@@ -47,6 +49,7 @@ def run_header(messages, folds, features, settings, run_description):
         f"inputs {', '.join(settings['inputs'])} (padded: maxlen {settings['maxlen']})",
         f"Baselines: {'; '.join(f'{name}: {text}' for name, text in BASELINES.items())}",
         f"Run: {run_description}, started {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        device_line(keras),
     ]
 
 
