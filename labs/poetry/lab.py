@@ -65,10 +65,9 @@ def train_command(args):
     save_model(model, metadata, run.models)
     generator = Generator(model, metadata)
     metrics = train.run_metrics(settings, corpus, windows, model, history, epoch_report, seconds)
-    metrics["generation_chars_per_second"] = train.generation_speed(generator, validation_text,
-                                                                    args.seed)
-    metrics["generation_comparison"] = train.generation_comparison(generator, validation_text,
-                                                                   args.seed)
+    comparison = train.generation_comparison(generator, validation_text, args.seed)
+    metrics.update(generation_comparison=comparison,
+                   generation_chars_per_second=comparison["window"]["chars_per_second"])
     print_result(metrics)
     index = report.write_report(metrics, epoch_report.samples, generator, validation_text, run)
     runs.publish(run, f"20-poetry-{args.corpus}", index, args.keep)

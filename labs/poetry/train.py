@@ -13,7 +13,6 @@ from labs.training import (EpochTimer, ProgressNote, csv_log, early_stopping, hi
 PATIENCE = 3
 SAMPLE_LENGTH = 200
 TRAINING_TEMPERATURES = (0.2, 0.5, 1.0)
-SPEED_LENGTH = 400  # characters generated to measure generation speed
 COMPARISON_LENGTH = 1000  # characters of each generation method in the comparison
 
 
@@ -61,15 +60,6 @@ def fit(model, windows, settings, report, log_path):
                    csv_log(log_path)],
         shuffle=False, verbose=2 if settings["verbose"] else 0)  # tf.data shuffles
     return history_lists(history), time.perf_counter() - started
-
-
-def generation_speed(generator, validation_text, seed):
-    """Characters per second of the NumPy generator on a held-out seed, temperature 1."""
-    rng = np.random.RandomState(seed)
-    started = time.perf_counter()
-    generator.generate(random_window(validation_text, generator.maxlen, rng), SPEED_LENGTH, rng,
-                       temperature=1.0)
-    return SPEED_LENGTH / (time.perf_counter() - started)
 
 
 def generation_comparison(generator, validation_text, seed, length=COMPARISON_LENGTH):
