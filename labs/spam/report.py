@@ -54,7 +54,7 @@ def run_header(messages, folds, features, settings, run_description):
 
 
 # ---------------------------------------------------------------- one model
-def pooled_predictions(results, folds, labels, class_names):
+def pooled_predictions(results, folds, labels):
     """Every message's test label and prediction, each from the fold that tested it."""
     true = np.concatenate([labels[test] for _, test in folds[:len(results)]])
     predicted = np.concatenate([result["test_scores"] >= result["threshold"]
@@ -70,7 +70,7 @@ def write_model_report(directory, name, results, folds, labels, class_names, hea
                      [("loss", "loss (binary cross-entropy)"), ("accuracy", "accuracy")],
                      f"{name}: training history, fold 1 (best epoch "
                      f"{results[0].get('best_epoch', '—')})")
-    true, predicted = pooled_predictions(results, folds, labels, class_names)
+    true, predicted = pooled_predictions(results, folds, labels)
     plot_confusion_matrix(metrics.confusion_matrix(true, predicted, labels=[0, 1]), class_names,
                           directory / "confusion_matrix.png",
                           f"{name} (test predictions of {len(results)} fold(s))")
