@@ -1,5 +1,12 @@
 # rnn-labs: every target creates .venv and installs the pinned requirements on first use.
-PYTHON ?= python3.11
+# The first supported Python on PATH (3.10-3.13, 3.11 preferred); make PYTHON=... overrides it.
+PYTHON_CANDIDATES := python3.11 python3.12 python3.13 python3.10 python3
+SUPPORTED := (3, 10) <= sys.version_info[:2] <= (3, 13)
+supported = $(shell $(1) -c 'import sys; sys.exit(not ($(SUPPORTED)))' >/dev/null 2>&1 && echo $(1))
+PYTHON ?= $(firstword $(foreach candidate,$(PYTHON_CANDIDATES),$(call supported,$(candidate))))
+python_version = $(shell $(1) -c 'import platform; print(platform.python_version())' 2>/dev/null)
+# Expanded only when .venv has to be created: one line, then make stops.
+check_python = $(if $(PYTHON),$(if $(call supported,$(PYTHON)),,$(error PYTHON=$(PYTHON) is $(if $(call python_version,$(PYTHON)),Python $(call python_version,$(PYTHON)),not a Python that runs); rnn-labs needs Python 3.10-3.13: install one or run make PYTHON=/path/to/python3.12 $(MAKECMDGOALS))),$(error no Python 3.10-3.13 on PATH (tried $(PYTHON_CANDIDATES)): install one or run make PYTHON=/path/to/python3.12 $(MAKECMDGOALS)))
 VENV := .venv
 BIN := $(VENV)/bin
 # The stamp is keyed on the requirements files: editing any of them reinstalls.
@@ -11,13 +18,13 @@ QUICK_FLAG := $(if $(filter 1 yes true,$(QUICK)),--quick,)
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data spam poetry char-rnn words test lint bench clean
+.PHONY: help venv data spam poetry char-rnn words test lint bench notebooks html tensorboard clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): $(REQUIREMENTS)
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/python || { $(check_python) echo "creating $(VENV) with $(PYTHON) (Python $(call python_version,$(PYTHON)))"; $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt -c constraints.txt
 	@rm -f $(VENV)/.installed-*
@@ -45,7 +52,17 @@ test: $(STAMP) ## Run the test suite (-m "not slow" in PYTEST_ARGS skips the tra
 	$(BIN)/python -m pytest -q tests $(PYTEST_ARGS)
 
 lint: $(STAMP) ## Check the code with ruff (ruff.toml; CI runs it)
-	$(BIN)/ruff check labs bench tests
+	$(BIN)/ruff check labs bench tests notebooks/build.py
+
+notebooks: $(STAMP) ## Regenerate notebooks/*.ipynb from their scripts (notebooks/*.py)
+	$(BIN)/python notebooks/build.py
+
+html: $(STAMP) ## Check reports/index.html in headless Chromium (images, sorting) and screenshot it
+	$(BIN)/python -m labs.browser
+
+tensorboard: $(STAMP) ## TensorBoard on the runs trained with --tensorboard (installs it first)
+	$(BIN)/python -m pip install --quiet -r requirements-tensorboard.txt -c constraints.txt
+	$(BIN)/tensorboard --logdir reports/tensorboard
 
 bench: $(STAMP) ## Benchmarks: the labs against the course recipes (~15 min; see bench/README.md)
 	$(BIN)/python -m bench.run
