@@ -64,6 +64,20 @@ def add_run_options(parser, models=True):
                              "ones never (default: %(default)s)")
 
 
+def add_keras_options(parser):
+    """Options of every Keras training: TensorBoard logs and where the model runs."""
+    parser.add_argument("--tensorboard", action="store_true",
+                        help="also write TensorBoard logs under <reports-dir>/tensorboard/<lab>/"
+                             "<run id>/ (make tensorboard shows them)")
+    parser.add_argument("--distribute", action="store_true",
+                        help="train with tf.distribute.MirroredStrategy on every GPU (or every "
+                             "logical CPU, see --cpu-replicas); the batch size is per replica. "
+                             "Without it one GPU is used when there is one, else the CPU")
+    parser.add_argument("--cpu-replicas", type=whole_number(0, 64), default=0, metavar="N",
+                        help="split the CPU into N logical devices, to try --distribute without "
+                             "GPUs (default: no split)")
+
+
 def add_folder_options(parser, reports_dir, models_dir=None):
     """--datasets-dir and --reports-dir, and --models-dir when the lab saves models."""
     parser.add_argument("--datasets-dir", type=Path, default=DATASETS_DIR,

@@ -8,6 +8,7 @@ import json
 import os
 import platform
 import tempfile
+from string import Template
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -55,6 +56,13 @@ def device_line(keras_module=None):
                 for gpu in tf.config.list_physical_devices("GPU")]
         parts.append(f"GPU {', '.join(gpus)}" if gpus else
                      f"CPU {cpu_name()} ({os.cpu_count()} threads)")
+        strategy = tf.distribute.get_strategy()
+        if strategy.num_replicas_in_sync > 1:
+            devices = ", ".join(name.split("device:")[-1]
+                                for name in strategy.extended.worker_devices)
+            parts.append(f"MirroredStrategy over {strategy.num_replicas_in_sync} replicas "
+                         f"({devices}); batch sizes are global, --batch-size per replica × "
+                         f"{strategy.num_replicas_in_sync}")
         parts.append(f"TensorFlow {tf.__version__}, Keras {keras_module.__version__}")
     else:
         parts.append(f"CPU {cpu_name()} ({os.cpu_count()} threads), NumPy {numpy_version()}")
@@ -167,9 +175,9 @@ def markdown_table(frame, float_format="{:.3f}"):
     return "\n".join([header, rule, *rows]) + "\n"
 
 
-# Each lab contributes a section to reports/index.md; a lab writes its own section file
-# and the index is rebuilt from whatever sections exist, so running one lab never
-# erases another lab's links.
+# Each lab contributes a section to reports/index.md (and index.html); a lab writes its own
+# section file and the index is rebuilt from whatever sections exist, so running one lab
+# never erases another lab's links.
 def write_index_section(name, markdown, reports_dir=REPORTS_DIR):
     reports_dir = Path(reports_dir)
     atomic_write_text(reports_dir / "sections" / f"{name}.md", markdown.rstrip() + "\n")
@@ -184,4 +192,16 @@ def rebuild_index(reports_dir=REPORTS_DIR):
     parts += [section.read_text(encoding="utf-8") for section in sections]
     if not sections:
         parts.append("No lab has run yet: try `make spam` or `make poetry`.\n")
-    atomic_write_text(reports_dir / "index.md", "\n".join(parts))
+    markdown = "\n".join(parts)
+    atomic_write_text(reports_dir / "index.md", markdown)
+    atomic_write_text(reports_dir / "index.html", index_html(markdown))
+
+
+def index_html(markdown):
+    """index.md as one web page (labs/index.html): sortable tables, a table of contents, and
+    images by relative path, so it opens from the file system with no server."""
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
+    template = Template((Path(__file__).parent / "index.html").read_text(encoding="utf-8"))
+    return template.safe_substitute(body=body)

@@ -3,7 +3,8 @@
     reports/<lab>/runs/<run id>/      the run's report (plots, tables, metrics, run.json)
     models/<lab>/runs/<run id>/       the run's models and their metadata
     models/<lab>/latest.json          the last complete full run (quick runs: latest-quick.json)
-    reports/index.md                  one section per lab, from its last published run
+    reports/index.md, index.html      one section per lab, from its last published run
+    reports/tensorboard/<lab>/<id>/   TensorBoard logs of the run, with --tensorboard
 
 A run id is its start time and a short description (``20261125-173000-grouped``, with
 ``-quick`` for smoke runs), so runs sort in time and never overwrite each other. A run is
@@ -43,6 +44,11 @@ class Run:
     @property
     def models(self):
         return self.models_root / self.lab / "runs" / self.run_id
+
+    @property
+    def tensorboard(self):
+        """TensorBoard logs (``--tensorboard``): one tree, so ``make tensorboard`` shows all."""
+        return self.reports_root / "tensorboard" / self.lab / self.run_id
 
     @property
     def pointers(self):
@@ -127,8 +133,7 @@ def remove_leftovers(lab, reports_root, models_root):
             continue
         print(f"removing unfinished run {folder.name} (status: "
               f"{status.get('status', 'unknown')})", file=sys.stderr)
-        shutil.rmtree(folder, ignore_errors=True)
-        shutil.rmtree(models_root / lab / "runs" / folder.name, ignore_errors=True)
+        remove_run(lab, folder.name, reports_root, models_root)
 
 
 def publish(run, index_name, index_markdown, keep=KEEP_RUNS):
@@ -161,12 +166,16 @@ def prune(run, keep):
     complete = [folder.name for folder in sorted(runs.iterdir())
                 if read_status(folder).get("status") == "complete"]
     protected = published(run.lab, run.models_root) | {run.run_id}
-    separate = run.models_root != run.reports_root
     for name in complete[:-keep] if keep else complete:
         if name not in protected:
-            shutil.rmtree(runs / name, ignore_errors=True)
-            if separate:
-                shutil.rmtree(run.models_root / run.lab / "runs" / name, ignore_errors=True)
+            remove_run(run.lab, name, run.reports_root, run.models_root)
+
+
+def remove_run(lab, run_id, reports_root, models_root):
+    """A run's report, models and TensorBoard folders."""
+    for folder in (reports_root / lab / "runs" / run_id, models_root / lab / "runs" / run_id,
+                   reports_root / "tensorboard" / lab / run_id):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def find(lab, models_root, run_id=None, train_hint="make"):

@@ -3,10 +3,11 @@
 Every lab that trains a Keras model feeds it through ``make_dataset`` (tf.data with the
 autotuner off: it stalled epochs for ~20 s on a 2-core CPU), stops early with
 ``early_stopping``, times epochs with ``EpochTimer`` and stores ``history_lists(history)`` in
-its metrics, with ``csv_log`` (Keras's CSVLogger) and ``write_summary`` (``model.summary()``)
-beside the report. ``bucketed_batches`` cuts batches of similar length for ragged inputs. (The
-held-out split, ``labs.data.split_holdout``, lives with the data: the NumPy lab needs it
-without TensorFlow.)
+its metrics, with ``training_logs`` (Keras's CSVLogger, TensorBoard on request) and
+``write_summary`` (``model.summary()``) beside the report; ``on_devices`` runs a training
+command under ``MirroredStrategy`` when asked. ``bucketed_batches`` cuts batches of similar
+length for ragged inputs. (The held-out split, ``labs.data.split_holdout``, lives with the
+data: the NumPy lab needs it without TensorFlow.)
 """
 
 import time
@@ -16,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from labs.cli import note_progress
+from labs.cli import LabError, note_progress
 from labs.reports import atomic_write_text
 
 RECURRENT_LAYERS = {"simplernn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM,
@@ -87,11 +88,63 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self.started)
 
 
-def csv_log(path):
-    """``keras.callbacks.CSVLogger`` into ``path``: each epoch's metrics, in the format Keras
-    writes, beside the report (a log, written as it goes)."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return keras.callbacks.CSVLogger(str(path))
+def training_logs(csv_path, tensorboard_dir=None):
+    """Keras's own logs of one training: ``CSVLogger`` into ``csv_path`` (each epoch's
+    metrics, in the CSV Keras writes, beside the report) and, with ``--tensorboard``, the
+    ``TensorBoard`` callback's event files in ``tensorboard_dir`` (``make tensorboard``)."""
+    Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
+    callbacks = [keras.callbacks.CSVLogger(str(csv_path))]
+    if tensorboard_dir is not None:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir)))
+    return callbacks
+
+
+def on_devices(command):
+    """Wrap a lab's training command so that it builds and fits its models under the
+    distribution strategy its ``--distribute`` and ``--cpu-replicas`` options ask for.
+
+    Without ``--distribute`` TensorFlow's default applies: the one GPU when there is one,
+    else the CPU. With it, ``MirroredStrategy`` copies the model onto every GPU (or every
+    logical CPU device) and splits each batch between them; the labs multiply their batch
+    size by the number of replicas (``replicas()``), so each replica sees ``--batch-size``.
+    """
+    def run(args):
+        with strategy(args.distribute, args.cpu_replicas).scope():
+            return command(args)
+
+    return run
+
+
+def strategy(distribute, cpu_replicas=0):
+    """The default strategy, or ``MirroredStrategy`` over the GPUs (else logical CPUs)."""
+    if cpu_replicas > 1:
+        split_cpu(cpu_replicas)
+    if not distribute:
+        return tf.distribute.get_strategy()
+    devices = [device.name for device in tf.config.list_logical_devices("GPU")]
+    if len(devices) < 2:
+        devices = [device.name for device in tf.config.list_logical_devices("CPU")]
+    if len(devices) < 2:
+        gpus = len(tf.config.list_physical_devices("GPU"))
+        raise LabError(f"--distribute needs several devices and this machine has {gpus} GPU(s); "
+                       "add --cpu-replicas 2 to try it on the CPU")
+    return tf.distribute.MirroredStrategy(devices)
+
+
+def split_cpu(count):
+    """Show TensorFlow the CPU as ``count`` logical devices: MirroredStrategy on a laptop."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)])
+    except RuntimeError:
+        raise LabError("--cpu-replicas must be set before TensorFlow starts; run the lab in a "
+                       "fresh process") from None
+
+
+def replicas():
+    """How many copies of the model each batch is split between (1 without --distribute)."""
+    return tf.distribute.get_strategy().num_replicas_in_sync
 
 
 def write_summary(model, path):

@@ -23,13 +23,13 @@ from keras import layers
 
 from labs import data
 from labs import runs
-from labs.cli import (LabError, add_run_options, apply_quick, non_negative_int, positive_int,
-                      quick_help, run_lab)
+from labs.cli import (LabError, add_keras_options, add_run_options, apply_quick,
+                      non_negative_int, positive_int, quick_help, run_lab)
 from labs.data import split_holdout
 from labs.reports import atomic_write_json, atomic_write_text, device_line, plot_history
 from labs.sampling import Sampler
-from labs.training import (ProgressNote, csv_log, early_stopping, history_lists, make_dataset,
-                           write_summary)
+from labs.training import (ProgressNote, early_stopping, history_lists, make_dataset, on_devices,
+                           replicas, training_logs, write_summary)
 
 CORPORA = {"nietzsche": "nietzsche.txt", "leopardi": "leopardi.txt"}
 UNKNOWN = "<unk>"
@@ -152,12 +152,7 @@ def run(args):
     run = runs.start(f"words/{args.corpus}", "lstm", args.quick, args.reports_dir)
     model = build_model(len(vocabulary))
     started = time.perf_counter()
-    # The model that generates is the best epoch's: the small corpus overfits within a few.
-    history = history_lists(model.fit(
-        make_dataset(train_x, train_y, args.batch_size, seed=args.seed),
-        validation_data=make_dataset(held_x, held_y, args.batch_size), epochs=args.epochs,
-        shuffle=False, verbose=2, callbacks=[early_stopping(PATIENCE), ProgressNote(args.corpus),
-                                             csv_log(run.reports / "training_log.csv")]))
+    history = fit(model, (train_x, train_y), (held_x, held_y), args, run)
     write_summary(model, run.reports / "model_summary.txt")
     metrics = word_metrics(args, tokens, vocabulary, held_out_encoded, history, unigram)
     metrics.update(parameters=model.count_params(), training_seconds=time.perf_counter() - started)
@@ -170,6 +165,18 @@ def run(args):
     print(f"held-out perplexity {metrics['best_held_out_perplexity']:.1f} (epoch "
           f"{metrics['best_epoch']}) vs unigram {unigram:.1f}; wrote {run.reports / 'report.md'}")
     return metrics
+
+
+def fit(model, training, held_out, args, run):
+    """``model.fit`` with early stopping: the model that generates is the best epoch's (the
+    small corpus overfits within a few). The batch is per replica under --distribute."""
+    batch_size = args.batch_size * replicas()
+    logs = training_logs(run.reports / "training_log.csv",
+                         run.tensorboard if args.tensorboard else None)
+    return history_lists(model.fit(
+        make_dataset(*training, batch_size, seed=args.seed),
+        validation_data=make_dataset(*held_out, batch_size), epochs=args.epochs, shuffle=False,
+        verbose=2, callbacks=[early_stopping(PATIENCE), ProgressNote(args.corpus), *logs]))
 
 
 def word_metrics(args, tokens, vocabulary, held_out_encoded, history, unigram):
@@ -260,9 +267,10 @@ def main(argv=None):
     parser.add_argument("--seed", type=non_negative_int, default=SEED,
                         help="random seed (default: %(default)s)")
     parser.add_argument("--quick", action="store_true", help=quick_help(QUICK))
+    add_keras_options(parser)
     add_run_options(parser, models=False)
     args = apply_quick(parser.parse_args(argv), QUICK)
-    return run_lab("labs.words", run, args)
+    return run_lab("labs.words", on_devices(run), args)
 
 
 if __name__ == "__main__":

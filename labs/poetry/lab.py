@@ -21,14 +21,15 @@ import tensorflow as tf
 
 from labs import sampling
 from labs import runs
-from labs.cli import (MODELS_DIR, LabError, add_folder_options, add_run_options, apply_quick,
+from labs.cli import (MODELS_DIR, LabError, add_folder_options, add_keras_options,
+                      add_run_options, apply_quick,
                       finite_positive_float, non_negative_int, note_progress, positive_int,
                       quick_help, run_lab, with_default_command)
 from labs.data import split_holdout
 from labs.poetry import data, models, report, train
 from labs.poetry.generate import Generator, load_generator, model_paths
 from labs.reports import atomic_path, atomic_write_json
-from labs.training import write_summary
+from labs.training import on_devices, replicas, training_logs, write_summary
 
 BATCH_SIZE = 256
 SEED = 42
@@ -60,8 +61,9 @@ def train_command(args):
     validation_text = "".join(half[1] for half in halves)
     epoch_report = train.EpochReport(metadata, validation_text, args.sample_every, args.seed)
     write_summary(model, run.reports / "model_summary.txt")
-    history, seconds = train.fit(model, windows, settings, epoch_report,
-                                 run.reports / "training_log.csv")
+    logs = training_logs(run.reports / "training_log.csv",
+                         run.tensorboard if args.tensorboard else None)
+    history, seconds = train.fit(model, windows, settings, epoch_report, logs)
     save_model(model, metadata, run.models)
     generator = Generator(model, metadata)
     metrics = train.run_metrics(settings, corpus, windows, model, history, epoch_report, seconds)
@@ -87,7 +89,7 @@ def training_settings(args):
     settings = {name: getattr(args, name) for name in (
         "corpus", "maxlen", "step", "lowercase", "epochs", "cell", "layers", "units", "optimizer",
         "learning_rate", "batch_size", "seed", "quick", "verbose")}
-    return {**settings, "clipnorm": models.CLIPNORM}
+    return {**settings, "batch_size": args.batch_size * replicas(), "clipnorm": models.CLIPNORM}
 
 
 def prepare_corpus(settings, datasets_dir):
@@ -227,6 +229,7 @@ def add_train_parser(commands):
                         help="random seed (default: %(default)s)")
     parser.add_argument("--quick", action="store_true", help=quick_help(QUICK))
     parser.add_argument("--verbose", action="store_true", help="Keras progress bars")
+    add_keras_options(parser)
     add_run_options(parser)
 
 
@@ -273,7 +276,7 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(with_default_command(argv, COMMANDS))
-    command = train_command if args.command == "train" else generate_command
+    command = on_devices(train_command) if args.command == "train" else generate_command
     return run_lab("labs.poetry", command, args)
 
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from labs.poetry.data import random_window
 from labs.poetry.generate import Generator
-from labs.training import (EpochTimer, ProgressNote, csv_log, early_stopping, history_lists,
+from labs.training import (EpochTimer, ProgressNote, early_stopping, history_lists,
                            make_dataset)
 
 PATIENCE = 3
@@ -45,10 +45,10 @@ class EpochReport(EpochTimer):
         return {"epoch": epoch, "seed_text": seed_text, "samples": samples}
 
 
-def fit(model, windows, settings, report, log_path):
+def fit(model, windows, settings, report, logs):
     """``model.fit`` on the training windows, validated on the held-out ones; the model
     keeps the best epoch's weights (early stopping restores them); Keras's CSVLogger writes
-    every epoch to ``log_path``."""
+    every epoch (``logs``: ``labs.training.training_logs``)."""
     (train_inputs, train_targets), (validation_inputs, validation_targets) = windows
     started = time.perf_counter()
     history = model.fit(
@@ -57,7 +57,7 @@ def fit(model, windows, settings, report, log_path):
                                      settings["batch_size"]),
         epochs=settings["epochs"],
         callbacks=[ProgressNote(settings["corpus"]), report, early_stopping(PATIENCE),
-                   csv_log(log_path)],
+                   *logs],
         shuffle=False, verbose=2 if settings["verbose"] else 0)  # tf.data shuffles
     return history_lists(history), time.perf_counter() - started
 

@@ -13,10 +13,11 @@ from pathlib import Path
 import tensorflow as tf
 
 from labs import embeddings, runs
-from labs.cli import (MODELS_DIR, LabError, add_folder_options, add_run_options, apply_quick,
+from labs.cli import (MODELS_DIR, LabError, add_folder_options, add_keras_options,
+                      add_run_options, apply_quick,
                       non_negative_int, positive_int, quick_help, run_lab, with_default_command)
 from labs.spam import baselines, data, models, report, train
-from labs.training import write_summary
+from labs.training import on_devices, replicas, training_logs, write_summary
 
 # The course pads to 50 tokens; the recipes (labs.spam.train.RECIPES) hold the rest.
 MAXLEN = 50
@@ -66,9 +67,13 @@ def training_settings(args):
     if args.token_features is None:
         args.token_features = recipe["token_features"]
     apply_quick(args, QUICK)
+    if replicas() > 1 and "ragged" in args.inputs:
+        raise LabError("--distribute needs --inputs padded: MirroredStrategy cannot split "
+                       "ragged batches between replicas")
     return {**recipe, "recipe": args.recipe, "epochs": args.epochs,
             "pooling": args.pooling or recipe["pooling"],
-            "batch_size": args.batch_size, "maxlen": args.maxlen, "inputs": args.inputs,
+            "batch_size": args.batch_size * replicas(), "maxlen": args.maxlen,
+            "inputs": args.inputs, "tensorboard": args.tensorboard,
             "verbose": 2 if args.verbose else 0, "quick": args.quick, "split": args.split,
             "seed": args.seed, "token_features": args.token_features}
 
@@ -125,10 +130,12 @@ def train_configuration(variant, inputs, context):
     results = []
     try:
         for number in range(len(context["folds"])):
-            log_path = run.reports / name / f"training_log_fold{number + 1}.csv"
+            logs = training_logs(
+                run.reports / name / f"training_log_fold{number + 1}.csv",
+                run.tensorboard / name / f"fold{number + 1}" if settings["tensorboard"] else None)
             model, result = train.train_variant(variant, inputs, context["features"],
                                                 fold_data(context, number), settings,
-                                                settings["seed"] + number, log_path)
+                                                settings["seed"] + number, logs)
             results.append(result)
             print(f"  fold {number + 1}: spam F1 {result['spam_f1']:.4f} (threshold "
                   f"{result['threshold']:.2f}, best epoch {result['best_epoch']} of "
@@ -279,6 +286,7 @@ def add_train_parser(commands):
     parser.add_argument("--batch-size", type=positive_int,
                         help="batch size (default: the recipe's, 32 tuned, 512 course)")
     add_input_options(parser)
+    add_keras_options(parser)
     add_run_options(parser)
 
 
@@ -328,7 +336,7 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(with_default_command(argv, COMMANDS))
     if args.command == "train":
-        return run_lab("labs.spam", train_command, args)
+        return run_lab("labs.spam", on_devices(train_command), args)
     return run_lab("labs.spam", predict_command, args)
 
 

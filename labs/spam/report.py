@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics
 
+from labs.cli import LabError
 from labs.embeddings import TOKEN_ATTRIBUTES
 from labs.reports import (atomic_path, atomic_write_json, atomic_write_text, device_line,
                           markdown_table, plot_confusion_matrix, plot_history, pyplot,
@@ -237,6 +238,10 @@ def write_comparison(rows, header_lines, reports_dir, test_fraction):
     """comparison.csv, comparison.md and comparison.png, sorted by mean spam F1."""
     frame = pd.DataFrame(rows).sort_values("spam_f1", ascending=False, na_position="last")
     frame = frame.reset_index(drop=True)
+    if not (frame["status"] == "ok").any():
+        first = frame.iloc[0]
+        raise LabError(f"every configuration failed; {first['model']}_{first['inputs']}: "
+                       f"{first['status']}")
     with atomic_path(reports_dir / "comparison.csv") as temporary:
         frame.drop(columns="fold_f1").to_csv(temporary, index=False, float_format="%.4f")
     atomic_write_text(reports_dir / "comparison.md",
@@ -255,7 +260,10 @@ def index_row(row, folder):
     elif row["status"] == "ok":
         history = f'<img src="{model_folder}/history.png" width="360">'
         confusion = f'<img src="{model_folder}/confusion_matrix.png" width="200">'
-    return f"| {label(row)} | {interval(row)} | {history} | {confusion} |"
+    cells = [label(row), row["kind"], interval(row) if row["status"] == "ok" else row["status"],
+             f"{row['training_seconds']:.1f}", f"{row['parameters']:,}" if row["parameters"] else
+             "—", history, confusion]
+    return "| " + " | ".join(cells) + " |"
 
 
 def index_markdown(frame, header_lines, folder, test_fraction):
@@ -266,7 +274,8 @@ def index_markdown(frame, header_lines, folder, test_fraction):
              f"Full table and pairwise tests: [{folder}/comparison.md]({folder}/comparison.md) "
              f"([CSV]({folder}/comparison.csv)).\n",
              f"![comparison of the models]({folder}/comparison.png)\n",
-             "| model | spam F1 | training history (fold 1) | confusion matrix (all folds) |",
-             "|---|---|---|---|"]
+             "| model | kind | spam F1 | training s per fold | parameters | training history "
+             "(fold 1) | confusion matrix (all folds) |",
+             "|---|---|---|---|---|---|---|"]
     lines += [index_row(row, folder) for _, row in frame.iterrows()]
     return "\n".join(lines)

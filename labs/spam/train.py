@@ -17,7 +17,7 @@ from sklearn import metrics
 from labs.reports import atomic_path, atomic_write_json
 from labs.spam import baselines, models
 from labs.spam.data import pad, ragged_dataset, to_ragged, validation_split
-from labs.training import ProgressNote, csv_log, early_stopping, history_lists
+from labs.training import ProgressNote, early_stopping, history_lists
 
 PREDICT_BATCH_SIZE = 512
 METRIC_COLUMNS = ("accuracy", "spam_precision", "spam_recall", "spam_f1", "mcc", "roc_auc")
@@ -113,16 +113,14 @@ def fold_parts(fold, recipe, seed):
             "labels": fold["labels"]}
 
 
-def train_variant(variant, inputs, features, fold, recipe, seed, log_path=None):
+def train_variant(variant, inputs, features, fold, recipe, seed, logs=()):
     """Build, fit and score one variant on one fold; returns the model and its metrics.
-    ``log_path``: where Keras's CSVLogger writes the epochs."""
+    ``logs``: the callbacks that log the epochs (``labs.training.training_logs``)."""
     keras.utils.set_random_seed(seed)
     model = models.build_model(variant, inputs, features.vector_size, maxlen=recipe["maxlen"],
                                mask_padding=recipe["mask_padding"], pooling=recipe["pooling"])
     parts = fold_parts(fold, recipe, seed)
-    callbacks = [ProgressNote(f"{variant}_{inputs}, seed {seed}")]
-    if log_path is not None:
-        callbacks.append(csv_log(log_path))
+    callbacks = [ProgressNote(f"{variant}_{inputs}, seed {seed}"), *logs]
     if recipe["patience"]:
         callbacks.append(early_stopping(recipe["patience"]))
     started = time.perf_counter()

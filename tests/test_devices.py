@@ -1,0 +1,73 @@
+"""Where the labs train: MirroredStrategy on two logical CPU devices, TensorBoard logs.
+
+Each training runs in a fresh process: TensorFlow can split the CPU into logical devices
+only before it starts, and the test process started it long ago.
+"""
+
+import csv
+import os
+import subprocess
+import sys
+
+import pytest
+
+from labs.cli import LabError
+from labs.training import strategy
+
+from conftest import REPOSITORY
+
+pytestmark = pytest.mark.slow
+
+
+def train(lab, options, root):
+    """Run one quick training of ``lab`` in its own process; its first epoch's log row and
+    the text of its reports."""
+    command = [sys.executable, "-m", lab, "--quick", *options,
+               "--reports-dir", str(root / "reports")]
+    if lab != "labs.words":
+        command[3:3] = ["train"]
+        command += ["--models-dir", str(root / "models")]
+    result = subprocess.run(command, cwd=REPOSITORY, capture_output=True, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    with sorted((root / "reports").rglob("training_log*.csv"))[0].open() as handle:
+        first_epoch = next(csv.DictReader(handle))
+    reports = "".join(path.read_text() for path in (root / "reports").rglob("*.md"))
+    return first_epoch, reports
+
+
+LABS = {
+    "spam": ("labs.spam", ["--variants", "lstm", "--baselines", "--inputs", "padded",
+                           "--epochs", "1"], 32),
+    "poetry": ("labs.poetry", ["--corpus", "nietzsche"], 128),
+}
+
+
+@pytest.mark.parametrize("name", LABS)
+def test_two_replicas_train_like_one_device_with_the_same_global_batch(name, tmp_path):
+    """One epoch under MirroredStrategy over two logical CPUs, each replica taking half of
+    the batch, gives nearly the loss of one device taking the whole batch (the gradient is
+    the same mean; initialisation and summation order differ slightly)."""
+    lab, options, batch = LABS[name]
+    single, _ = train(lab, [*options, "--batch-size", str(batch)], tmp_path / "single")
+    mirrored, reports = train(lab, [*options, "--batch-size", str(batch // 2), "--distribute",
+                                   "--cpu-replicas", "2"], tmp_path / "mirrored")
+    assert "MirroredStrategy over 2 replicas (CPU:0, CPU:1)" in reports
+    for key in ("loss", "val_loss"):
+        assert float(mirrored[key]) == pytest.approx(float(single[key]), rel=0.05), key
+
+
+def test_tensorboard_logs_only_when_asked(tmp_path):
+    train("labs.words", ["--epochs", "1", "--tensorboard"], tmp_path / "with")
+    train("labs.words", ["--epochs", "1"], tmp_path / "without")
+    events = list((tmp_path / "with" / "reports" / "tensorboard" / "words").rglob(
+        "events.out.tfevents.*"))
+    assert {event.parent.name for event in events} == {"train", "validation"}
+    assert not (tmp_path / "without" / "reports" / "tensorboard").exists()
+    for root in ("with", "without"):
+        assert list((tmp_path / root / "reports").rglob("model_summary.txt"))
+
+
+def test_distribute_without_several_devices_is_one_clear_error():
+    with pytest.raises(LabError, match="--cpu-replicas 2"):
+        strategy(distribute=True)
