@@ -34,11 +34,17 @@ def sampling_methods():
                       (f"top-p (p = {TOP_P})", {"method": "top-p", "top_p": TOP_P})]
 
 
-def samples_markdown(metrics, training_samples, generator, validation_text, seed):
-    """samples.md: one sample per method from one held-out seed, then the epochs' samples."""
-    corpus = metrics["corpus"]
+def final_samples(metrics, generator, validation_text, seed):
+    """One held-out seed and a sample from it per method: (seed text, [(title, text)])."""
     rng = np.random.RandomState(seed)
     seed_text = random_window(validation_text, metrics["maxlen"], rng)
+    return seed_text, [(title, generator.generate(seed_text, REPORT_LENGTH, rng, **options))
+                       for title, options in sampling_methods()]
+
+
+def samples_markdown(metrics, training_samples, final, seed):
+    """samples.md: one sample per method from one held-out seed, then the epochs' samples."""
+    corpus, (seed_text, samples) = metrics["corpus"], final
     lines = [f"# Samples: {corpus}\n",
              f"Model: {metrics['cell']} × {metrics['layers']} ({metrics['units']} units), "
              f"best epoch {metrics['best_epoch']} of {metrics['epochs_run']}, validation loss "
@@ -47,8 +53,7 @@ def samples_markdown(metrics, training_samples, generator, validation_text, seed
              f"the held-out text; random seed {seed}. Regenerate with "
              f"`python -m labs.poetry generate --corpus {corpus}`.\n", f"{device_line(keras)}\n",
              "## After training\n"]
-    for title, options in sampling_methods():
-        text = generator.generate(seed_text, REPORT_LENGTH, rng, **options)
+    for title, text in samples:
         lines += [f"### {title}\n", f"Seed: `{seed_text!r}`\n", "```text", seed_text + text,
                   "```\n"]
     lines += generation_section(metrics["generation_comparison"], metrics["maxlen"])
@@ -108,14 +113,25 @@ def summary_lines(metrics):
 
 def write_report(metrics, training_samples, generator, validation_text, run):
     """history.png, metrics.json and samples.md in the run's folder; returns the run's
-    section of reports/index.md."""
+    section of reports/index.md, with the samples at each temperature."""
     plot_losses(metrics, run.reports / "history.png")
     atomic_write_json(run.reports / "metrics.json", metrics)
-    atomic_write_text(run.reports / "samples.md", samples_markdown(
-        metrics, training_samples, generator, validation_text, metrics["seed"]))
+    final = final_samples(metrics, generator, validation_text, metrics["seed"])
+    atomic_write_text(run.reports / "samples.md",
+                      samples_markdown(metrics, training_samples, final, metrics["seed"]))
     corpus, folder = metrics["corpus"], run.link
     return "\n".join([f"## Poetry generator: {corpus}\n", f"- {run.describe()}",
                       f"- {device_line(keras)}",
                       *summary_lines(metrics),
                       f"- [samples]({folder}/samples.md), [metrics]({folder}/metrics.json)\n",
-                      f"![{corpus} training history]({folder}/history.png)\n"])
+                      f"![{corpus} training history]({folder}/history.png)\n",
+                      *index_samples(*final)])
+
+
+def index_samples(seed_text, samples):
+    """The temperature samples of the report, for the index: what the model writes."""
+    lines = [f"Samples after training, seed `{seed_text!r}` (held-out text):\n"]
+    for title, text in samples:
+        if title.startswith("temperature"):
+            lines += [f"**{title.capitalize()}**\n", "```text", seed_text + text, "```\n"]
+    return lines
