@@ -1,7 +1,11 @@
 import os
+import re
+import sys
 from pathlib import Path
 
+import nbformat
 import pytest
+from nbclient import NotebookClient
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -9,6 +13,10 @@ import labs  # noqa: E402,F401  (quiets TensorFlow before any test imports it)
 from labs import data  # noqa: E402
 
 REPOSITORY = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPOSITORY / "notebooks"))
+import build  # noqa: E402  (notebooks/build.py)
+
+NOTEBOOKS = [REPOSITORY / "notebooks" / name.replace(".py", ".ipynb") for name in build.SOURCES]
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +48,28 @@ def known_edition(dataset_path):
         return path
 
     return resolve
+
+
+def with_parameters(path, **values):
+    """The notebook with the values of its ``parameters`` cell replaced (papermill's
+    convention, without papermill)."""
+    book = nbformat.read(path, as_version=4)
+    cell = next(cell for cell in book.cells if "parameters" in cell.metadata.get("tags", []))
+    for name, value in values.items():
+        cell.source, count = re.subn(rf"^{name} = .*$", f"{name} = {value!r}", cell.source,
+                                     flags=re.M)
+        assert count == 1, name
+    return book
+
+
+@pytest.fixture(scope="session")
+def executed_notebooks(tmp_path_factory):
+    """Both notebooks run in quick mode, writing into one temporary folder."""
+    output = tmp_path_factory.mktemp("notebooks")
+    books = {}
+    for path in NOTEBOOKS:
+        book = with_parameters(path, QUICK=True, OUTPUT=str(output))
+        NotebookClient(book, timeout=900, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        books[path.stem] = book
+    return output, books

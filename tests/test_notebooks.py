@@ -1,0 +1,71 @@
+"""The notebooks: generated from their scripts, up to date, and they run top to bottom.
+
+Executing them (quick mode, as committed; the ``executed_notebooks`` fixture in conftest.py)
+is the slow part; the same reports serve the browser check of index.html
+(test_index_html.py).
+"""
+
+import nbformat
+import pytest
+
+from conftest import NOTEBOOKS, REPOSITORY, build
+
+
+def committed_and_regenerated(path):
+    committed = nbformat.read(path, as_version=4)
+    return committed, build.notebook(path.with_suffix(".py"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_each_notebook_is_generated_from_its_script(path):
+    committed, regenerated = committed_and_regenerated(path)
+    assert nbformat.writes(committed) == nbformat.writes(regenerated), (
+        f"{path.name} differs from {path.with_suffix('.py').name}: run `make notebooks`")
+    assert all(not cell.get("outputs") for cell in committed.cells)
+
+
+def install_cell(path):
+    book = nbformat.read(path, as_version=4)
+    return next(cell.source for cell in book.cells if "google.colab" in cell.source)
+
+
+def test_the_colab_install_cell_is_the_one_the_readme_shows():
+    readme = (REPOSITORY / "README.md").read_text(encoding="utf-8")
+    cells = {install_cell(path) for path in NOTEBOOKS}
+    assert len(cells) == 1
+    assert f"```python\n{cells.pop()}\n```" in readme
+    for path in NOTEBOOKS:
+        link = (f"https://colab.research.google.com/github/rnn-labs/rnn-labs/blob/main/notebooks/"
+                f"{path.name}")
+        assert link in readme
+
+
+def outputs(book, kind):
+    return [output for cell in book.cells for output in cell.get("outputs", [])
+            if kind in output.get("data", {}) or output.get("name") == kind]
+
+
+@pytest.mark.slow
+def test_the_spam_notebook_runs_and_shows_the_comparison(executed_notebooks):
+    output, books = executed_notebooks
+    book = books["spam"]
+    markdown = "".join(item["data"]["text/markdown"] for item in outputs(book, "text/markdown"))
+    assert "SMS spam detector: every model on the same folds" in markdown
+    assert len(outputs(book, "image/png")) == 3  # comparison, history, confusion matrix
+    predictions = "".join(item["text"] for item in outputs(book, "stdout"))
+    assert "WINNER!!" in predictions and "lunch" in predictions
+    assert list((output / "models" / "spam" / "runs").glob("*-quick/*.keras"))
+
+
+@pytest.mark.slow
+def test_the_poetry_notebook_trains_shows_samples_and_generates(executed_notebooks):
+    output, books = executed_notebooks
+    book = books["poetry"]
+    markdown = "".join(item["data"]["text/markdown"] for item in outputs(book, "text/markdown"))
+    assert "# Samples: leopardi" in markdown and "temperature 0.5" in markdown
+    assert len(outputs(book, "image/png")) == 1
+    last_cell = book.cells[-1]
+    generated = "".join(item.get("text", "") for item in last_cell.outputs
+                        if item.get("name") == "stdout")
+    assert len(generated.strip()) >= 300  # seed + 300 generated characters
+    assert (output / "reports" / "index.html").is_file()
