@@ -209,3 +209,74 @@ def test_stateful_first_step_matches_keras_and_the_window(cell, layers):
                                atol=1e-5)
     assert not np.allclose(probabilities, numpy_model.probabilities(np.array([grown[-11:]]))[0],
                            atol=1e-5)
+
+
+# ---------------------------------------------------------------- every-step objective
+def test_every_step_targets_are_the_inputs_shifted_by_one():
+    encoded = np.arange(50, dtype=np.uint8)
+    for offset in (0, 3, 9):
+        inputs, targets = poetry.every_step_sequences(encoded, 10, offset)
+        assert inputs.shape == targets.shape == ((49 - offset) // 10, 10)
+        np.testing.assert_array_equal(targets, inputs + 1)
+        assert inputs[0, 0] == offset
+
+
+def test_every_step_batches_move_their_offset_and_keep_their_size():
+    from labs.poetry.train import EveryStepBatches
+
+    texts = [np.arange(200, dtype=np.uint8) % 250, np.arange(95, dtype=np.uint8)]
+    batches = EveryStepBatches(texts, seq_length=10, batch_size=4, seed=0)
+    starts, sizes = set(), set()
+    for _ in range(12):
+        inputs, targets = (np.concatenate(part) for part in zip(*(
+            batches[index] for index in range(len(batches)))))
+        np.testing.assert_array_equal(targets, inputs + 1)  # nothing crosses between texts
+        sizes.add(len(inputs))
+        starts |= {int(start) % 10 for start in inputs[:, 0]}
+        batches.on_epoch_end()
+    assert sizes == {(200 - 10) // 10 + (95 - 10) // 10}
+    assert len(starts) > 5  # new offsets, so every character is early in some sequence
+
+
+@pytest.mark.slow
+def test_the_shared_evaluation_is_keras_val_loss_for_a_next_char_model():
+    import keras
+
+    from labs.poetry.train import next_char_loss
+
+    keras.utils.set_random_seed(0)
+    vocabulary = poetry.build_vocabulary([TEXT])
+    inputs, targets = poetry.windows(poetry.encode(TEXT * 3, vocabulary), 12, 1)
+    model = build_model(len(vocabulary), 12, units=16)
+    model.fit(inputs, targets, epochs=2, batch_size=32, verbose=0)
+    expected = model.evaluate(inputs, targets, batch_size=64, verbose=0)
+    assert next_char_loss(model, inputs, targets, batch_size=50) == pytest.approx(expected,
+                                                                                  rel=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("inputs_kind", ["one-hot", "embedding"])
+def test_every_step_models_run_in_numpy_and_score_their_last_position(inputs_kind):
+    """An every-step model (sequence output, any length) trains on shifted sequences; the
+    NumPy twin, the held-out score and stateful generation all read its last position."""
+    import keras
+
+    from labs.poetry.train import next_char_loss
+
+    keras.utils.set_random_seed(0)
+    vocabulary = poetry.build_vocabulary([TEXT])
+    encoded = poetry.encode(TEXT * 4, vocabulary)
+    model = build_model(len(vocabulary), 12, "gru", 2, units=24, objective="every-step",
+                        inputs=inputs_kind, embedding_dim=8)
+    model.fit(*poetry.every_step_sequences(encoded, 20), epochs=3, verbose=0)
+    windows, targets = poetry.windows(encoded, 12, 5)
+    expected = model.predict_on_batch(windows)[:, -1]
+    numpy_model = NumpyCharModel(model)
+    np.testing.assert_allclose(numpy_model.probabilities(windows), expected, atol=1e-5)
+    chosen = expected[np.arange(len(targets)), targets]
+    assert next_char_loss(model, windows, targets) == pytest.approx(-np.log(chosen).mean(),
+                                                                    rel=1e-5)
+    states = numpy_model.initial_states()
+    for index in windows[0]:
+        first, states = numpy_model.step(index, states)
+    np.testing.assert_allclose(first, expected[0], atol=1e-5)

@@ -65,6 +65,15 @@ def windows(encoded, maxlen, step):
     return inputs, encoded[starts + maxlen]
 
 
+def every_step_sequences(encoded, seq_length, offset=0):
+    """Sequences of ``seq_length`` characters from ``offset`` on, and their targets: the same
+    characters shifted by one, so the model learns the next character at every position
+    (``--objective every-step``) instead of only after a full window."""
+    count = (len(encoded) - 1 - offset) // seq_length
+    positions = offset + seq_length * np.arange(count)[:, None] + np.arange(seq_length)
+    return encoded[positions], encoded[positions + 1]
+
+
 def make_windows(texts, vocabulary, maxlen, step):
     """Windows of several texts, none crossing from one text into the next."""
     pairs = [windows(encode(text, vocabulary), maxlen, step) for text in texts

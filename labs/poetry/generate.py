@@ -115,7 +115,7 @@ def load_generator(corpus, models_dir, run_id=None):
         raise LabError(f"cannot load {model_path}: the file is damaged or not a Keras model "
                        f"({type(error).__name__}); retrain it with `{target}`") from None
     if model.output_shape[-1] != len(metadata["vocabulary"]) or \
-            model.input_shape[1] != metadata["maxlen"]:
+            model.input_shape[1] not in (metadata["maxlen"], None):  # None: every-step
         raise LabError(f"{metadata_path} does not match {model_path.name} (vocabulary "
                        f"{len(metadata['vocabulary'])} vs {model.output_shape[-1]} outputs, maxlen "
                        f"{metadata['maxlen']} vs {model.input_shape[1]}); retrain it with "

@@ -32,6 +32,8 @@ from labs.reports import atomic_path, atomic_write_json
 from labs.training import on_devices, replicas, training_logs, write_summary
 
 BATCH_SIZE = 256
+SEQ_LENGTH = 100  # --objective every-step
+EMBEDDING_DIM = 64  # --input embedding
 SEED = 42
 SAMPLE_EVERY = 1  # epochs between samples in the report
 QUICK = {"characters": 30_000, "epochs": 1}
@@ -45,28 +47,31 @@ def train_command(args):
     keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()
     corpus, halves = prepare_corpus(settings, args.datasets_dir)
-    windows = [data.make_windows([half[part] for half in halves], corpus["vocabulary"],
-                                 settings["maxlen"], settings["step"]) for part in (0, 1)]
-    print(f"nb sequences: {len(windows[0][0]):,} for training, {len(windows[1][0]):,} held out "
-          f"(last 10% of the text), maxlen {settings['maxlen']}, step {settings['step']}")
-    run = runs.start(f"poetry/{args.corpus}", f"{args.cell}{args.units}", args.quick,
+    training, validation = training_data(settings, halves, corpus["vocabulary"])
+    run = runs.start(f"poetry/{args.corpus}", run_description(settings), args.quick,
                      args.reports_dir, args.models_dir)
     metadata = {"corpus": args.corpus, "vocabulary": corpus["vocabulary"],
                 "characters": QUICK["characters"] if args.quick else None,
-                **{key: settings[key] for key in ("maxlen", "step", "lowercase", "cell",
-                                                  "layers", "units", "quick")}}
-    model = models.build_model(len(corpus["vocabulary"]), settings["maxlen"], settings["cell"],
-                               settings["layers"], settings["units"], settings["optimizer"],
-                               settings["learning_rate"], settings["clipnorm"])
+                **{key: settings[key] for key in ("maxlen", "step", "lowercase", "cell", "layers",
+                                                  "units", "objective", "seq_length", "inputs",
+                                                  "embedding_dim", "quick")}}
+    model = models.build_model(
+        len(corpus["vocabulary"]), settings["maxlen"], settings["cell"], settings["layers"],
+        settings["units"], settings["optimizer"], settings["learning_rate"], settings["clipnorm"],
+        objective=settings["objective"], inputs=settings["inputs"],
+        embedding_dim=settings["embedding_dim"])
     validation_text = "".join(half[1] for half in halves)
     epoch_report = train.EpochReport(metadata, validation_text, args.sample_every, args.seed)
     write_summary(model, run.reports / "model_summary.txt")
     logs = training_logs(run.reports / "training_log.csv",
                          run.tensorboard if args.tensorboard else None)
-    history, seconds = train.fit(model, windows, settings, epoch_report, logs)
+    history, seconds = train.fit(model, training, validation, settings, epoch_report, logs)
     save_model(model, metadata, run.models)
     generator = Generator(model, metadata)
-    metrics = train.run_metrics(settings, corpus, windows, model, history, epoch_report, seconds)
+    examples = (len(training[0]) if settings["objective"] == "next-char" else
+                sum((len(text) - settings["seq_length"]) // settings["seq_length"]
+                    for text in training), len(validation[0]))
+    metrics = train.run_metrics(settings, corpus, examples, model, history, epoch_report, seconds)
     comparison = train.generation_comparison(generator, validation_text, args.seed)
     metrics.update(generation_comparison=comparison,
                    generation_chars_per_second=comparison["window"]["chars_per_second"])
@@ -75,6 +80,34 @@ def train_command(args):
     runs.publish(run, f"20-poetry-{args.corpus}", index, args.keep)
     print(f"wrote {run.models}, {run.reports} ({run.describe()})")
     return metrics
+
+
+def training_data(settings, halves, vocabulary):
+    """What the model learns from, and the held-out windows every objective is scored on:
+    next-char, windows of the training part (the course's); every-step, the encoded
+    training texts, cut into sequences anew each epoch."""
+    maxlen, step = settings["maxlen"], settings["step"]
+    validation = data.make_windows([half[1] for half in halves], vocabulary, maxlen, step)
+    if settings["objective"] == "every-step":
+        training = [data.encode(half[0], vocabulary) for half in halves]
+        described = (f"{sum(len(text) for text in training):,} training characters in "
+                     f"sequences of {settings['seq_length']}")
+    else:
+        training = data.make_windows([half[0] for half in halves], vocabulary, maxlen, step)
+        described = f"{len(training[0]):,} for training"
+    print(f"nb sequences: {described}, {len(validation[0]):,} held-out windows (last 10% of "
+          f"the text), maxlen {maxlen}, step {step}")
+    return training, validation
+
+
+def run_description(settings):
+    """The short part of the run id: cell and units, then what differs from the course."""
+    parts = [f"{settings['cell']}{settings['units']}"]
+    if settings["objective"] == "every-step":
+        parts.append(f"every-step{settings['seq_length']}")
+    if settings["inputs"] == "embedding":
+        parts.append(f"embedding{settings['embedding_dim']}")
+    return "-".join(parts)
 
 
 def training_settings(args):
@@ -88,7 +121,8 @@ def training_settings(args):
     apply_quick(args, {"epochs": QUICK["epochs"]})
     settings = {name: getattr(args, name) for name in (
         "corpus", "maxlen", "step", "lowercase", "epochs", "cell", "layers", "units", "optimizer",
-        "learning_rate", "batch_size", "seed", "quick", "verbose")}
+        "learning_rate", "batch_size", "seed", "quick", "verbose", "objective", "seq_length",
+        "inputs", "embedding_dim")}
     return {**settings, "batch_size": args.batch_size * replicas(), "clipnorm": models.CLIPNORM}
 
 
@@ -206,12 +240,7 @@ def add_train_parser(commands):
                       help="lowercase the text (default for Nietzsche)")
     case.add_argument("--keep-case", dest="lowercase", action="store_false",
                       help="keep the case (default for Leopardi)")
-    parser.add_argument("--cell", choices=models.CELLS, default="lstm",
-                        help="recurrent cell (default: %(default)s)")
-    parser.add_argument("--layers", type=positive_int, default=1,
-                        help="stacked recurrent layers (default: %(default)s)")
-    parser.add_argument("--units", type=positive_int, default=models.UNITS,
-                        help="units per layer (default: %(default)s)")
+    add_model_options(parser)
     parser.add_argument("--optimizer", choices=models.OPTIMIZERS, default="rmsprop",
                         help=f"optimizer, with gradient clipping at norm {models.CLIPNORM} "
                              "(default: %(default)s)")
@@ -231,6 +260,26 @@ def add_train_parser(commands):
     parser.add_argument("--verbose", action="store_true", help="Keras progress bars")
     add_keras_options(parser)
     add_run_options(parser)
+
+
+def add_model_options(parser):
+    """The network and what it learns: cell, size, objective, input encoding."""
+    parser.add_argument("--cell", choices=models.CELLS, default="lstm",
+                        help="recurrent cell (default: %(default)s)")
+    parser.add_argument("--objective", choices=models.OBJECTIVES, default="next-char",
+                        help="next-char: a window → the next character (the course's, default); "
+                             "every-step: sequences → the next character at every position")
+    parser.add_argument("--seq-length", type=positive_int, default=SEQ_LENGTH,
+                        help="sequence length for --objective every-step (default: %(default)s)")
+    parser.add_argument("--input", dest="inputs", choices=models.INPUTS, default="one-hot",
+                        help="one-hot characters (the course's, default) or a learned embedding")
+    parser.add_argument("--embedding-dim", type=positive_int, default=EMBEDDING_DIM,
+                        help="size of the character embedding for --input embedding "
+                             "(default: %(default)s)")
+    parser.add_argument("--layers", type=positive_int, default=1,
+                        help="stacked recurrent layers (default: %(default)s)")
+    parser.add_argument("--units", type=positive_int, default=models.UNITS,
+                        help="units per layer (default: %(default)s)")
 
 
 def add_generate_parser(commands):

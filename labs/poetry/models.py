@@ -20,6 +20,8 @@ UNITS = 128
 LEARNING_RATE = 0.01
 CLIPNORM = 1.0  # keeps RMSprop at lr 0.01 from diverging in long runs
 OPTIMIZERS = {"rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam}
+OBJECTIVES = ("next-char", "every-step")
+INPUTS = ("one-hot", "embedding")
 
 
 @keras.saving.register_keras_serializable(package="rnn_labs")
@@ -46,25 +48,30 @@ class OneHot(layers.Layer):
 
 def build_model(vocabulary_size, maxlen, cell="lstm", layers_count=1, units=UNITS,
                 optimizer="rmsprop", learning_rate=LEARNING_RATE, clipnorm=CLIPNORM,
-                one_hot_inside=True):
+                one_hot_inside=True, objective="next-char", inputs="one-hot", embedding_dim=64):
     """The course's character model: [RNN(units)] × layers → Dense(vocabulary, softmax).
 
+    ``objective="every-step"`` keeps every position's output (input: sequences of any
+    length, target: the next character at each position); ``inputs="embedding"`` learns a
+    vector of ``embedding_dim`` per character instead of the course's one-hot.
     ``one_hot_inside=False`` builds the course's exact input, a (maxlen, vocabulary)
     one-hot tensor, for comparison; the weights of both versions are interchangeable.
     """
-    if cell not in CELLS:
-        raise ValueError(f"unknown cell {cell!r}; choose from {', '.join(CELLS)}")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
+    check_choices(cell=(cell, CELLS), optimizer=(optimizer, OPTIMIZERS),
+                  objective=(objective, OBJECTIVES), inputs=(inputs, INPUTS))
+    every_step = objective == "every-step"
     if one_hot_inside:
-        characters = keras.Input(shape=(maxlen,), dtype="uint8", name="characters")
-        features = OneHot(vocabulary_size, name="one_hot")(characters)
+        characters = keras.Input(shape=(None if every_step else maxlen,), dtype="uint8",
+                                 name="characters")
+        features = (OneHot(vocabulary_size, name="one_hot")(characters) if inputs == "one-hot"
+                    else layers.Embedding(vocabulary_size, embedding_dim,
+                                          name="embedding")(characters))
     else:
         characters = keras.Input(shape=(maxlen, vocabulary_size), name="one_hot_characters")
         features = characters
     for layer in range(layers_count):
         last = layer == layers_count - 1
-        features = RECURRENT_LAYERS[cell](units, return_sequences=not last,
+        features = RECURRENT_LAYERS[cell](units, return_sequences=every_step or not last,
                                           name=f"{cell}_{layer + 1}")(features)
     probabilities = layers.Dense(vocabulary_size, activation="softmax",
                                  name="next_character")(features)
@@ -72,6 +79,12 @@ def build_model(vocabulary_size, maxlen, cell="lstm", layers_count=1, units=UNIT
     model.compile(optimizer=OPTIMIZERS[optimizer](learning_rate, clipnorm=clipnorm),
                   loss="sparse_categorical_crossentropy")
     return model
+
+
+def check_choices(**choices):
+    for name, (value, allowed) in choices.items():
+        if value not in allowed:
+            raise ValueError(f"unknown {name} {value!r}; choose from {', '.join(allowed)}")
 
 
 def load_model(path):
@@ -132,7 +145,12 @@ class NumpyCharModel:
         self.output_kernel, self.output_bias = (np.asarray(weight, np.float32)
                                                 for weight in dense[-1].get_weights())
         _, _, kernel, _, input_bias, _ = self.layers[0]
-        self.input_table = kernel + input_bias  # one-hot input: projection = row lookup
+        # One-hot input: the first projection is a row of kernel + bias; an embedding
+        # folds into the same table (embedding @ kernel + bias), one lookup per character.
+        embeddings = [layer.get_weights()[0] for layer in model.layers
+                      if type(layer).__name__ == "Embedding"]
+        self.input_table = (np.asarray(embeddings[0], np.float32) @ kernel + input_bias
+                            if embeddings else kernel + input_bias)
 
     @staticmethod
     def _read_recurrent(layer):
@@ -165,7 +183,7 @@ class NumpyCharModel:
                                      units)
                 outputs.append(hidden)
             sequence = np.stack(outputs, axis=1)
-        return self.softmax(sequence[:, -1])
+        return self.softmax(sequence[:, -1])  # every-step models: the last position
 
     def softmax(self, hidden):
         logits = hidden @ self.output_kernel + self.output_bias

@@ -46,8 +46,8 @@ def samples_markdown(metrics, training_samples, final, seed):
     """samples.md: one sample per method from one held-out seed, then the epochs' samples."""
     corpus, (seed_text, samples) = metrics["corpus"], final
     lines = [f"# Samples: {corpus}\n",
-             f"Model: {metrics['cell']} × {metrics['layers']} ({metrics['units']} units), "
-             f"best epoch {metrics['best_epoch']} of {metrics['epochs_run']}, validation loss "
+             f"Model: {model_text(metrics)}, best epoch {metrics['best_epoch']} of "
+             f"{metrics['epochs_run']}, validation loss "
              f"{metrics['best_validation_loss_nats']:.4f} nats "
              f"({metrics['best_validation_bits_per_char']:.3f} bits/char). Seeds are windows of "
              f"the held-out text; random seed {seed}. Regenerate with "
@@ -96,12 +96,24 @@ def divergence(comparison):
             "model's context outgrows the window.")
 
 
+def model_text(metrics):
+    """The model in words: cell, layers, units, objective and input."""
+    objective = metrics.get("objective", "next-char")
+    return (f"{metrics['cell']} × {metrics['layers']} ({metrics['units']} units), "
+            + ("next-char windows (the course's)" if objective == "next-char" else
+               f"every-step on sequences of {metrics['seq_length']}")
+            + (f", character embedding {metrics['embedding_dim']}"
+               if metrics.get("inputs") == "embedding" else ", one-hot input"))
+
+
 def summary_lines(metrics):
-    """The run in three lines: corpus, best validation loss, speed."""
-    return [f"- Corpus: {metrics['corpus_characters']:,} characters, vocabulary "
+    """The run in four lines: model, corpus, best validation loss, speed."""
+    return [f"- Model: {model_text(metrics)}; seed {metrics['seed']}",
+            f"- Corpus: {metrics['corpus_characters']:,} characters, vocabulary "
             f"{metrics['vocabulary_size']}, maxlen {metrics['maxlen']}, step {metrics['step']}"
             + (" — QUICK MODE" if metrics["quick"] else ""),
-            f"- Best validation loss {metrics['best_validation_loss_nats']:.4f} nats = "
+            f"- Best held-out loss (next character after {metrics['maxlen']}) "
+            f"{metrics['best_validation_loss_nats']:.4f} nats = "
             f"{metrics['best_validation_bits_per_char']:.3f} bits/char, perplexity "
             f"{metrics['best_validation_perplexity']:.2f} (uniform guess: "
             f"{metrics['uniform_loss_nats']:.2f} nats), epoch {metrics['best_epoch']}",

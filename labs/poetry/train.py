@@ -3,9 +3,11 @@
 import math
 import time
 
+import keras
 import numpy as np
 
-from labs.poetry.data import random_window
+from labs.cli import LabError
+from labs.poetry.data import every_step_sequences, random_window
 from labs.poetry.generate import Generator
 from labs.training import (EpochTimer, ProgressNote, early_stopping, history_lists,
                            make_dataset)
@@ -45,21 +47,92 @@ class EpochReport(EpochTimer):
         return {"epoch": epoch, "seed_text": seed_text, "samples": samples}
 
 
-def fit(model, windows, settings, report, logs):
-    """``model.fit`` on the training windows, validated on the held-out ones; the model
-    keeps the best epoch's weights (early stopping restores them); Keras's CSVLogger writes
-    every epoch (``logs``: ``labs.training.training_logs``)."""
-    (train_inputs, train_targets), (validation_inputs, validation_targets) = windows
+def fit(model, training, validation, settings, report, logs):
+    """``model.fit`` on the training part, scored on the held-out windows; the model keeps
+    the best epoch's weights (early stopping restores them); ``logs``: Keras's CSVLogger
+    and TensorBoard (``labs.training.training_logs``).
+
+    ``next-char`` (the course's): ``training`` is (windows, next characters), and Keras's
+    own ``val_loss`` is the held-out loss. ``every-step``: ``training`` is the encoded
+    training texts, cut into new sequences every epoch (``EveryStepBatches``), and
+    ``HeldOutLoss`` puts the same held-out measure into ``val_loss`` before any other
+    callback reads it.
+    """
+    batch_size, evaluation, options = settings["batch_size"], [], {}
+    if settings["objective"] == "every-step":
+        data = EveryStepBatches(training, settings["seq_length"], batch_size, settings["seed"])
+        evaluation = [HeldOutLoss(*validation)]
+    else:
+        data = make_dataset(*training, batch_size, seed=settings["seed"])
+        options["validation_data"] = make_dataset(*validation, batch_size)
     started = time.perf_counter()
     history = model.fit(
-        make_dataset(train_inputs, train_targets, settings["batch_size"], seed=settings["seed"]),
-        validation_data=make_dataset(validation_inputs, validation_targets,
-                                     settings["batch_size"]),
-        epochs=settings["epochs"],
-        callbacks=[ProgressNote(settings["corpus"]), report, early_stopping(PATIENCE),
-                   *logs],
-        shuffle=False, verbose=2 if settings["verbose"] else 0)  # tf.data shuffles
+        data, epochs=settings["epochs"], shuffle=False,  # tf.data / the batches shuffle
+        callbacks=[*evaluation, ProgressNote(settings["corpus"]), report,
+                   early_stopping(PATIENCE), *logs],
+        verbose=2 if settings["verbose"] else 0, **options)
     return history_lists(history), time.perf_counter() - started
+
+
+class EveryStepBatches(keras.utils.PyDataset):
+    """Batches of (sequence, sequence shifted by one) for ``--objective every-step``.
+
+    Each epoch cuts the texts from a new random offset, so every character is early in
+    some sequence and late in another, and shuffles the sequences; an epoch always has the
+    same number of them (the count the largest offset allows).
+    """
+
+    def __init__(self, encoded_texts, seq_length, batch_size, seed):
+        super().__init__()
+        self.texts, self.seq_length, self.batch_size = encoded_texts, seq_length, batch_size
+        self.count = sum((len(text) - seq_length) // seq_length for text in encoded_texts)
+        if self.count < 1:
+            raise LabError(f"the training text is shorter than two sequences of --seq-length "
+                           f"{seq_length}; use a smaller --seq-length")
+        self.rng = np.random.RandomState(seed)
+        self.on_epoch_end()
+
+    def on_epoch_end(self):
+        offset = int(self.rng.randint(self.seq_length))
+        pairs = [every_step_sequences(text, self.seq_length, offset) for text in self.texts]
+        inputs, targets = (np.concatenate([pair[part] for pair in pairs]) for part in (0, 1))
+        order = self.rng.permutation(len(inputs))[:self.count]
+        self.inputs, self.targets = inputs[order], targets[order]
+
+    def __len__(self):
+        return -(-self.count // self.batch_size)
+
+    def __getitem__(self, index):
+        batch = slice(index * self.batch_size, (index + 1) * self.batch_size)
+        return self.inputs[batch], self.targets[batch]
+
+
+def next_char_loss(model, inputs, targets, batch_size=1024):
+    """The held-out measure every objective shares: the mean negative log-likelihood (nats)
+    of the next character given exactly the window before it. A model that predicts at
+    every position is read at the window's last one; probabilities are clipped at 1e-7,
+    as Keras's cross-entropy does, so a next-char model scores its own ``val_loss``."""
+    total = 0.0
+    for start in range(0, len(inputs), batch_size):
+        probabilities = np.asarray(model.predict_on_batch(inputs[start:start + batch_size]))
+        if probabilities.ndim == 3:
+            probabilities = probabilities[:, -1]
+        chosen = np.take_along_axis(probabilities, targets[start:start + batch_size, None]
+                                    .astype(np.int64), axis=1)
+        total += float(-np.log(np.clip(chosen, 1e-7, 1.0)).sum())
+    return total / len(inputs)
+
+
+class HeldOutLoss(keras.callbacks.Callback):
+    """``val_loss`` = ``next_char_loss`` on the held-out windows, at the end of each epoch."""
+
+    def __init__(self, inputs, targets):
+        super().__init__()
+        self.inputs, self.targets = inputs, targets
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["val_loss"] = next_char_loss(self.model, self.inputs, self.targets)
 
 
 def generation_comparison(generator, validation_text, seed, length=COMPARISON_LENGTH):
@@ -86,15 +159,17 @@ def loss_metrics(history):
             "training_loss_at_best_nats": history["loss"][best]}
 
 
-def run_metrics(settings, corpus, windows, model, history, report, seconds):
-    """Everything metrics.json records about a run, in one flat dict."""
-    (train_inputs, _), (validation_inputs, _) = windows
+def run_metrics(settings, corpus, examples, model, history, report, seconds):
+    """Everything metrics.json records about a run, in one flat dict; ``examples``: the
+    training windows (next-char) or sequences per epoch (every-step), and the held-out
+    windows."""
     return {
         "corpus": settings["corpus"], "files": list(corpus["files"]),
         "corpus_characters": corpus["characters"], "vocabulary_size": len(corpus["vocabulary"]),
         "lowercase": settings["lowercase"], "maxlen": settings["maxlen"], "step": settings["step"],
-        "training_windows": len(train_inputs), "validation_windows": len(validation_inputs),
-        "cell": settings["cell"], "layers": settings["layers"], "units": settings["units"],
+        "training_examples": examples[0], "validation_windows": examples[1],
+        **{key: settings[key] for key in ("objective", "seq_length", "inputs", "embedding_dim",
+                                          "cell", "layers", "units")},
         "parameters": model.count_params(), "optimizer": settings["optimizer"],
         "learning_rate": settings["learning_rate"], "clipnorm": settings["clipnorm"],
         "batch_size": settings["batch_size"], **loss_metrics(history),
