@@ -280,3 +280,55 @@ def test_every_step_models_run_in_numpy_and_score_their_last_position(inputs_kin
     for index in windows[0]:
         first, states = numpy_model.step(index, states)
     np.testing.assert_allclose(first, expected[0], atol=1e-5)
+
+
+# ---------------------------------------------------------------- the transformer
+@pytest.fixture(scope="module")
+def small_transformer():
+    """A 2-block transformer trained a few steps, so its weights leave their initial range."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    vocabulary = poetry.build_vocabulary([TEXT])
+    encoded = poetry.encode(TEXT * 4, vocabulary)
+    model = build_model(len(vocabulary), 12, "transformer", 2, units=32, optimizer="adam",
+                        learning_rate=3e-3, objective="every-step", context=16, heads=4)
+    model.fit(*poetry.every_step_sequences(encoded, 16), epochs=4, verbose=0)
+    return model, encoded
+
+
+@pytest.mark.slow
+def test_numpy_transformer_matches_keras_and_its_cache_matches_the_window(small_transformer):
+    from labs.poetry.transformer import NumpyTransformer
+
+    model, encoded = small_transformer
+    windows, _ = poetry.windows(encoded, 12, 7)
+    expected = model.predict_on_batch(windows)[:, -1]
+    numpy_model = NumpyTransformer(model)
+    np.testing.assert_allclose(numpy_model.probabilities(windows), expected, atol=1e-5)
+    states = numpy_model.initial_states()
+    for index in encoded[:40]:  # past the 16-position context: the cache is rebuilt
+        probabilities, states = numpy_model.step(index, states)
+        np.testing.assert_allclose(
+            probabilities, numpy_model.probabilities(np.array([states["indices"]]))[0],
+            atol=1e-5)
+        assert len(states["indices"]) <= 16
+
+
+@pytest.mark.slow
+def test_transformer_save_load_generate_round_trip(small_transformer, tmp_path):
+    from labs.poetry.generate import Generator
+    from labs.poetry.models import load_model
+
+    model, _ = small_transformer
+    model.save(tmp_path / "model.keras")
+    metadata = {"corpus": "leopardi", "vocabulary": poetry.build_vocabulary([TEXT]),
+                "maxlen": 12, "lowercase": False}
+    reloaded = Generator(load_model(tmp_path / "model.keras"), metadata)
+    original = Generator(model, metadata)
+    for generation in ("window", "stateful"):
+        texts = [generator.generate("Sempre caro", 30, np.random.RandomState(1),
+                                    temperature=0.5, generation=generation)
+                 for generator in (original, reloaded)]
+        assert texts[0] == texts[1] and len(texts[0]) == 30
+        assert set(texts[0]) <= set(metadata["vocabulary"])

@@ -13,7 +13,7 @@ import numpy as np
 from labs import runs
 from labs.cli import LabError
 from labs.poetry.data import prepare_seed
-from labs.poetry.models import NumpyCharModel, load_model
+from labs.poetry.models import load_model, numpy_twin
 from labs.sampling import Sampler
 
 
@@ -60,7 +60,7 @@ class Generator:
         self.metadata = metadata
         self.vocabulary = metadata["vocabulary"]
         self.maxlen = metadata["maxlen"]
-        self.numpy_model = NumpyCharModel(model)
+        self.numpy_model = numpy_twin(model)
 
     def generate(self, seed_text, length, rng, method="temperature", temperature=1.0,
                  top_k=None, top_p=None, drop_unknown=False, on_text=None, generation="window"):

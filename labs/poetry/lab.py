@@ -54,12 +54,13 @@ def train_command(args):
                 "characters": QUICK["characters"] if args.quick else None,
                 **{key: settings[key] for key in ("maxlen", "step", "lowercase", "cell", "layers",
                                                   "units", "objective", "seq_length", "inputs",
-                                                  "embedding_dim", "quick")}}
+                                                  "embedding_dim", "heads", "quick")}}
     model = models.build_model(
         len(corpus["vocabulary"]), settings["maxlen"], settings["cell"], settings["layers"],
         settings["units"], settings["optimizer"], settings["learning_rate"], settings["clipnorm"],
         objective=settings["objective"], inputs=settings["inputs"],
-        embedding_dim=settings["embedding_dim"])
+        embedding_dim=settings["embedding_dim"], context=settings["seq_length"],
+        heads=settings["heads"])
     validation_text = "".join(half[1] for half in halves)
     epoch_report = train.EpochReport(metadata, validation_text, args.sample_every, args.seed)
     write_summary(model, run.reports / "model_summary.txt")
@@ -105,7 +106,7 @@ def run_description(settings):
     parts = [f"{settings['cell']}{settings['units']}"]
     if settings["objective"] == "every-step":
         parts.append(f"every-step{settings['seq_length']}")
-    if settings["inputs"] == "embedding":
+    if settings["inputs"] == "embedding" and settings["cell"] != "transformer":
         parts.append(f"embedding{settings['embedding_dim']}")
     return "-".join(parts)
 
@@ -119,11 +120,26 @@ def training_settings(args):
     if args.lowercase is None:
         args.lowercase = defaults["lowercase"]
     apply_quick(args, {"epochs": QUICK["epochs"]})
+    resolve_cell_options(args)
     settings = {name: getattr(args, name) for name in (
         "corpus", "maxlen", "step", "lowercase", "epochs", "cell", "layers", "units", "optimizer",
         "learning_rate", "batch_size", "seed", "quick", "verbose", "objective", "seq_length",
-        "inputs", "embedding_dim")}
+        "inputs", "embedding_dim", "heads")}
     return {**settings, "batch_size": args.batch_size * replicas(), "clipnorm": models.CLIPNORM}
+
+
+def resolve_cell_options(args):
+    """The transformer learns at every position from a character embedding as wide as the
+    model (``--units``); recurrent cells default to the course's next-char objective."""
+    if args.cell != "transformer":
+        args.objective = args.objective or "next-char"
+        return
+    if args.objective == "next-char":
+        raise LabError("--cell transformer trains with --objective every-step (its causal mask "
+                       "scores every position at once); leave --objective out")
+    if args.units % args.heads:
+        raise LabError(f"--units {args.units} must be a multiple of --heads {args.heads}")
+    args.objective, args.inputs, args.embedding_dim = "every-step", "embedding", args.units
 
 
 def prepare_corpus(settings, datasets_dir):
@@ -265,10 +281,14 @@ def add_train_parser(commands):
 def add_model_options(parser):
     """The network and what it learns: cell, size, objective, input encoding."""
     parser.add_argument("--cell", choices=models.CELLS, default="lstm",
-                        help="recurrent cell (default: %(default)s)")
-    parser.add_argument("--objective", choices=models.OBJECTIVES, default="next-char",
-                        help="next-char: a window → the next character (the course's, default); "
-                             "every-step: sequences → the next character at every position")
+                        help="recurrent cell, or a small causal transformer (default: "
+                             "%(default)s)")
+    parser.add_argument("--objective", choices=models.OBJECTIVES,
+                        help="next-char: a window → the next character (the course's; default "
+                             "for recurrent cells); every-step: sequences → the next character "
+                             "at every position (always for the transformer)")
+    parser.add_argument("--heads", type=positive_int, default=models.HEADS,
+                        help="attention heads of --cell transformer (default: %(default)s)")
     parser.add_argument("--seq-length", type=positive_int, default=SEQ_LENGTH,
                         help="sequence length for --objective every-step (default: %(default)s)")
     parser.add_argument("--input", dest="inputs", choices=models.INPUTS, default="one-hot",

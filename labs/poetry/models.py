@@ -13,9 +13,10 @@ import keras
 import numpy as np
 from keras import layers
 
+from labs.poetry.transformer import HEADS, NumpyTransformer, PositionEmbedding, build_transformer
 from labs.training import RECURRENT_LAYERS
 
-CELLS = tuple(RECURRENT_LAYERS)
+CELLS = (*RECURRENT_LAYERS, "transformer")
 UNITS = 128
 LEARNING_RATE = 0.01
 CLIPNORM = 1.0  # keeps RMSprop at lr 0.01 from diverging in long runs
@@ -48,8 +49,11 @@ class OneHot(layers.Layer):
 
 def build_model(vocabulary_size, maxlen, cell="lstm", layers_count=1, units=UNITS,
                 optimizer="rmsprop", learning_rate=LEARNING_RATE, clipnorm=CLIPNORM,
-                one_hot_inside=True, objective="next-char", inputs="one-hot", embedding_dim=64):
-    """The course's character model: [RNN(units)] × layers → Dense(vocabulary, softmax).
+                one_hot_inside=True, objective="next-char", inputs="one-hot", embedding_dim=64,
+                context=100, heads=HEADS):
+    """The course's character model: [RNN(units)] × layers → Dense(vocabulary, softmax),
+    compiled; or, with ``cell="transformer"``, the small causal Transformer of
+    ``labs.poetry.transformer`` (every-step only, ``context`` positions, ``heads``).
 
     ``objective="every-step"`` keeps every position's output (input: sequences of any
     length, target: the next character at each position); ``inputs="embedding"`` learns a
@@ -59,7 +63,20 @@ def build_model(vocabulary_size, maxlen, cell="lstm", layers_count=1, units=UNIT
     """
     check_choices(cell=(cell, CELLS), optimizer=(optimizer, OPTIMIZERS),
                   objective=(objective, OBJECTIVES), inputs=(inputs, INPUTS))
-    every_step = objective == "every-step"
+    if cell == "transformer":
+        if objective != "every-step":
+            raise ValueError("the transformer trains with objective every-step")
+        model = build_transformer(vocabulary_size, context, layers_count, units, heads)
+    else:
+        model = recurrent_model(vocabulary_size, maxlen, cell, layers_count, units,
+                                one_hot_inside, objective == "every-step", inputs, embedding_dim)
+    model.compile(optimizer=OPTIMIZERS[optimizer](learning_rate, clipnorm=clipnorm),
+                  loss="sparse_categorical_crossentropy")
+    return model
+
+
+def recurrent_model(vocabulary_size, maxlen, cell, layers_count, units, one_hot_inside,
+                    every_step, inputs, embedding_dim):
     if one_hot_inside:
         characters = keras.Input(shape=(None if every_step else maxlen,), dtype="uint8",
                                  name="characters")
@@ -75,10 +92,7 @@ def build_model(vocabulary_size, maxlen, cell="lstm", layers_count=1, units=UNIT
                                           name=f"{cell}_{layer + 1}")(features)
     probabilities = layers.Dense(vocabulary_size, activation="softmax",
                                  name="next_character")(features)
-    model = keras.Model(characters, probabilities, name=f"char_{cell}")
-    model.compile(optimizer=OPTIMIZERS[optimizer](learning_rate, clipnorm=clipnorm),
-                  loss="sparse_categorical_crossentropy")
-    return model
+    return keras.Model(characters, probabilities, name=f"char_{cell}")
 
 
 def check_choices(**choices):
@@ -89,7 +103,15 @@ def check_choices(**choices):
 
 def load_model(path):
     """A saved character model, with its custom layer passed explicitly."""
-    return keras.models.load_model(path, custom_objects={"OneHot": OneHot})
+    return keras.models.load_model(path, custom_objects={"OneHot": OneHot,
+                                                         "PositionEmbedding": PositionEmbedding})
+
+
+def numpy_twin(model):
+    """The NumPy version of a trained model, for generation: transformer or recurrent."""
+    if any(type(layer).__name__ == "MultiHeadAttention" for layer in model.layers):
+        return NumpyTransformer(model)
+    return NumpyCharModel(model)
 
 
 # ---------------------------------------------------------------- the NumPy twin

@@ -99,6 +99,10 @@ def divergence(comparison):
 def model_text(metrics):
     """The model in words: cell, layers, units, objective and input."""
     objective = metrics.get("objective", "next-char")
+    if metrics["cell"] == "transformer":
+        return (f"causal transformer, {metrics['layers']} block(s) of {metrics['units']} units "
+                f"and {metrics['heads']} heads, every-step on sequences of "
+                f"{metrics['seq_length']}")
     return (f"{metrics['cell']} × {metrics['layers']} ({metrics['units']} units), "
             + ("next-char windows (the course's)" if objective == "next-char" else
                f"every-step on sequences of {metrics['seq_length']}")

@@ -169,7 +169,7 @@ def run_metrics(settings, corpus, examples, model, history, report, seconds):
         "lowercase": settings["lowercase"], "maxlen": settings["maxlen"], "step": settings["step"],
         "training_examples": examples[0], "validation_windows": examples[1],
         **{key: settings[key] for key in ("objective", "seq_length", "inputs", "embedding_dim",
-                                          "cell", "layers", "units")},
+                                          "cell", "layers", "units", "heads")},
         "parameters": model.count_params(), "optimizer": settings["optimizer"],
         "learning_rate": settings["learning_rate"], "clipnorm": settings["clipnorm"],
         "batch_size": settings["batch_size"], **loss_metrics(history),
