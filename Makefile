@@ -10,7 +10,7 @@ check_python = $(if $(PYTHON),$(if $(call supported,$(PYTHON)),,$(error PYTHON=$
 VENV := .venv
 BIN := $(VENV)/bin
 # The stamp is keyed on the requirements files: editing any of them reinstalls.
-REQUIREMENTS := requirements.txt requirements-dev.txt constraints.txt
+REQUIREMENTS := requirements.txt requirements-dev.txt requirements-tensorboard.txt constraints.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQUIREMENTS) | sha256sum | cut -c1-12)
 # QUICK=1 runs a lab on a subset with few epochs (a smoke test of about a minute).
 QUICK_FLAG := $(if $(filter 1 yes true,$(QUICK)),--quick,)

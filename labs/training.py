@@ -109,10 +109,21 @@ def on_devices(command):
     size by the number of replicas (``replicas()``), so each replica sees ``--batch-size``.
     """
     def run(args):
+        if args.tensorboard:
+            require_tensorboard()
         with strategy(args.distribute, args.cpu_replicas).scope():
             return command(args)
 
     return run
+
+
+def require_tensorboard():
+    """Fail before training, not after it: tf.summary cannot write without TensorBoard."""
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        raise LabError("--tensorboard needs the TensorBoard package: run `make tensorboard`, or "
+                       "pip install -r requirements-tensorboard.txt -c constraints.txt") from None
 
 
 def strategy(distribute, cpu_replicas=0):

@@ -71,3 +71,11 @@ def test_tensorboard_logs_only_when_asked(tmp_path):
 def test_distribute_without_several_devices_is_one_clear_error():
     with pytest.raises(LabError, match="--cpu-replicas 2"):
         strategy(distribute=True)
+
+
+def test_tensorboard_missing_is_one_clear_error_before_training(monkeypatch):
+    from labs.training import require_tensorboard
+
+    monkeypatch.setitem(sys.modules, "tensorboard", None)  # import fails as if not installed
+    with pytest.raises(LabError, match="make tensorboard"):
+        require_tensorboard()
