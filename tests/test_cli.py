@@ -2,13 +2,15 @@
 
 import pytest
 
-from labs import char_rnn_numpy, cli, data, words
+from labs import browser, char_rnn_numpy, cli, data, words
 from labs.poetry import lab as poetry
 from labs.spam import lab as spam
 
 HELP = [(spam.main, []), (spam.main, ["train"]), (spam.main, ["predict"]),
         (poetry.main, []), (poetry.main, ["train"]), (poetry.main, ["generate"]),
-        (words.main, []), (char_rnn_numpy.main, []), (data.main, [])]
+        (poetry.main, ["compare"]),
+        (words.main, []), (char_rnn_numpy.main, []), (data.main, []),
+        (browser.main, [])]
 
 
 @pytest.mark.parametrize("main, command", HELP)

@@ -332,3 +332,35 @@ def test_transformer_save_load_generate_round_trip(small_transformer, tmp_path):
                  for generator in (original, reloaded)]
         assert texts[0] == texts[1] and len(texts[0]) == 30
         assert set(texts[0]) <= set(metadata["vocabulary"])
+
+
+# ---------------------------------------------------------------- compare
+def test_time_to_quality_is_read_from_the_curves():
+    from labs.poetry import compare
+
+    course = {"configuration": "course", "parameters": 10, "epochs": 4,
+              "seconds": [60.0, 120.0, 180.0, 240.0], "val_loss": [2.0, 1.7, 1.6, 1.62],
+              "best_loss": 1.6, "chars_per_second": 100.0}
+    faster = {**course, "configuration": "faster", "seconds": [20.0, 40.0, 60.0],
+              "val_loss": [1.9, 1.58, 1.5], "best_loss": 1.5}
+    never = {**course, "configuration": "never", "seconds": [30.0], "val_loss": [1.9],
+             "best_loss": 1.9}
+    assert compare.time_to_reach(course, 1.6) == 180.0
+    assert compare.time_to_reach(never, 1.6) is None
+    frame = compare.summary_frame([course, faster, never]).set_index("configuration")
+    assert frame.loc["faster", "× course time"] == pytest.approx(40.0 / 180.0)
+    assert frame.loc["course", "× course time"] == 1.0
+    assert np.isnan(frame.loc["never", "× course time"])
+
+
+@pytest.mark.slow
+def test_a_time_budget_stops_training_before_an_epoch_would_overrun_it():
+    from labs.poetry.compare import TimeBudget
+
+    model = build_model(19, 11, units=8)
+    inputs = np.random.default_rng(0).integers(0, 19, size=(64, 11)).astype(np.uint8)
+    history = model.fit(inputs, inputs[:, 0], epochs=50, verbose=0,
+                        callbacks=[TimeBudget(0.0)])
+    assert len(history.history["loss"]) == 1
+    history = model.fit(inputs, inputs[:, 0], epochs=3, verbose=0, callbacks=[TimeBudget(None)])
+    assert len(history.history["loss"]) == 3

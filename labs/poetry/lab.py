@@ -12,6 +12,7 @@ character, with the same probabilities.
 """
 
 import argparse
+from pathlib import Path
 import sys
 import time
 
@@ -21,12 +22,12 @@ import tensorflow as tf
 
 from labs import sampling
 from labs import runs
-from labs.cli import (MODELS_DIR, LabError, add_folder_options, add_keras_options,
+from labs.cli import (MODELS_DIR, REPORTS_DIR, LabError, add_folder_options, add_keras_options,
                       add_run_options, apply_quick,
                       finite_positive_float, non_negative_int, note_progress, positive_int,
                       quick_help, run_lab, with_default_command)
 from labs.data import split_holdout
-from labs.poetry import data, models, report, train
+from labs.poetry import compare, data, models, report, train
 from labs.poetry.generate import Generator, load_generator, model_paths
 from labs.reports import atomic_path, atomic_write_json
 from labs.training import on_devices, replicas, training_logs, write_summary
@@ -36,8 +37,8 @@ SEQ_LENGTH = 100  # --objective every-step
 EMBEDDING_DIM = 64  # --input embedding
 SEED = 42
 SAMPLE_EVERY = 1  # epochs between samples in the report
-QUICK = {"characters": 30_000, "epochs": 1}
-COMMANDS = ("train", "generate")
+QUICK = {"characters": 30_000, "epochs": 1, "budget_minutes": 0.2}
+COMMANDS = ("train", "generate", "compare")
 
 
 # ---------------------------------------------------------------- train
@@ -170,6 +171,51 @@ def print_result(metrics):
           f"{metrics['best_validation_bits_per_char']:.3f} bits/char, perplexity "
           f"{metrics['best_validation_perplexity']:.2f}; generation "
           f"{metrics['generation_chars_per_second']:,.0f} chars/s")
+
+
+# ---------------------------------------------------------------- compare
+def compare_command(args):
+    """Corpus → every configuration for the same budget (the course's to its early stop) →
+    one report of held-out loss against seconds of training."""
+    budget = min(args.budget_minutes, QUICK["budget_minutes"]) if args.quick else \
+        args.budget_minutes
+    base = compare_settings(args)
+    corpus, halves = prepare_corpus(base, args.datasets_dir)
+    validation_text = "".join(half[1] for half in halves)
+    seed_text = data.random_window(validation_text, base["maxlen"],
+                                   np.random.RandomState(args.seed))
+    folder = args.reports_dir / "poetry" / args.corpus
+    names = [name for name in compare.CONFIGURATIONS if name in args.configurations]
+    if args.reference:
+        rows = [compare.reference_row(args.reference)]
+        names = [name for name in names if name != compare.COURSE]
+    else:
+        rows, names = [], [compare.COURSE, *(name for name in names if name != compare.COURSE)]
+    for number, name in enumerate(names, 1):
+        print(f"[{number}/{len(names)}] {name}" + ("" if name == compare.COURSE else
+                                                    f", {budget} minutes"))
+        settings = compare.configuration_settings(name, base)
+        rows.append(compare.train_configuration(
+            name, settings, (corpus, halves, validation_text, seed_text),
+            None if name == compare.COURSE else budget * 60, folder / "compare"))
+    header = compare.header_lines(base, budget, args.reference)
+    frame = compare.write_comparison(rows, folder, header)
+    print(frame.to_string(index=False))
+    print(f"wrote {folder / 'compare.md'}")
+    return frame
+
+
+def compare_settings(args):
+    """The lab's defaults for the corpus: what every configuration starts from."""
+    defaults = data.CORPORA[args.corpus]
+    return {"corpus": args.corpus, "maxlen": defaults["maxlen"], "step": defaults["step"],
+            "lowercase": defaults["lowercase"], "cell": "lstm", "layers": 1,
+            "units": models.UNITS, "optimizer": "rmsprop", "learning_rate": models.LEARNING_RATE,
+            "clipnorm": models.CLIPNORM, "batch_size": BATCH_SIZE, "seed": args.seed,
+            "quick": args.quick, "verbose": False, "objective": "next-char",
+            "seq_length": SEQ_LENGTH, "inputs": "one-hot", "embedding_dim": EMBEDDING_DIM,
+            "heads": models.HEADS,
+            "epochs": QUICK["epochs"] if args.quick else compare.REFERENCE_EPOCHS}
 
 
 # ---------------------------------------------------------------- generate
@@ -333,19 +379,44 @@ def add_generate_parser(commands):
     add_folder_options(parser, None, MODELS_DIR)
 
 
+def add_compare_parser(commands):
+    parser = commands.add_parser("compare", help="train several configurations for the same "
+                                                 "time and compare their held-out loss curves")
+    parser.add_argument("--corpus", choices=data.CORPORA, default="nietzsche",
+                        help="text to learn from (default: %(default)s)")
+    parser.add_argument("--budget-minutes", type=finite_positive_float,
+                        default=compare.BUDGET_MINUTES,
+                        help="minutes of training per configuration (default: %(default)s)")
+    parser.add_argument("--configurations", nargs="+", choices=compare.CONFIGURATIONS,
+                        default=list(compare.CONFIGURATIONS), metavar="NAME",
+                        help="which configurations, by name (default: all: "
+                             f"{'; '.join(compare.CONFIGURATIONS)})")
+    parser.add_argument("--reference", type=Path,
+                        help="a course run's metrics.json (make poetry, same machine) to use as "
+                             "the reference curve instead of training the course model again")
+    parser.add_argument("--seed", type=non_negative_int, default=SEED,
+                        help="random seed (default: %(default)s)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"smoke run: the first {QUICK['characters']:,} characters, "
+                             f"{QUICK['budget_minutes']} minutes per configuration")
+    add_folder_options(parser, REPORTS_DIR)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m labs.poetry",
                                      description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", metavar="{train,generate}")
+    commands = parser.add_subparsers(dest="command", metavar="{train,generate,compare}")
     add_train_parser(commands)
     add_generate_parser(commands)
+    add_compare_parser(commands)
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(with_default_command(argv, COMMANDS))
-    command = on_devices(train_command) if args.command == "train" else generate_command
+    command = {"train": on_devices(train_command), "generate": generate_command,
+               "compare": compare_command}[args.command]
     return run_lab("labs.poetry", command, args)
 
 

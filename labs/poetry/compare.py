@@ -1,0 +1,198 @@
+"""Time to quality: which character model learns fastest per second of training?
+
+    python -m labs.poetry compare --corpus nietzsche --budget-minutes 5
+
+Every configuration trains on the same text for the same wall-clock budget (the course's
+next-char LSTM trains to its early stop instead: its curve is the reference) and is scored
+after every epoch by the one held-out measure all objectives share (``train.next_char_loss``:
+the next character after exactly ``maxlen`` characters). The report,
+``reports/poetry/<corpus>/compare.{md,png,csv}``, plots held-out loss against seconds of
+training, one curve per configuration, and tabulates best loss, the time each needs to reach
+the course model's best loss (and that time as a ratio of the course's), parameters,
+generation speed and a sample at one temperature.
+"""
+
+import math
+import time
+
+import keras
+import numpy as np
+import pandas as pd
+
+from labs.poetry import models, train
+from labs.poetry.generate import Generator
+from labs.reports import (atomic_path, atomic_write_json, atomic_write_text, device_line,
+                          markdown_table, pyplot, save_figure)
+from labs.training import training_logs
+
+COURSE = "course next-char LSTM"
+# name → the options that differ from the lab's defaults (labs.poetry.lab: lstm, 128 units,
+# one-hot, next-char, RMSprop 0.01, batch 256). The every-step settings are the tutorials'.
+EVERY_STEP = {"objective": "every-step", "seq_length": 100, "optimizer": "adam",
+              "learning_rate": 3e-3, "batch_size": 32}
+CONFIGURATIONS = {
+    COURSE: {},
+    "every-step LSTM": EVERY_STEP,
+    "every-step GRU": {**EVERY_STEP, "cell": "gru"},
+    "every-step LSTM, embedding 64": {**EVERY_STEP, "inputs": "embedding"},
+    "every-step transformer": {**EVERY_STEP, "cell": "transformer", "layers": 2,
+                               "learning_rate": 1e-3},
+}
+BUDGET_MINUTES = 5
+REFERENCE_EPOCHS = 20  # the course model stops early before this on both corpora
+SAMPLE_TEMPERATURE = 0.5
+SAMPLE_LENGTH = 300
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop before an epoch that would end past ``seconds`` of training (the slowest epoch
+    so far is the estimate); ``None``: no budget."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds, self.spent, self.longest = seconds, 0.0, 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        elapsed = time.perf_counter() - self.started
+        self.spent, self.longest = self.spent + elapsed, max(self.longest, elapsed)
+        if self.seconds is not None and self.spent + self.longest > self.seconds:
+            self.model.stop_training = True
+
+
+def configuration_settings(name, base):
+    """The lab's settings for one configuration (``base``: the run's common settings)."""
+    settings = {**base, **CONFIGURATIONS[name]}
+    if settings["cell"] == "transformer":
+        settings.update(inputs="embedding", embedding_dim=settings["units"])
+    return settings
+
+
+def train_configuration(name, settings, prepared, budget_seconds, folder):
+    """One configuration, trained to its budget (or, for the course, to its early stop):
+    its curve, best loss, parameters, generation speed and a sample."""
+    corpus, halves, validation_text, seed_text = prepared
+    from labs.poetry.lab import training_data  # the lab's own data path, not a copy
+
+    keras.utils.set_random_seed(settings["seed"])
+    training, validation = training_data(settings, halves, corpus["vocabulary"])
+    model = models.build_model(
+        len(corpus["vocabulary"]), settings["maxlen"], settings["cell"], settings["layers"],
+        settings["units"], settings["optimizer"], settings["learning_rate"],
+        settings["clipnorm"], objective=settings["objective"], inputs=settings["inputs"],
+        embedding_dim=settings["embedding_dim"], context=settings["seq_length"],
+        heads=settings["heads"])
+    metadata = {"corpus": settings["corpus"], "vocabulary": corpus["vocabulary"],
+                "maxlen": settings["maxlen"], "lowercase": settings["lowercase"]}
+    report = train.EpochReport(metadata, validation_text, 10**6, settings["seed"])
+    budget = TimeBudget(budget_seconds)
+    logs = [budget, *training_logs(folder / slug(name) / "training_log.csv")]
+    history, _ = train.fit(model, training, validation, settings, report, logs)
+    return result_row(name, settings, model, metadata, history, report, seed_text)
+
+
+def result_row(name, settings, model, metadata, history, report, seed_text):
+    generator = Generator(model, metadata)
+    started = time.perf_counter()
+    sample = generator.generate(seed_text, SAMPLE_LENGTH, np.random.RandomState(settings["seed"]),
+                                temperature=SAMPLE_TEMPERATURE, generation="stateful")
+    speed = SAMPLE_LENGTH / (time.perf_counter() - started)
+    return {"configuration": name, "objective": settings["objective"], "cell": settings["cell"],
+            "inputs": settings["inputs"], "optimizer": settings["optimizer"],
+            "learning_rate": settings["learning_rate"], "batch_size": settings["batch_size"],
+            "parameters": model.count_params(), "epochs": len(history["val_loss"]),
+            "seconds": list(np.cumsum(report.seconds)), "val_loss": history["val_loss"],
+            "best_loss": min(history["val_loss"]), "chars_per_second": speed,
+            "sample": seed_text + sample}
+
+
+def reference_row(path):
+    """A course next-char run from ``make poetry`` (its metrics.json) as the reference curve."""
+    import json
+
+    metrics = json.loads(path.read_text(encoding="utf-8"))
+    return {"configuration": f"{COURSE} ({path.parent.name})", "objective": "next-char",
+            "cell": metrics["cell"], "inputs": "one-hot", "optimizer": metrics["optimizer"],
+            "learning_rate": metrics["learning_rate"], "batch_size": metrics["batch_size"],
+            "parameters": metrics["parameters"], "epochs": metrics["epochs_run"],
+            "seconds": list(np.cumsum(metrics["seconds_per_epoch"])),
+            "val_loss": metrics["history"]["val_loss"],
+            "best_loss": metrics["best_validation_loss_nats"],
+            "chars_per_second": metrics["generation_comparison"]["stateful"]["chars_per_second"],
+            "sample": ""}
+
+
+def slug(name):
+    return "".join(character if character.isalnum() else "-" for character in name).strip("-")
+
+
+def time_to_reach(row, target):
+    """Seconds of training until the held-out loss first reaches ``target`` (None: never)."""
+    for seconds, loss in zip(row["seconds"], row["val_loss"]):
+        if loss <= target + 1e-12:
+            return float(seconds)
+    return None
+
+
+def summary_frame(rows):
+    """The comparison table: the course reference first, then by best loss."""
+    course = rows[0]
+    target, course_time = course["best_loss"], time_to_reach(course, course["best_loss"])
+    table = []
+    for row in rows:
+        reached = time_to_reach(row, target)
+        table.append({
+            "configuration": row["configuration"], "parameters": f"{row['parameters']:,}",
+            "epochs": row["epochs"], "training s": row["seconds"][-1],
+            "best loss (nats)": row["best_loss"], "bits/char": row["best_loss"] / math.log(2),
+            f"s to reach {target:.3f}": reached if reached is not None else float("nan"),
+            "× course time": reached / course_time if reached is not None else float("nan"),
+            "generation chars/s": round(row["chars_per_second"])})
+    return pd.DataFrame(table)
+
+
+def plot_curves(rows, path, corpus):
+    plt = pyplot()
+    figure, axis = plt.subplots(figsize=(9, 5.5))
+    for row in rows:
+        style = "k--" if row is rows[0] else "-"
+        axis.plot(row["seconds"], row["val_loss"], style, marker="o", markersize=3,
+                  label=row["configuration"])
+    axis.axhline(rows[0]["best_loss"], color="grey", linewidth=0.8, linestyle=":")
+    axis.set_xlabel("seconds of training (evaluation included, one process)")
+    axis.set_ylabel("held-out loss, nats per character (next character after maxlen)")
+    axis.set_title(f"{corpus}: held-out loss against training time")
+    axis.grid(alpha=0.3)
+    axis.legend()
+    save_figure(figure, path)
+
+
+def write_comparison(rows, folder, header):
+    """compare.md, compare.csv and compare.png in ``folder``; the summary table."""
+    frame = summary_frame(rows)
+    with atomic_path(folder / "compare.csv") as temporary:
+        frame.to_csv(temporary, index=False, float_format="%.4f")
+    atomic_write_json(folder / "compare.json", rows)
+    plot_curves(rows, folder / "compare.png", header["corpus"])
+    lines = [f"# Time to quality: {header['corpus']}\n", *[f"- {line}" for line in
+                                                          header["lines"]], "",
+             markdown_table(frame), "![held-out loss against seconds](compare.png)\n",
+             f"## Samples (temperature {SAMPLE_TEMPERATURE}, stateful generation)\n"]
+    for row in rows:
+        if row["sample"]:
+            lines += [f"### {row['configuration']}\n", "```text", row["sample"], "```\n"]
+    atomic_write_text(folder / "compare.md", "\n".join(lines))
+    return frame
+
+
+def header_lines(settings, budget_minutes, reference):
+    return {"corpus": settings["corpus"], "lines": [
+        f"Budget: {budget_minutes} minutes of training per configuration; the course's "
+        "next-char LSTM " + (f"from {reference}" if reference else
+                             f"trained to its early stop (at most {REFERENCE_EPOCHS} epochs)"),
+        "Held-out loss: next character after exactly "
+        f"{settings['maxlen']} characters, on the held-out last 10% (every objective alike)",
+        f"Seed {settings['seed']}; generation speed: stateful, {SAMPLE_LENGTH} characters",
+        device_line(keras)]}
