@@ -13,7 +13,8 @@ quick run never replaces a full run's pointer or section: ``make spam QUICK=1`` 
 ``make spam`` leaves the full run's models and reports untouched, and ``predict`` keeps
 using them. A run that fails, is interrupted or is killed before it completes is not
 published; the next run of the same lab removes its folders (unless its process is still
-running), and any stray ``.name.tmp-*`` file, before it starts.
+running, or it left a training backup that ``--resume`` continues), and any stray
+``.name.tmp-*`` file, before it starts.
 """
 
 import json
@@ -27,6 +28,7 @@ from pathlib import Path
 from labs.cli import KEEP_RUNS, ON_FAILURE, LabError
 from labs.reports import atomic_write_json, write_index_section
 POINTERS = {False: "latest.json", True: "latest-quick.json"}
+BACKUP = "backup"  # Keras BackupAndRestore state in a run's models folder: it can be resumed
 
 
 @dataclass
@@ -131,9 +133,36 @@ def remove_leftovers(lab, reports_root, models_root):
                              and process_alive(status.get("pid")))
         if status.get("status") == "complete" or running_elsewhere:
             continue
+        if (models_root / lab / "runs" / folder.name / BACKUP).is_dir():
+            print(f"keeping interrupted run {folder.name}: its best epoch's model is saved; "
+                  "continue it with --resume, or delete the folder", file=sys.stderr)
+            continue
         print(f"removing unfinished run {folder.name} (status: "
               f"{status.get('status', 'unknown')})", file=sys.stderr)
         remove_run(lab, folder.name, reports_root, models_root)
+
+
+def resume(lab, reports_root, models_root):
+    """The newest unfinished run of ``lab`` that left a backup (``BACKUP``), running again."""
+    reports_root, models_root = Path(reports_root), Path(models_root)
+    runs = reports_root / lab / "runs"
+    for folder in sorted(runs.iterdir(), reverse=True) if runs.is_dir() else []:
+        status = read_status(folder)
+        if status.get("status") == "complete" or (
+                status.get("status") == "running" and process_alive(status.get("pid"))):
+            continue
+        if (models_root / lab / "runs" / folder.name / BACKUP).is_dir():
+            return restart(Run(lab, folder.name, bool(status.get("quick")), reports_root,
+                               models_root))
+    raise LabError(f"no interrupted run of {lab} to resume in {runs}: --resume continues a run "
+                   "that was stopped during training")
+
+
+def restart(run):
+    write_status(run, "running", resumed=True)
+    ON_FAILURE.append(lambda outcome: write_status(run, outcome))
+    print(f"resuming run {run.run_id}", file=sys.stderr)
+    return run
 
 
 def publish(run, index_name, index_markdown, keep=KEEP_RUNS):

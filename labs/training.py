@@ -86,6 +86,8 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self.started)
+        if logs is not None:
+            logs["seconds"] = self.seconds[-1]  # into the CSV log, which outlives a restart
 
 
 def training_logs(csv_path, tensorboard_dir=None):
@@ -93,7 +95,7 @@ def training_logs(csv_path, tensorboard_dir=None):
     metrics, in the CSV Keras writes, beside the report) and, with ``--tensorboard``, the
     ``TensorBoard`` callback's event files in ``tensorboard_dir`` (``make tensorboard``)."""
     Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
-    callbacks = [keras.callbacks.CSVLogger(str(csv_path))]
+    callbacks = [keras.callbacks.CSVLogger(str(csv_path), append=True)]  # a resumed run adds
     if tensorboard_dir is not None:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir)))
     return callbacks

@@ -101,8 +101,9 @@ def test_train_writes_model_and_report(trained, known_edition):
     for file in ("history.png", "samples.md", "metrics.json"):
         assert (report / file).stat().st_size > 0
     log = (report / "training_log.csv").read_text().splitlines()
-    assert log[0].split(",") == ["epoch", "loss", "val_loss"] and len(log) == 2  # one epoch
-    assert float(log[1].split(",")[2]) == pytest.approx(metrics["history"]["val_loss"][0])
+    assert log[0].split(",") == ["epoch", "loss", "seconds", "val_loss"] and len(log) == 2
+    assert float(log[1].split(",")[3]) == pytest.approx(metrics["history"]["val_loss"][0])
+    assert float(log[1].split(",")[2]) == pytest.approx(metrics["seconds_per_epoch"][0])
     summary = (report / "model_summary.txt").read_text()
     assert "lstm_1 (LSTM)" in summary and f"{metrics['parameters']:,}" in summary
     samples = (report / "samples.md").read_text()
@@ -364,3 +365,50 @@ def test_a_time_budget_stops_training_before_an_epoch_would_overrun_it():
     assert len(history.history["loss"]) == 1
     history = model.fit(inputs, inputs[:, 0], epochs=3, verbose=0, callbacks=[TimeBudget(None)])
     assert len(history.history["loss"]) == 3
+
+
+# ---------------------------------------------------------------- checkpoints and --resume
+SMALL_RUN = ["train", "--corpus", "leopardi", "--maxlen", "12", "--step", "25", "--units", "16",
+             "--epochs", "3", "--sample-every", "100"]
+
+
+@pytest.mark.slow
+def test_a_run_killed_after_one_epoch_keeps_its_model_and_resumes_to_one_history(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import REPOSITORY
+
+    folders = ["--reports-dir", str(tmp_path / "reports"), "--models-dir",
+               str(tmp_path / "models")]
+    process = subprocess.Popen([sys.executable, "-m", "labs.poetry", *SMALL_RUN, *folders],
+                               cwd=REPOSITORY, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    runs_folder = tmp_path / "models" / "poetry" / "leopardi" / "runs"
+    deadline = time.monotonic() + 180
+    while not list(runs_folder.glob("*/backup/training_metadata.json")):
+        assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGINT)  # during the second epoch
+    assert process.wait(timeout=120) == 130
+    (run_folder,) = runs_folder.iterdir()
+    assert (run_folder / "model.keras").is_file()  # the first epoch's model, saved as it came
+
+    metrics = lab.main([*SMALL_RUN[:3], "--resume", *folders])
+    assert metrics["epochs_run"] == 3 and len(metrics["history"]["val_loss"]) == 3
+    assert len(metrics["seconds_per_epoch"]) == 3
+    assert [path.name for path in runs_folder.iterdir()] == [run_folder.name]
+    assert not (run_folder / "backup").exists()
+    log = (tmp_path / "reports" / "poetry" / "leopardi" / "runs" / run_folder.name /
+           "training_log.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in log[1:]] == ["0", "1", "2"]
+
+
+def test_resume_without_an_interrupted_run_is_one_clear_error(tmp_path):
+    with pytest.raises(SystemExit) as raised:
+        lab.main([*SMALL_RUN[:3], "--resume", "--reports-dir", str(tmp_path),
+                  "--models-dir", str(tmp_path)])
+    assert "no interrupted run of poetry/leopardi to resume" in str(raised.value.code)

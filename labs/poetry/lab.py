@@ -12,6 +12,7 @@ character, with the same probabilities.
 """
 
 import argparse
+import json
 from pathlib import Path
 import sys
 import time
@@ -39,35 +40,36 @@ SEED = 42
 SAMPLE_EVERY = 1  # epochs between samples in the report
 QUICK = {"characters": 30_000, "epochs": 1, "budget_minutes": 0.2}
 COMMANDS = ("train", "generate", "compare")
+# What a run records in options.json and --resume restores.
+RESUMED_OPTIONS = ("maxlen", "step", "lowercase", "epochs", "cell", "layers", "units",
+                   "optimizer", "learning_rate", "batch_size", "seed", "quick", "objective",
+                   "seq_length", "inputs", "embedding_dim", "heads", "sample_every")
 
 
 # ---------------------------------------------------------------- train
 def train_command(args):
     """Corpus → vocabulary → held-out split → windows → model → fit → save → report."""
-    settings = training_settings(args)
+    resumed = runs.resume(f"poetry/{args.corpus}", args.reports_dir,
+                          args.models_dir) if args.resume else None
+    settings = training_settings(restore_options(args, resumed) if resumed else args)
     keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()
     corpus, halves = prepare_corpus(settings, args.datasets_dir)
     training, validation = training_data(settings, halves, corpus["vocabulary"])
-    run = runs.start(f"poetry/{args.corpus}", run_description(settings), args.quick,
-                     args.reports_dir, args.models_dir)
+    run = resumed or start_run(args, settings)
     metadata = {"corpus": args.corpus, "vocabulary": corpus["vocabulary"],
                 "characters": QUICK["characters"] if args.quick else None,
                 **{key: settings[key] for key in ("maxlen", "step", "lowercase", "cell", "layers",
                                                   "units", "objective", "seq_length", "inputs",
                                                   "embedding_dim", "heads", "quick")}}
-    model = models.build_model(
-        len(corpus["vocabulary"]), settings["maxlen"], settings["cell"], settings["layers"],
-        settings["units"], settings["optimizer"], settings["learning_rate"], settings["clipnorm"],
-        objective=settings["objective"], inputs=settings["inputs"],
-        embedding_dim=settings["embedding_dim"], context=settings["seq_length"],
-        heads=settings["heads"])
+    model = build(settings, corpus["vocabulary"])
     validation_text = "".join(half[1] for half in halves)
     epoch_report = train.EpochReport(metadata, validation_text, args.sample_every, args.seed)
     write_summary(model, run.reports / "model_summary.txt")
     logs = training_logs(run.reports / "training_log.csv",
                          run.tensorboard if args.tensorboard else None)
-    history, seconds = train.fit(model, training, validation, settings, epoch_report, logs)
+    history, seconds = train.fit(model, training, validation, settings, epoch_report, logs,
+                                 checkpoints(run, metadata))
     save_model(model, metadata, run.models)
     generator = Generator(model, metadata)
     examples = (len(training[0]) if settings["objective"] == "next-char" else
@@ -82,6 +84,44 @@ def train_command(args):
     runs.publish(run, f"20-poetry-{args.corpus}", index, args.keep)
     print(f"wrote {run.models}, {run.reports} ({run.describe()})")
     return metrics
+
+
+def build(settings, vocabulary):
+    return models.build_model(
+        len(vocabulary), settings["maxlen"], settings["cell"], settings["layers"],
+        settings["units"], settings["optimizer"], settings["learning_rate"], settings["clipnorm"],
+        objective=settings["objective"], inputs=settings["inputs"],
+        embedding_dim=settings["embedding_dim"], context=settings["seq_length"],
+        heads=settings["heads"])
+
+
+def start_run(args, settings):
+    """A new run, with the options it was trained with (what --resume reads back)."""
+    run = runs.start(f"poetry/{args.corpus}", run_description(settings), args.quick,
+                     args.reports_dir, args.models_dir)
+    atomic_write_json(run.models / "options.json",
+                      {name: getattr(args, name) for name in RESUMED_OPTIONS})
+    return run
+
+
+def restore_options(args, run):
+    """The options of the run being resumed: it continues as it started."""
+    try:
+        options = json.loads((run.models / "options.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise LabError(f"run {run.run_id} has no readable options.json in {run.models}; it "
+                       "cannot be resumed: delete it and train again") from None
+    for name in RESUMED_OPTIONS:
+        setattr(args, name, options.get(name, getattr(args, name)))
+    return args
+
+
+def checkpoints(run, metadata):
+    """Save the best epoch as it happens, into the run's models folder; back up every epoch."""
+    model_path = model_paths(run.models)[0]
+    return train.Checkpoints(run.models, lambda model: save_model(model, metadata, run.models),
+                             lambda: models.load_model(model_path) if model_path.is_file()
+                             else None, run.reports / "training_log.csv")
 
 
 def training_data(settings, halves, vocabulary):
@@ -320,6 +360,9 @@ def add_train_parser(commands):
                         help="random seed (default: %(default)s)")
     parser.add_argument("--quick", action="store_true", help=quick_help(QUICK))
     parser.add_argument("--verbose", action="store_true", help="Keras progress bars")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the last interrupted run of --corpus from its last "
+                             "complete epoch, with its own options")
     add_keras_options(parser)
     add_run_options(parser)
 

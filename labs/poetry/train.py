@@ -5,6 +5,7 @@ import time
 
 import keras
 import numpy as np
+import pandas as pd
 
 from labs.cli import LabError
 from labs.poetry.data import every_step_sequences, random_window
@@ -47,7 +48,73 @@ class EpochReport(EpochTimer):
         return {"epoch": epoch, "seed_text": seed_text, "samples": samples}
 
 
-def fit(model, training, validation, settings, report, logs):
+class Checkpoints:
+    """The best epoch's model saved as it happens (a run killed at epoch 9 keeps epoch 8's),
+    and Keras's ``BackupAndRestore`` state of the last epoch, which ``--resume`` continues
+    from. ``log_path`` is the run's CSV log: the epochs an interrupted run already did."""
+
+    def __init__(self, folder, save_best, load_best, log_path):
+        self.backup, self.save_best, self.load_best = folder / "backup", save_best, load_best
+        self.log_path = log_path
+        self.prior = read_log(log_path)
+
+    def callbacks(self, early):
+        losses = self.prior.get("val_loss", [])
+        return [BestModel(self.save_best, min(losses, default=math.inf)),
+                ContinueEarlyStopping(early, losses)]
+
+    def backup_callback(self):
+        """Last in the list: an epoch is backed up only once the CSV log holds it."""
+        return keras.callbacks.BackupAndRestore(str(self.backup))
+
+    def finish(self, model):
+        """After fit: the best epoch's weights (of this session or an earlier one) and the
+        whole history, from the log."""
+        best = self.load_best()
+        if best is not None:
+            model.set_weights(best.get_weights())
+        return read_log(self.log_path)
+
+
+def read_log(path):
+    """A Keras CSVLogger file as {metric: [value per epoch]} ({} when there is none)."""
+    try:
+        frame = pd.read_csv(path)
+    except (FileNotFoundError, pd.errors.EmptyDataError):
+        return {}
+    if "epoch" in frame:  # an epoch redone after a kill between its log line and its backup
+        frame = frame.drop_duplicates("epoch", keep="last").sort_values("epoch")
+    return {column: [float(value) for value in frame[column]] for column in frame.columns
+            if column != "epoch"}
+
+
+class BestModel(keras.callbacks.Callback):
+    def __init__(self, save, best):
+        super().__init__()
+        self.save, self.best = save, best
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs and logs.get("val_loss", math.inf) < self.best:
+            self.best = logs["val_loss"]
+            self.save(self.model)
+
+
+class ContinueEarlyStopping(keras.callbacks.Callback):
+    """Give EarlyStopping the best loss and the patience already used by the epochs before
+    a restart (Keras resets them when fit starts; this runs right after)."""
+
+    def __init__(self, early, losses):
+        super().__init__()
+        self.early, self.losses = early, losses
+
+    def on_train_begin(self, logs=None):
+        if self.losses:
+            best = int(np.argmin(self.losses))
+            self.early.best, self.early.best_epoch = self.losses[best], best
+            self.early.wait = len(self.losses) - 1 - best
+
+
+def fit(model, training, validation, settings, report, logs, checkpoints=None):
     """``model.fit`` on the training part, scored on the held-out windows; the model keeps
     the best epoch's weights (early stopping restores them); ``logs``: Keras's CSVLogger
     and TensorBoard (``labs.training.training_logs``).
@@ -65,13 +132,21 @@ def fit(model, training, validation, settings, report, logs):
     else:
         data = make_dataset(*training, batch_size, seed=settings["seed"])
         options["validation_data"] = make_dataset(*validation, batch_size)
+    early = early_stopping(PATIENCE)
+    saving = checkpoints.callbacks(early) if checkpoints else []
+    backup = [checkpoints.backup_callback()] if checkpoints else []
     started = time.perf_counter()
     history = model.fit(
         data, epochs=settings["epochs"], shuffle=False,  # tf.data / the batches shuffle
-        callbacks=[*evaluation, ProgressNote(settings["corpus"]), report,
-                   early_stopping(PATIENCE), *logs],
+        callbacks=[*evaluation, ProgressNote(settings["corpus"]), report, early, *saving, *logs,
+                   *backup],
         verbose=2 if settings["verbose"] else 0, **options)
-    return history_lists(history), time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    if checkpoints is None:
+        return history_lists(history), seconds
+    history = checkpoints.finish(model)
+    report.seconds = history.pop("seconds", report.seconds)
+    return history, float(sum(report.seconds))
 
 
 class EveryStepBatches(keras.utils.PyDataset):
