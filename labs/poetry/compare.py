@@ -23,7 +23,7 @@ from labs.poetry import models, train
 from labs.poetry.generate import Generator
 from labs.reports import (atomic_path, atomic_write_json, atomic_write_text, device_line,
                           markdown_table, pyplot, save_figure)
-from labs.training import training_logs
+from labs.training import training_logs, write_summary
 
 COURSE = "course next-char LSTM"
 # name → the options that differ from the lab's defaults (labs.poetry.lab: lstm, 128 units,
@@ -89,6 +89,7 @@ def train_configuration(name, settings, prepared, budget_seconds, folder):
     report = train.EpochReport(metadata, validation_text, 10**6, settings["seed"])
     budget = TimeBudget(budget_seconds)
     logs = [budget, *training_logs(folder / slug(name) / "training_log.csv")]
+    write_summary(model, folder / slug(name) / "model_summary.txt")
     history, _ = train.fit(model, training, validation, settings, report, logs)
     return result_row(name, settings, model, metadata, history, report, seed_text)
 
