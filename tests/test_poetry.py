@@ -101,9 +101,13 @@ def test_train_writes_model_and_report(trained, known_edition):
     for file in ("history.png", "samples.md", "metrics.json"):
         assert (report / file).stat().st_size > 0
     log = (report / "training_log.csv").read_text().splitlines()
-    assert log[0].split(",") == ["epoch", "loss", "seconds", "val_loss"] and len(log) == 2
-    assert float(log[1].split(",")[3]) == pytest.approx(metrics["history"]["val_loss"][0])
-    assert float(log[1].split(",")[2]) == pytest.approx(metrics["seconds_per_epoch"][0])
+    header = log[0].split(",")
+    assert header == ["epoch", "loss", "seconds", "training_seconds", "val_loss"]
+    first = dict(zip(header, map(float, log[1].split(","))))
+    assert len(log) == 2 and first["val_loss"] == pytest.approx(metrics["history"]["val_loss"][0])
+    assert first["seconds"] == pytest.approx(metrics["seconds_per_epoch"][0])
+    assert 0 < first["training_seconds"] < first["seconds"]  # validation excluded
+    assert set(metrics["history"]) == {"loss", "val_loss"}
     summary = (report / "model_summary.txt").read_text()
     assert "lstm_1 (LSTM)" in summary and f"{metrics['parameters']:,}" in summary
     samples = (report / "samples.md").read_text()

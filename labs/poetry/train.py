@@ -143,10 +143,15 @@ def fit(model, training, validation, settings, report, logs, checkpoints=None):
         verbose=2 if settings["verbose"] else 0, **options)
     seconds = time.perf_counter() - started
     if checkpoints is None:
-        return history_lists(history), seconds
-    history = checkpoints.finish(model)
-    report.seconds = history.pop("seconds", report.seconds)
-    return history, float(sum(report.seconds))
+        history = history_lists(history)
+    else:  # the log holds every epoch, those before a restart too
+        history = checkpoints.finish(model)
+        report.seconds = history.get("seconds", report.seconds)
+        report.training_seconds = history.get("training_seconds", report.training_seconds)
+        seconds = float(sum(report.seconds))
+    for timing in ("seconds", "training_seconds", "evaluation_seconds"):
+        history.pop(timing, None)
+    return history, seconds
 
 
 class EveryStepBatches(keras.utils.PyDataset):
@@ -207,7 +212,9 @@ class HeldOutLoss(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
+            started = time.perf_counter()
             logs["val_loss"] = next_char_loss(self.model, self.inputs, self.targets)
+            logs["evaluation_seconds"] = time.perf_counter() - started
 
 
 def generation_comparison(generator, validation_text, seed, length=COMPARISON_LENGTH):
@@ -251,6 +258,7 @@ def run_metrics(settings, corpus, examples, model, history, report, seconds):
         "epochs_max": settings["epochs"],
         "uniform_loss_nats": math.log(len(corpus["vocabulary"])),
         "seconds_per_epoch": report.seconds,
+        "training_seconds_per_epoch": report.training_seconds,  # less held-out evaluation
         "median_seconds_per_epoch": float(np.median(report.seconds[1:] or report.seconds)),
         "training_seconds": seconds, "seed": settings["seed"], "quick": settings["quick"],
         "history": history,
