@@ -416,3 +416,13 @@ def test_resume_without_an_interrupted_run_is_one_clear_error(tmp_path):
         lab.main([*SMALL_RUN[:3], "--resume", "--reports-dir", str(tmp_path),
                   "--models-dir", str(tmp_path)])
     assert "no interrupted run of poetry/leopardi to resume" in str(raised.value.code)
+
+
+def test_budgeted_configurations_are_not_capped_by_the_reference_epochs():
+    from labs.poetry import compare
+
+    base = {"epochs": compare.REFERENCE_EPOCHS, "cell": "lstm", "units": 128}
+    assert compare.configuration_settings(compare.COURSE, base)["epochs"] == 20
+    for name in compare.CONFIGURATIONS:
+        if name != compare.COURSE:
+            assert compare.configuration_settings(name, base)["epochs"] > 1000
