@@ -12,6 +12,13 @@ The lesson, in the order the code runs it (start reading at ``lab.train_command`
    method (``labs.sampling``: temperature, greedy, top-k, top-p).
 5. ``report``: history plot, samples at several temperatures, the lab's index section.
 
+Beyond the course: ``--objective every-step`` (a target at every position, ``train.
+EveryStepBatches``), ``--input embedding``, ``--cell transformer`` (``transformer``: a causal
+transformer and its NumPy twin with a key/value cache), one held-out measure for all of them
+(``train.next_char_loss``), the best epoch saved as it happens and ``--resume``
+(``train.Checkpoints``), and ``compare``: every configuration for one time budget against the
+course model's curve.
+
 ``lab.generate_command`` writes text with a saved model, without retraining. Run it all with
 ``python -m labs.poetry --help``.
 """

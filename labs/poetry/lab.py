@@ -3,6 +3,9 @@
     python -m labs.poetry train --corpus leopardi        # model, checkpoints and report
     python -m labs.poetry generate --corpus leopardi --temperature 0.5 --length 400
     python -m labs.poetry generate --corpus nietzsche --interactive
+    python -m labs.poetry train --corpus nietzsche --objective every-step --cell gru
+    python -m labs.poetry train --corpus nietzsche --resume   # after Ctrl-C or a crash
+    python -m labs.poetry compare --corpus nietzsche          # time to quality, ~35 minutes
 
 Training follows the course (windows of ``maxlen`` characters → the next character) with
 three changes a student can see in the report: the last 10% of the text is held out for
