@@ -63,10 +63,17 @@ def subprocess_env(**extra):
     return environment
 
 
+def interruptible():
+    """In the child, before Python starts: Ctrl-C's default action. A suite started in the
+    background (``make test &``) passes SIGINT on as *ignored*, and Python then installs no
+    KeyboardInterrupt handler, so the interrupt tests would see the lab run to its end."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_lab(module, arguments, cwd=REPOSITORY, stdin=None):
     return subprocess.Popen([sys.executable, "-m", module, *arguments], cwd=cwd,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=stdin,
-                            text=True, env=subprocess_env())
+                            text=True, env=subprocess_env(), preexec_fn=interruptible)
 
 
 def wait_for(process, text, timeout=120):

@@ -385,12 +385,13 @@ def test_a_run_killed_after_one_epoch_keeps_its_model_and_resumes_to_one_history
     import time
 
     from conftest import REPOSITORY
+    from test_bad_inputs import interruptible
 
     folders = ["--reports-dir", str(tmp_path / "reports"), "--models-dir",
                str(tmp_path / "models")]
     process = subprocess.Popen([sys.executable, "-m", "labs.poetry", *SMALL_RUN, *folders],
                                cwd=REPOSITORY, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
     runs_folder = tmp_path / "models" / "poetry" / "leopardi" / "runs"
     deadline = time.monotonic() + 180
     while not list(runs_folder.glob("*/backup/training_metadata.json")):
