@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -29,27 +30,58 @@ import tensorflow as tf
 from labs import course, data, embeddings
 from labs.cli import LabError
 from labs.poetry import data as poetry_data
-from labs.poetry import lab as poetry_lab
+from labs.poetry import cli as poetry_cli
+from labs.poetry.config import Config as PoetryConfig
 from labs.poetry.generate import load_generator
 from labs.poetry.models import build_model as build_char_model
 from labs.reports import (atomic_write_json, atomic_write_text, markdown_table, pyplot, save_figure,
                           write_index_section)
 from labs.spam import data as spam_data
-from labs.spam import lab as spam_lab
+from labs.spam.config import INPUT_KINDS, RECIPES
+from labs.spam.config import Settings as SpamSettings
 from labs.spam import models as spam_models
 from labs.spam import train as spam_train
 from labs.training import EpochTimer
 
-REPEATS = 3
-GENERATION_LENGTH = 400
-SCALING_LENGTHS = (100, 400, 1600)
-SCALING_FRACTIONS = (0.25, 0.5, 1.0)
-TRAINING_EPOCHS = 3  # per process: the first is warm-up (tracing), the others are measured
-TRAINING_ROUNDS = 2  # course, lab, course, lab: 4 measured epochs of each
-SPAM_EPOCHS = 4  # padded vs ragged: the first is warm-up, three are measured
-FEATURE_MESSAGES = 2000
+REPEATS = 3  # every timing: median and spread (min–max) of this many runs
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each measure runs. The report's labels are built from these, so a smoke
+    run says what it actually measured."""
+    repeats: int = REPEATS
+    generation_length: int = 400  # characters per generation timing
+    scaling_lengths: tuple = (100, 400, 1600)  # characters, for the scaling line
+    training_fraction: float = 1.0  # of Leopardi, for the course-vs-lab epoch
+    scaling_fractions: tuple = (0.25, 0.5, 1.0)  # of Leopardi, for the scaling line
+    training_epochs: int = 3  # per process: the first is warm-up (tracing), the rest measured
+    training_rounds: int = 2  # course, lab, course, lab: 4 measured epochs of each
+    maxlen: int = 40  # the course's Leopardi window
+    step: int = 1
+    feature_messages: int = 2000
+    spam_epochs: int = 4  # padded vs ragged: the first is warm-up
+    spam_messages: int = None  # None: the whole collection
+    end_to_end: bool = True  # make spam QUICK=1, make poetry QUICK=1
+
+
+FULL = Sizes()
+SMOKE = Sizes(repeats=1, generation_length=20, scaling_lengths=(10, 20, 40),
+              training_fraction=0.01, scaling_fractions=(0.005,), training_epochs=2,
+              training_rounds=1, maxlen=10, step=5, feature_messages=50, spam_epochs=2,
+              spam_messages=300, end_to_end=False)  # seconds, not minutes
+# What each measure should reach, stated in the report as met or missed, never asserted.
+TARGETS = {"generation speedup": 50, "epoch time ratio": 0.8, "memory ratio": 0.5,
+           "feature speedup": 2, "cached feature speedup": 50, "scaling deviation": 0.15}
 TEMPERATURE = 0.5
 SEED = 42
+SECTIONS = ("Generation", "Training epoch", "Spam features", "Padded vs ragged", "Scaling",
+            "End to end")
+
+
+def heading(name):
+    """``## N. name``: one numbering, the order of ``SECTIONS``."""
+    return f"## {SECTIONS.index(name) + 1}. {name}"
 
 
 def summary(values):
@@ -68,20 +100,21 @@ def row(measure, course, lab, ratio, target, met):
             "target": target, "met": "yes" if met else ("n/a" if met is None else "**no**")}
 
 
-# ---------------------------------------------------------------- 1 and 5a: generation
+# ---------------------------------------------------------------- Generation (and Scaling)
 def leopardi_generator(models_dir, workdir, smoke, log):
-    """The trained Leopardi model if `make poetry` left one, else a quick one for the bench."""
-    try:
-        if smoke:
-            raise LabError("smoke run: train a tiny model")
-        generator = load_generator("leopardi", models_dir)
-        quick = " (a QUICK run)" if generator.metadata["quick"] else ""
-        return generator, f"the last `make poetry` Leopardi model{quick}"
-    except LabError:
-        log("training a quick Leopardi model for the generation benchmark")
-        poetry_lab.main(["train", "--corpus", "leopardi", "--quick", "--models-dir",
-                         str(workdir), "--reports-dir", str(Path(workdir) / "reports")])
-        return load_generator("leopardi", workdir), "a quick model (no trained model found)"
+    """The trained Leopardi model if `make poetry` left one, else a quick one for the bench
+    (always in a smoke run)."""
+    if not smoke:
+        try:
+            generator = load_generator("leopardi", models_dir)
+            quick = " (a QUICK run)" if generator.metadata["quick"] else ""
+            return generator, f"the last `make poetry` Leopardi model{quick}"
+        except LabError:
+            pass
+    log("training a quick Leopardi model for the generation benchmark")
+    poetry_cli.main(["train", "--corpus", "leopardi", "--quick", "--models-dir", str(workdir),
+                     "--reports-dir", str(Path(workdir) / "reports")])
+    return load_generator("leopardi", workdir), "a quick model (no trained model found)"
 
 
 def bench_generation(generator, source, repeats, length, lengths, log):
@@ -127,7 +160,7 @@ def poetry_corpus():
     return poetry_data.load_corpus("leopardi", log=lambda message: None)
 
 
-# ---------------------------------------------------------------- 2 and 5b: training epochs
+# ---------------------------------------------------------------- Training epoch (and Scaling)
 def run_worker(recipe, batch_size, epochs, fraction, maxlen, step, log):
     command = [sys.executable, "-m", "bench.train_epoch", "--recipe", recipe, "--batch-size",
                str(batch_size), "--epochs", str(epochs), "--fraction", str(fraction),
@@ -154,28 +187,30 @@ def combine(runs):
     return combined
 
 
-def bench_training(log, epochs=TRAINING_EPOCHS, rounds=TRAINING_ROUNDS, fraction=1.0,
-                   scaling_fractions=SCALING_FRACTIONS, maxlen=40, step=1, default_batch=256):
+def bench_training(sizes, log, default_batch=PoetryConfig.batch_size):
     """Course vs lab at batch 128 (alternating processes, so that a slow spell of the
     machine hits both), the lab at its default batch, and the lab on parts of the corpus."""
     def worker(recipe, batch_size, part):
-        return run_worker(recipe, batch_size, epochs, part, maxlen, step, log)
+        return run_worker(recipe, batch_size, sizes.training_epochs, part, sizes.maxlen,
+                          sizes.step, log)
 
+    fraction = sizes.training_fraction
     course_runs, lab_runs = [], []
-    for _ in range(rounds):
+    for _ in range(sizes.training_rounds):
         course_runs.append(worker("course", 128, fraction))
         lab_runs.append(worker("lab", 128, fraction))
     lab_default = worker("lab", default_batch, fraction)
     scaling = {fraction: lab_default}
-    for part in scaling_fractions:
+    for part in sizes.scaling_fractions:
         if part != fraction:
             scaling[part] = worker("lab", default_batch, part)
     return {"course": combine(course_runs), "lab": combine(lab_runs),
             "lab_default_batch": lab_default, "default_batch_size": default_batch,
-            "scaling": scaling}
+            "fraction": fraction, "maxlen": sizes.maxlen, "step": sizes.step,
+            "rounds": sizes.training_rounds, "scaling": scaling}
 
 
-# ---------------------------------------------------------------- 3: spam features
+# ---------------------------------------------------------------- Spam features
 def bench_features(messages, repeats, log):
     texts = list(data.load_sms(data.locate("sms_spam.tsv", log=lambda m: None))["text"][:messages])
     name = embeddings.choose_pipeline()
@@ -218,7 +253,7 @@ def bench_features(messages, repeats, log):
     return result
 
 
-# ---------------------------------------------------------------- 4: padded vs ragged
+# ---------------------------------------------------------------- Padded vs ragged
 def bench_padded_ragged(epochs, messages, log):
     """The spam lab's own ``fit`` for LSTM and Bi-LSTM, padded and ragged, timed per epoch."""
     frame = data.load_sms(data.locate("sms_spam.tsv", log=lambda m: None))
@@ -226,28 +261,27 @@ def bench_padded_ragged(epochs, messages, log):
         frame = frame.iloc[:messages]
     labels = (frame["label"] == "spam").to_numpy().astype(np.float32)
     features = embeddings.cached_token_vectors(frame["text"], progress=False, log=lambda m: None)
-    train, test = spam_data.split_indices(labels, frame["text"].to_numpy(), "grouped", SEED)
-    parts = {"fit": train, "validation": test, "labels": labels}
-    course_recipe = spam_train.RECIPES["course"]
-    settings = {"maxlen": spam_lab.MAXLEN, "epochs": epochs,
-                "batch_size": course_recipe["batch_size"],
-                "verbose": 0}
+    texts = frame["text"].to_numpy()
+    train, test = spam_data.split_indices(labels, texts, "grouped", SEED)
+    fold = spam_data.Fold(train, test, labels, texts, fit=train, validation=test)
+    settings = SpamSettings(replace(RECIPES["course"], epochs=epochs))
     results = {}
     for variant in ("lstm", "bi-lstm"):
-        for inputs in spam_models.INPUT_KINDS:
+        for inputs in INPUT_KINDS:
             keras.utils.set_random_seed(SEED)
             model = spam_models.build_model(variant, inputs, features.vector_size)
             timer = EpochTimer()
-            spam_train.fit(model, inputs, features, parts, settings, SEED, callbacks=[timer])
+            spam_train.fit(model, inputs, features, fold, settings, SEED, callbacks=[timer])
             results[f"{variant}_{inputs}"] = summary(timer.seconds[1:] or timer.seconds)
             log(f"spam {variant} {inputs}: {spread(results[f'{variant}_{inputs}'])} s/epoch")
     lengths = features.lengths[train]
     return {"epoch_seconds": results, "mean_tokens": float(lengths.mean()),
             "max_tokens": int(lengths.max()),
-            "truncated_share": float(np.mean(lengths > spam_lab.MAXLEN))}
+            "truncated_share": float(np.mean(lengths > settings.maxlen)),
+            "maxlen": settings.maxlen, "messages": len(frame), "epochs": epochs}
 
 
-# ---------------------------------------------------------------- 6: end to end
+# ---------------------------------------------------------------- End to end
 def bench_end_to_end(workdir, log):
     results = {}
     for target in ("spam", "poetry"):
@@ -281,15 +315,17 @@ def table(rows):
 
 def generation_section(results):
     generation = results["generation"]
-    rows = [row("characters per second (400 chars, T = 0.5)",
+    target = TARGETS["generation speedup"]
+    rows = [row(f"characters per second ({generation['length']} chars, "
+                f"T = {generation['temperature']})",
                 spread(generation["course_chars_per_second"], 0),
                 spread(generation["lab_chars_per_second"], 0),
-                f"{generation['speedup']['median']:.0f}×", "≥ 50×",
-                generation["speedup"]["median"] >= 50),
+                f"{generation['speedup']['median']:.0f}×", f"≥ {target}×",
+                generation["speedup"]["median"] >= target),
             row("same text for the same random seed", "", "",
                 f"{sum(generation['same_text'])}/{len(generation['same_text'])}", "all",
                 all(generation["same_text"]))]
-    return ["## 1. Generation (Leopardi model)\n",
+    return [f"{heading('Generation')} (Leopardi model)\n",
             f"Model: {generation['model']}. Course: re-feed the window, one `model.predict` "
             "per character, `np.random.multinomial` sampling (`labs.course.generate`). Lab: the "
             "same window procedure with the weights in NumPy (`labs.poetry.models`), the same "
@@ -305,19 +341,25 @@ def training_section(results):
     lab_data = lab["peak_rss_mb"] - lab["rss_after_imports_mb"]
     data_ratio = lab_data / course_data if course_data > 0 else float("nan")
     default_ratio = default["steady_epoch"]["median"] / course_run["steady_epoch"]["median"]
+    time_target, memory_target = TARGETS["epoch time ratio"], TARGETS["memory ratio"]
     rows = [row("seconds per epoch, batch 128 (epochs 2+)", spread(course_run["steady_epoch"], 1),
-                spread(lab["steady_epoch"], 1), f"{time_ratio:.2f}×", "≤ 0.8×", time_ratio <= 0.8),
+                spread(lab["steady_epoch"], 1), f"{time_ratio:.2f}×", f"≤ {time_target}×",
+                time_ratio <= time_target),
             row("peak resident memory, MB", f"{course_run['peak_rss_mb']:.0f}",
-                f"{lab['peak_rss_mb']:.0f}", f"{memory_ratio:.2f}×", "≤ 0.5×", memory_ratio <= 0.5),
+                f"{lab['peak_rss_mb']:.0f}", f"{memory_ratio:.2f}×", f"≤ {memory_target}×",
+                memory_ratio <= memory_target),
             row("memory above the TensorFlow import, MB", f"{course_data:.0f}", f"{lab_data:.0f}",
                 f"{data_ratio:.2f}×", "(context)", None),
             row(f"lab at its default batch {training['default_batch_size']}: seconds per epoch",
                 spread(course_run["steady_epoch"], 1), spread(default["steady_epoch"], 1),
                 f"{default_ratio:.2f}×", "(context)", None)]
-    return ["## 2. Training epoch (Leopardi char-LSTM)\n",
-            f"{course_run['windows']:,} windows (maxlen 40, step 1, whole text), LSTM(128) → "
-            "Dense(softmax), RMSprop 0.01, each recipe in its own processes (course and lab "
-            "alternate, two rounds; the first epoch of each process is warm-up). Course: boolean "
+    part = ("whole text" if training["fraction"] == 1 else
+            f"{training['fraction']:.1%} of the text")
+    return [f"{heading('Training epoch')} (Leopardi char-LSTM)\n",
+            f"{course_run['windows']:,} windows (maxlen {training['maxlen']}, step "
+            f"{training['step']}, {part}), LSTM(128) → Dense(softmax), RMSprop 0.01, each recipe "
+            f"in its own processes (course and lab alternate, {training['rounds']} round(s); the "
+            "first epoch of each process is warm-up). Course: boolean "
             "one-hot `X`, `model.fit(X, y, batch_size=128)`. Lab: uint8 windows, one-hot "
             "inside the model, `tf.data` without autotune.\n", table(rows)]
 
@@ -327,16 +369,17 @@ def features_section(results):
     rows = [row("messages per second: lab (nlp.pipe, needed components only)",
                 spread(features["course_messages_per_second"], 0),
                 spread(features["lab_messages_per_second"], 0),
-                f"{features['speedup']['median']:.2f}×", "≥ 2×",
-                features["speedup"]["median"] >= 2),
+                f"{features['speedup']['median']:.2f}×", f"≥ {TARGETS['feature speedup']}×",
+                features["speedup"]["median"] >= TARGETS["feature speedup"]),
             row("messages per second: lab, cached rerun",
                 spread(features["course_messages_per_second"], 0),
                 spread(features["cached_messages_per_second"], 0),
-                f"{features['cached_speedup']['median']:.0f}×", "≥ 50×",
-                features["cached_speedup"]["median"] >= 50),
+                f"{features['cached_speedup']['median']:.0f}×",
+                f"≥ {TARGETS['cached feature speedup']}×",
+                features["cached_speedup"]["median"] >= TARGETS["cached feature speedup"]),
             row("identical vectors", "", "", "yes" if features["same_vectors"] else "no", "yes",
                 features["same_vectors"])]
-    return ["## 3. Spam features (spaCy token vectors)\n",
+    return [f"{heading('Spam features')} (spaCy token vectors)\n",
             f"{features['messages']:,} messages, pipeline `{features['pipeline']}`. Course: "
             f"`nlp(sample, disable={features['course_disabled']})` per message (everything "
             "`token.vector` does not need is disabled, the fastest form of the course loop).\n",
@@ -354,20 +397,23 @@ def padded_ragged_section(results):
              "padded": spread(seconds[f"{variant}_padded"]),
              "ragged": spread(seconds[f"{variant}_ragged"]), "ratio": f"{ratio(variant):.2f}×"}
             for variant in ("lstm", "bi-lstm")]
-    return ["## 4. Padded vs ragged spam training\n",
-            f"Training messages: mean {padded['mean_tokens']:.1f} tokens, longest "
-            f"{padded['max_tokens']}, {padded['truncated_share']:.1%} longer than maxlen 50. "
-            "Padded reads 50 steps per message; ragged batches are bucketed by length and "
-            "densified only to their own longest message. Both run the spam lab's own `fit`.\n",
+    return [f"{heading('Padded vs ragged')} spam training\n",
+            f"{padded['messages']:,} messages, {padded['epochs']} epochs (the first is "
+            f"warm-up). Training messages: mean {padded['mean_tokens']:.1f} tokens, longest "
+            f"{padded['max_tokens']}, {padded['truncated_share']:.1%} longer than maxlen "
+            f"{padded['maxlen']}. Padded reads {padded['maxlen']} steps per message; ragged "
+            "batches are bucketed by length and densified only to their own longest message. "
+            "Both run the spam lab's own `fit`.\n",
             table(rows)]
 
 
-def plot_scaling(generation_points, epoch_points, fits, path):
+def plot_scaling(generation_points, epoch_points, fits, fractions, path):
     plt = pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(11, 4))
     for axis, points, fit, xlabel, title in (
             (axes[0], generation_points, fits[0], "characters generated", "Generation time"),
-            (axes[1], epoch_points, fits[1], "training windows (25%, 50%, 100% of Leopardi)",
+            (axes[1], epoch_points, fits[1], "training windows ("
+             + ", ".join(f"{fraction:.1%}" for fraction in fractions) + " of Leopardi)",
              "Training epoch time (lab, default batch)")):
         xs = np.array([x for x, _ in points], float)
         axis.plot(xs, [y for _, y in points], "o", label="measured (median)")
@@ -388,7 +434,8 @@ def scaling_section(results, reports_dir):
     epoch_points = [(training[fraction]["windows"], training[fraction]["steady_epoch"]["median"])
                     for fraction in sorted(training)]
     fits = linearity(generation_points), linearity(epoch_points)
-    plot_scaling(generation_points, epoch_points, fits, reports_dir / "bench_scaling.png")
+    plot_scaling(generation_points, epoch_points, fits, sorted(training),
+                 reports_dir / "bench_scaling.png")
     rows = [{"measure": "generation: seconds for "
                         + ", ".join(str(x) for x, _ in generation_points) + " chars",
              "lab": ", ".join(f"{y:.2f}" for _, y in generation_points), "fit": fits[0]},
@@ -397,16 +444,17 @@ def scaling_section(results, reports_dir):
              "lab": ", ".join(f"{y:.1f}" for _, y in epoch_points), "fit": fits[1]}]
     for entry in rows:
         deviation = entry.pop("fit")["max_relative_deviation"]
-        entry.update(ratio=f"max deviation from a line {deviation:.0%}", target="linear",
-                     met="yes" if deviation < 0.15 else "**no**")
-    return ["## 5. Scaling\n", table(rows), "![scaling](bench_scaling.png)\n"]
+        entry.update(ratio=f"max deviation from a line {deviation:.0%}",
+                     target=f"linear (< {TARGETS['scaling deviation']:.0%})",
+                     met="yes" if deviation < TARGETS["scaling deviation"] else "**no**")
+    return [f"{heading('Scaling')}\n", table(rows), "![scaling](bench_scaling.png)\n"]
 
 
 def end_to_end_section(results):
     if not results.get("end_to_end"):
         return []
     end = results["end_to_end"]
-    return ["## 6. End to end\n",
+    return [f"{heading('End to end')}\n",
             f"- `make spam QUICK=1`: {end['spam']:.0f} s wall time",
             f"- `make poetry QUICK=1`: {end['poetry']:.0f} s wall time",
             "- Full runs (`make spam`, `make poetry`) are measured outside the bench; see "
@@ -451,21 +499,14 @@ def log(message):
 
 def run_benchmarks(results, args, workdir):
     """Every measurement, smoke-sized or full, into ``results``."""
-    smoke = args.smoke
-    generator, source = leopardi_generator(args.models_dir, workdir, smoke, log)
-    results["generation"] = bench_generation(
-        generator, source, results["repeats"], 20 if smoke else GENERATION_LENGTH,
-        (10, 20, 40) if smoke else SCALING_LENGTHS, log)
-    if smoke:  # 1% of Leopardi, short windows: seconds, not minutes
-        results["training"] = bench_training(log, epochs=2, rounds=1, fraction=0.01,
-                                             scaling_fractions=(0.005,), maxlen=10, step=5)
-    else:
-        results["training"] = bench_training(log, default_batch=poetry_lab.BATCH_SIZE)
-    results["features"] = bench_features(50 if smoke else FEATURE_MESSAGES, results["repeats"],
-                                         log)
-    results["padded_ragged"] = bench_padded_ragged(2 if smoke else SPAM_EPOCHS,
-                                                   300 if smoke else None, log)
-    if not smoke:
+    sizes = SMOKE if args.smoke else FULL
+    generator, source = leopardi_generator(args.models_dir, workdir, args.smoke, log)
+    results["generation"] = bench_generation(generator, source, sizes.repeats,
+                                             sizes.generation_length, sizes.scaling_lengths, log)
+    results["training"] = bench_training(sizes, log)
+    results["features"] = bench_features(sizes.feature_messages, sizes.repeats, log)
+    results["padded_ragged"] = bench_padded_ragged(sizes.spam_epochs, sizes.spam_messages, log)
+    if sizes.end_to_end:
         results["end_to_end"] = bench_end_to_end(workdir, log)
 
 
@@ -480,7 +521,7 @@ def main(argv=None):
                         help="where the trained Leopardi model is (default: %(default)s)")
     args = parser.parse_args(argv)
     results = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-               "smoke": args.smoke, "repeats": 1 if args.smoke else REPEATS,
+               "smoke": args.smoke, "repeats": (SMOKE if args.smoke else FULL).repeats,
                "machine": machine_description()}
     with tempfile.TemporaryDirectory() as workdir:
         run_benchmarks(results, args, workdir)

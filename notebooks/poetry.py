@@ -43,10 +43,10 @@ OUTPUT = "."  # reports/ and models/ are written under this folder
 from IPython.display import Image, Markdown, display
 
 from labs import runs
-from labs.poetry import lab
+from labs.poetry import cli
 
 folders = ["--reports-dir", f"{OUTPUT}/reports", "--models-dir", f"{OUTPUT}/models"]
-metrics = lab.main(["train", "--corpus", CORPUS, *folders] + (["--quick"] if QUICK else []))
+metrics = cli.main(["train", "--corpus", CORPUS, *folders] + (["--quick"] if QUICK else []))
 
 # %% [markdown]
 # ## What it learned
@@ -66,5 +66,5 @@ display(Markdown(open(f"{report}/samples.md", encoding="utf-8").read()))
 # higher ones more inventive.
 
 # %%
-lab.main(["generate", "--corpus", CORPUS, "--models-dir", f"{OUTPUT}/models",
+cli.main(["generate", "--corpus", CORPUS, "--models-dir", f"{OUTPUT}/models",
           "--temperature", "0.5", "--length", "300"])

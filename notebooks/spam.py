@@ -43,10 +43,10 @@ OUTPUT = "."  # reports/ and models/ are written under this folder
 from IPython.display import Image, Markdown, display
 
 from labs import runs
-from labs.spam import lab
+from labs.spam import cli
 
 folders = ["--reports-dir", f"{OUTPUT}/reports", "--models-dir", f"{OUTPUT}/models"]
-comparison = lab.main(["train", *folders] + (["--quick"] if QUICK else []))
+comparison = cli.main(["train", *folders] + (["--quick"] if QUICK else []))
 
 # %% [markdown]
 # ## The comparison
@@ -77,6 +77,6 @@ display(Image(f"{report}/{name}/confusion_matrix.png"))
 # validation part.
 
 # %%
-lab.main(["predict", "--models-dir", f"{OUTPUT}/models", "--model", name,
+cli.main(["predict", "--models-dir", f"{OUTPUT}/models", "--model", name,
           "WINNER!! You have won a £1000 prize, call 09061701461 now to claim",
           "Are we still meeting for lunch tomorrow?"])

@@ -17,8 +17,18 @@ def test_bench_smoke_run_writes_the_report(tmp_path):
     for heading in ("## 1. Generation", "## 2. Training epoch", "## 3. Spam features",
                     "## 4. Padded vs ragged", "## 5. Scaling", "SMOKE RUN"):
         assert heading in report
+    assert "## 6. End to end" not in report  # a smoke run does not run it
     assert "| measure | course | lab | ratio | target | met |" in report
+    # Labels say what this run measured, not what a full run would.
+    sizes = run.SMOKE
+    assert f"characters per second ({sizes.generation_length} chars, T = 0.5)" in report
+    assert f"(maxlen {sizes.maxlen}, step {sizes.step}, {sizes.training_fraction:.1%} of " \
+        "the text)" in report
+    assert "whole text" not in report and "(400 chars" not in report
     stored = json.loads((tmp_path / "bench.json").read_text())
     assert stored["repeats"] == 1 and stored["machine"]["cpus"] == os.cpu_count()
+    # The lab's NumPy generation writes the course's text, character for character.
+    assert results["generation"]["same_text"] == [True]
+    assert "| same text for the same random seed |  |  | 1/1 | all | yes |" in report
     assert results["features"]["same_vectors"]
     assert (tmp_path / "bench_scaling.png").stat().st_size > 0

@@ -72,6 +72,16 @@ def test_sampling_with_a_fixed_seed_is_reproducible():
     first = rnn.generate_text(params, "a", char_to_index, characters, 30, np.random.RandomState(5))
     second = rnn.generate_text(params, "a", char_to_index, characters, 30, np.random.RandomState(5))
     assert first == second and len(first) == 30
+    # The oracle: the recurrence written out by hand, each draw from the same generator.
+    rng, h, index, expected = np.random.RandomState(5), np.zeros(4), char_to_index["a"], ""
+    for _ in range(30):
+        h = np.tanh(params["embedding"][index] @ params["W_xh"] + h @ params["W_hh"]
+                    + params["b_h"])
+        logits = h @ params["W_hy"] + params["b_y"]
+        probabilities = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+        index = int(np.argmax(rng.multinomial(1, probabilities, 1)))
+        expected += characters[index]
+    assert first == expected
 
 
 def test_unigram_baseline_is_the_entropy_of_the_frequencies():

@@ -3,8 +3,8 @@
 import pytest
 
 from labs import browser, char_rnn_numpy, cli, data, words
-from labs.poetry import lab as poetry
-from labs.spam import lab as spam
+from labs.poetry import cli as poetry
+from labs.spam import cli as spam
 
 HELP = [(spam.main, []), (spam.main, ["train"]), (spam.main, ["predict"]),
         (poetry.main, []), (poetry.main, ["train"]), (poetry.main, ["generate"]),

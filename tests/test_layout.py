@@ -26,3 +26,64 @@ def test_the_length_check_sees_every_lab_module():
     for module in ("labs/spam/lab.py", "labs/poetry/lab.py", "labs/words.py",
                    "labs/char_rnn_numpy.py", "labs/training.py", "labs/course.py"):
         assert module in names
+
+
+def module_name(path):
+    parts = path.relative_to(LABS.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_in_labs():
+    """module → the modules of labs/ it imports (at the top or inside a function)."""
+    paths = {module_name(path): path for path in LABS.rglob("*.py")}
+    graph = {}
+    for name, path in paths.items():
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                imported.add(node.module)
+                imported |= {f"{node.module}.{alias.name}" for alias in node.names}
+        graph[name] = sorted(module for module in imported
+                             if module in paths and module != name and module != "labs")
+    return graph
+
+
+def cycles(graph):
+    """Every import cycle, as the list of modules around it (depth-first search)."""
+    found, state = [], {}
+
+    def visit(module, stack):
+        state[module] = "open"
+        for imported in graph[module]:
+            if state.get(imported) == "open":
+                found.append(stack[stack.index(imported):] + [imported])
+            elif imported not in state:
+                visit(imported, [*stack, imported])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    return found
+
+
+def test_no_import_cycle_in_the_labs():
+    found = cycles(imports_in_labs())
+    assert not found, "import cycles: " + "; ".join(" -> ".join(cycle) for cycle in found)
+
+
+def test_the_cycle_check_finds_a_cycle():
+    assert cycles({"a": ["b"], "b": ["c"], "c": ["a"], "d": []}) == [["a", "b", "c", "a"]]
+    graph = imports_in_labs()
+    assert "labs.poetry.config" in graph["labs.poetry.lab"]  # it reads the real imports
+
+
+def test_shared_modules_never_import_a_lab():
+    shared = {name: modules for name, modules in imports_in_labs().items()
+              if name.count(".") == 1}
+    wrong = {name: [module for module in modules if module.startswith(("labs.spam",
+                                                                         "labs.poetry"))]
+             for name, modules in shared.items()}
+    assert not any(wrong.values()), wrong

@@ -5,10 +5,15 @@ is the slow part; the same reports serve the browser check of index.html
 (test_index_html.py).
 """
 
+import ast
+import json
+
 import nbformat
+import numpy as np
 import pytest
 
 from conftest import NOTEBOOKS, REPOSITORY, build
+from labs import data, runs
 
 
 def committed_and_regenerated(path):
@@ -64,8 +69,38 @@ def test_the_poetry_notebook_trains_shows_samples_and_generates(executed_noteboo
     markdown = "".join(item["data"]["text/markdown"] for item in outputs(book, "text/markdown"))
     assert "# Samples: leopardi" in markdown and "temperature 0.5" in markdown
     assert len(outputs(book, "image/png")) == 1
+    folder, run_id, _ = runs.find("poetry/leopardi", output / "models")
+    samples = (output / "reports" / "poetry" / "leopardi" / "runs" / run_id / "samples.md")
+    assert samples.read_text(encoding="utf-8") in markdown  # the run it trained, shown whole
     last_cell = book.cells[-1]
     generated = "".join(item.get("text", "") for item in last_cell.outputs
-                        if item.get("name") == "stdout")
-    assert len(generated.strip()) >= 300  # seed + 300 generated characters
+                        if item.get("name") == "stdout").removesuffix("\n")
+    seed_line = "".join(item.get("text", "") for item in last_cell.outputs
+                        if item.get("name") == "stderr").split("seed: ", 1)[1].splitlines()[0]
+    assert generated == course_generation(folder, ast.literal_eval(seed_line), 300)
     assert (output / "reports" / "index.html").is_file()
+
+
+def course_generation(folder, seed_text, length, temperature=0.5, random_seed=42):
+    """The oracle for the notebook's last cell: the course's loop (one ``model.predict`` of
+    the course's one-hot network a character, the course's sampler) with the trained
+    weights, drawing from the generator after ``generate`` took its seed window from it."""
+    from labs import course
+    from labs.poetry.models import build_model
+    from labs.saving import load_model
+
+    metadata = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    chars, maxlen = metadata["vocabulary"], metadata["maxlen"]
+    model = build_model(len(chars), maxlen, units=metadata["units"], one_hot_inside=False)
+    model.set_weights(load_model(folder / "model.keras", "the test").get_weights())
+    training = data.split_holdout(data.load_text(data.locate("leopardi.txt"))[:30_000])[0]
+    rng = np.random.RandomState(random_seed)
+    start = rng.randint(0, len(training) - maxlen)  # generate's random seed window
+    assert training[start:start + maxlen] == seed_text
+    window, text = seed_text, ""
+    for _ in range(length):
+        one_hot = np.zeros((1, maxlen, len(chars)))
+        one_hot[0, np.arange(maxlen), [chars.index(char) for char in window]] = 1.0
+        index = course.sample(model.predict(one_hot, verbose=0)[0], temperature, rng)
+        window, text = window[1:] + chars[index], text + chars[index]
+    return seed_text + text

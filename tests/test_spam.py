@@ -6,10 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
+from sklearn.metrics import confusion_matrix
 
 from labs import embeddings
+from labs.saving import load_model
+from labs.spam import cli, models
 from labs.spam import data as spam_data
-from labs.spam import lab, models, train
+from labs.spam import train
 from labs.spam.models import build_model
 
 VECTOR_SIZE = 8
@@ -102,16 +105,26 @@ def test_ragged_prediction_equals_the_message_alone_unpadded(variant, pooling):
 
 
 def test_padded_model_reads_the_padding_as_the_course_does():
+    """Unmasked, as in the course, the 40 zero vectors after a 10-token message are read as
+    40 more tokens: the padded model must answer exactly what the masked ragged model (the
+    same weights) answers when the zeros are part of the message, and not what it answers
+    for the message alone."""
     sequence = random_sequences(1, seed=4, longest=10)[0]
     model = build_model("lstm", "padded", VECTOR_SIZE, maxlen=50, units=8)
-    padded = model.predict_on_batch(spam_data.pad([sequence], 50, VECTOR_SIZE))
+    padded_input = spam_data.pad([sequence], 50, VECTOR_SIZE)
+    padded = float(np.ravel(model.predict_on_batch(padded_input))[0])
     ragged = build_model("lstm", "ragged", VECTOR_SIZE, units=8)
     ragged.set_weights(model.get_weights())
-    unpadded = ragged.predict_on_batch(tf.constant(sequence[None]))
-    assert abs(float(np.ravel(padded)[0]) - float(np.ravel(unpadded)[0])) > 1e-6
+    zeros_read = float(np.ravel(ragged.predict_on_batch(spam_data.to_ragged([padded_input[0]])))[0])
+    unpadded = float(np.ravel(ragged.predict_on_batch(spam_data.to_ragged([sequence])))[0])
+    assert padded == pytest.approx(zeros_read, abs=1e-6)
+    assert abs(padded - unpadded) > 1e-4
+    masked = build_model("lstm", "padded", VECTOR_SIZE, maxlen=50, units=8, mask_padding=True)
+    masked.set_weights(model.get_weights())
+    assert float(np.ravel(masked.predict_on_batch(padded_input))[0]) == pytest.approx(
+        unpadded, abs=1e-6)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("inputs", models.INPUT_KINDS)
 @pytest.mark.parametrize("variant", models.VARIANTS)
 def test_every_builder_trains_a_step_and_survives_save_and_load(tmp_path, variant, inputs):
@@ -130,7 +143,7 @@ def test_every_builder_trains_a_step_and_survives_save_and_load(tmp_path, varian
     expected = train.predict_probabilities(model, inputs, sequences, 12, VECTOR_SIZE)
     path = tmp_path / "model.keras"
     model.save(path)
-    loaded = models.load_model(path)
+    loaded = load_model(path, "the test")
     actual = train.predict_probabilities(loaded, inputs, sequences, 12, VECTOR_SIZE)
     np.testing.assert_allclose(actual, expected, atol=1e-6)
 
@@ -176,8 +189,26 @@ def trained(tmp_path_factory):  # used by slow tests only
     argv = ["train", "--quick", "--variants", "simplernn", "--epochs", "1", "--inputs", "both",
             "--reports-dir", str(root / "reports"), "--models-dir", str(root / "models"),
             "--cache-dir", str(root / "cache")]
-    comparison = lab.main(argv)
+    comparison = cli.main(argv)
     return root, comparison
+
+
+def check_pooled_report(folder):
+    """classification_report.txt pools every fold's test predictions: its spam and ham rows
+    must be the precision, recall, F1 and support of the folds' confusion matrices, summed
+    (each message is tested in exactly one fold)."""
+    folds = json.loads((folder / "metrics.json").read_text())["folds"]
+    (true_ham, false_spam), (false_ham, true_spam) = np.sum(
+        [fold["confusion_matrix"] for fold in folds], axis=0)
+    rows = {line.split()[0]: [float(value) for value in line.split()[1:]]
+            for line in (folder / "classification_report.txt").read_text().splitlines()
+            if line.split()[:1] in (["ham"], ["spam"])}
+    for name, hits, predicted, actual in (
+            ("spam", true_spam, true_spam + false_spam, true_spam + false_ham),
+            ("ham", true_ham, true_ham + false_ham, true_ham + false_spam)):
+        precision, recall = hits / max(predicted, 1), hits / actual
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        np.testing.assert_allclose(rows[name], [precision, recall, f1, actual], atol=5e-5)
 
 
 @pytest.mark.slow
@@ -198,7 +229,7 @@ def test_train_writes_reports_with_the_expected_columns(trained):
         for file in ("history.png", "confusion_matrix.png", "classification_report.txt",
                      "metrics.json"):
             assert (reports / name / file).stat().st_size > 0
-        assert "spam" in (reports / name / "classification_report.txt").read_text()
+        check_pooled_report(reports / name)
         log = pd.read_csv(reports / name / "training_log_fold1.csv")  # Keras's CSVLogger
         folds = json.loads((reports / name / "metrics.json").read_text())["folds"]
         assert list(log["epoch"]) == list(range(folds[0]["epochs_run"]))
@@ -232,7 +263,7 @@ def test_a_failing_variant_is_reported_and_the_others_still_run(tmp_path, monkey
 
     monkeypatch.setattr(train, "train_variant", flaky)
     with pytest.raises(SystemExit) as raised:
-        lab.main(["train", "--quick", "--variants", "simplernn", "--epochs", "1", "--inputs",
+        cli.main(["train", "--quick", "--variants", "simplernn", "--epochs", "1", "--inputs",
                   "both", "--baselines", "--reports-dir", str(tmp_path / "reports"),
                   "--models-dir",
                   str(tmp_path / "models"), "--cache-dir", str(tmp_path / "cache")])
@@ -251,7 +282,7 @@ def test_a_failing_variant_is_reported_and_the_others_still_run(tmp_path, monkey
 @pytest.mark.slow
 def test_predict_cli_classifies_without_retraining(trained, capsys):
     root, _ = trained
-    probabilities = lab.main(["predict", "--model", "simplernn_ragged", "--models-dir",
+    probabilities = cli.main(["predict", "--model", "simplernn_ragged", "--models-dir",
                                str(root / "models"), "WINNER!! Claim your free prize now",
                                "See you at lunch"])
     lines = capsys.readouterr().out.strip().splitlines()
@@ -266,7 +297,7 @@ def test_predict_cli_classifies_without_retraining(trained, capsys):
     sequences = [np.concatenate([np.array([token.vector for token in doc], np.float32),
                                  embeddings.token_attributes(doc)], axis=1)
                  for doc in map(nlp, texts)]
-    model = models.load_model(folder / "simplernn_ragged.keras")
+    model = load_model(folder / "simplernn_ragged.keras", "the test")
     expected = [float(np.ravel(model.predict_on_batch(tf.constant(sequence[None])))[0])
                 for sequence in sequences]
     np.testing.assert_allclose(probabilities, expected, atol=1e-5)
@@ -287,17 +318,17 @@ def test_predict_cli_classifies_without_retraining(trained, capsys):
 def test_predict_cli_errors_are_one_line(trained, argv, message):
     root, _ = trained
     with pytest.raises(SystemExit) as raised:
-        lab.main(["predict", "--models-dir", str(root / "models"), *argv])
+        cli.main(["predict", "--models-dir", str(root / "models"), *argv])
     text = str(raised.value.code)
     assert text.startswith("labs.spam: error:") and message in text and "\n" not in text
 
 
 def test_train_rejects_bad_options(capsys):
     with pytest.raises(SystemExit):
-        lab.main(["train", "--epochs", "0"])
+        cli.main(["train", "--epochs", "0"])
     assert "argument --epochs: must be at least 1, got 0" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        lab.main(["train", "--variants", "lstm2"])
+        cli.main(["train", "--variants", "lstm2"])
     assert "invalid choice: 'lstm2'" in capsys.readouterr().err
 
 
@@ -307,12 +338,12 @@ def test_folds_are_identical_for_every_model_and_never_split_a_text(known_sms):
     texts = known_sms["text"].to_numpy()
     first = spam_data.make_folds(labels, texts, 5, "grouped", 42)
     second = spam_data.make_folds(labels, texts, 5, "grouped", 42)
-    for (train_a, test_a), (train_b, test_b) in zip(first, second, strict=True):
-        np.testing.assert_array_equal(train_a, train_b)
-        np.testing.assert_array_equal(test_a, test_b)
-    tested = np.concatenate([test for _, test in first])
+    for fold_a, fold_b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(fold_a.train, fold_b.train)
+        np.testing.assert_array_equal(fold_a.test, fold_b.test)
+    tested = np.concatenate([fold.test for fold in first])
     assert sorted(tested) == list(range(len(labels)))  # every message tested exactly once
-    for train_rows, test_rows in first:
+    for train_rows, test_rows in ((fold.train, fold.test) for fold in first):
         assert not set(texts[train_rows]) & set(texts[test_rows])
         fit, validation = spam_data.validation_split(train_rows, labels, texts, 42)
         assert not set(texts[fit]) & set(texts[validation])
@@ -344,22 +375,23 @@ def test_the_paired_test_detects_a_real_difference_and_not_noise():
 def test_model_selection_never_sees_the_test_labels(known_sms):
     """Shuffle the test part's labels: under the tuned recipe the chosen epoch, threshold
     and test scores stay the same, because the test part is only ever predicted."""
-    from labs.spam import train
+    from dataclasses import replace
+
+    from labs.spam.config import RECIPES, Settings
 
     sms = known_sms.iloc[:600].reset_index(drop=True)
     labels = (sms["label"] == "spam").to_numpy().astype(np.float32)
     texts = sms["text"].to_numpy()
     vectors = token_vectors(random_sequences(len(sms), seed=11))
-    (train_rows, test_rows), _ = spam_data.make_folds(labels, texts, 2, "grouped", 0)
-    settings = {**train.RECIPES["tuned"], "epochs": 6, "batch_size": 32, "maxlen": 20,
-                "verbose": 0, "patience": 2}
+    fold, _ = spam_data.make_folds(labels, texts, 2, "grouped", 0)
+    settings = Settings(replace(RECIPES["tuned"], epochs=6, batch_size=32, patience=2),
+                        maxlen=20)
     results = []
     for shuffle in (False, True):
         shown = labels.copy()
         if shuffle:
-            shown[test_rows] = np.random.default_rng(1).permutation(shown[test_rows])
-        fold = {"train": train_rows, "test": test_rows, "labels": shown, "texts": texts,
-                "class_names": ["ham", "spam"]}
+            shown[fold.test] = np.random.default_rng(1).permutation(shown[fold.test])
+        fold = replace(fold, labels=shown)
         results.append(train.train_variant("lstm", "ragged", vectors, fold, settings, seed=3)[1])
     for key in ("best_epoch", "threshold", "epochs_run"):
         assert results[0][key] == results[1][key]
@@ -374,7 +406,8 @@ def test_baselines_choose_c_on_the_training_part_only(known_sms):
     sms = known_sms.iloc[:800].reset_index(drop=True)
     labels = (sms["label"] == "spam").to_numpy().astype(int)
     texts = sms["text"].to_numpy()
-    (train_rows, test_rows), _ = spam_data.make_folds(labels, texts, 2, "grouped", 0)
+    fold, _ = spam_data.make_folds(labels, texts, 2, "grouped", 0)
+    train_rows, test_rows = fold.train, fold.test
     shuffled = labels.copy()
     shuffled[test_rows] = np.random.default_rng(2).permutation(shuffled[test_rows])
     for name in ("tfidf-svm", "tfidf-logreg"):
@@ -388,20 +421,30 @@ def test_baselines_choose_c_on_the_training_part_only(known_sms):
 @pytest.mark.parametrize("recipe", ["course", "tuned"])
 def test_each_recipe_trains_and_round_trips_through_predict(tmp_path, recipe, capsys):
     root = tmp_path
-    lab.main(["train", "--quick", "--recipe", recipe, "--variants", "transformer", "lstm",
+    cli.main(["train", "--quick", "--recipe", recipe, "--variants", "transformer", "lstm",
               "--folds", "1", "--epochs", "1", "--baselines", "--reports-dir",
               str(root / "reports"), "--models-dir", str(root / "models")])
     pointer = json.loads((root / "models" / "spam" / "latest-quick.json").read_text())
     inputs = "padded" if recipe == "course" else "ragged"
+    # The oracle: the run's own test predictions of fold 1 (the saved model's fold), as its
+    # confusion matrix. predict, on the same messages, must reproduce it exactly.
+    messages = spam_data.load_messages(Path("datasets"), 1000, 42)
+    (fold,) = spam_data.make_folds(messages.labels, messages.texts, 1, "grouped", 42)
+    texts = list(messages.texts[fold.test])
     for variant in ("transformer", "lstm"):
         metadata = json.loads((Path(pointer["models"]) / f"{variant}_{inputs}.json").read_text())
         assert metadata["recipe"] == recipe
+        assert recipe == "tuned" or metadata["threshold"] == 0.5
         capsys.readouterr()
-        probabilities = lab.main(["predict", "--models-dir", str(root / "models"), "--model",
-                                  f"{variant}_{inputs}", "WIN a FREE prize, call 0800 now"])
-        line = capsys.readouterr().out.strip()
-        assert line.split("\t")[0] == ("spam" if probabilities[0] >= metadata["threshold"]
-                                       else "ham")
+        cli.main(["predict", "--models-dir", str(root / "models"), "--model",
+                  f"{variant}_{inputs}", *texts])
+        predicted = [line.split("\t")[0] == "spam"
+                     for line in capsys.readouterr().out.strip().splitlines()]
+        assert len(predicted) == len(texts)
+        stored = json.loads((Path(pointer["reports"]) / f"{variant}_{inputs}" /
+                             "metrics.json").read_text())["folds"][0]["confusion_matrix"]
+        assert confusion_matrix(messages.labels[fold.test].astype(int),
+                                np.asarray(predicted, int), labels=[0, 1]).tolist() == stored
 
 
 def test_the_reading_guide_is_written_from_the_numbers():

@@ -1,3 +1,3 @@
-from labs.poetry.lab import main
+from labs.poetry.cli import main
 
 main()

@@ -12,21 +12,24 @@ the course model's best loss (and that time as a ratio of the course's), paramet
 generation speed and a sample at one temperature.
 """
 
+import json
 import math
 import time
+from dataclasses import replace
 
 import keras
 import numpy as np
 import pandas as pd
 
-from labs.poetry import models, train
+from labs.poetry import data, models, train
+from labs.poetry.config import QUICK, Config
 from labs.poetry.generate import Generator
 from labs.reports import (atomic_path, atomic_write_json, atomic_write_text, device_line,
                           markdown_table, pyplot, save_figure)
 from labs.training import training_logs, write_summary
 
 COURSE = "course next-char LSTM"
-# name → the options that differ from the lab's defaults (labs.poetry.lab: lstm, 128 units,
+# name → the settings that differ from the lab's defaults (``Config``: lstm, 128 units,
 # one-hot, next-char, RMSprop 0.01, batch 256). The every-step settings are the tutorials'.
 EVERY_STEP = {"objective": "every-step", "seq_length": 100, "optimizer": "adam",
               "learning_rate": 3e-3, "batch_size": 32}
@@ -64,49 +67,68 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def configuration_settings(name, base):
-    """The lab's settings for one configuration (``base``: the run's common settings)."""
-    settings = {**base, **CONFIGURATIONS[name]}
+def compare_command(args):
+    """Corpus → every configuration for the same budget (the course's to its early stop) →
+    one report of held-out loss against seconds of training."""
+    budget = min(args.budget_minutes, QUICK["budget_minutes"]) if args.quick else \
+        args.budget_minutes
+    base = Config(corpus=args.corpus, seed=args.seed, quick=args.quick,
+                  epochs=QUICK["epochs"] if args.quick else REFERENCE_EPOCHS).resolved()
+    corpus = data.read_corpus(base.corpus, args.datasets_dir, base.lowercase, base.characters,
+                              base.maxlen)
+    seed_text = data.random_window(corpus.held_out_text, base.maxlen,
+                                   np.random.RandomState(args.seed))
+    folder = args.reports_dir / "poetry" / args.corpus
+    names = [name for name in CONFIGURATIONS if name in args.configurations]
+    if args.reference:
+        rows = [reference_row(args.reference)]
+        names = [name for name in names if name != COURSE]
+    else:
+        rows, names = [], [COURSE, *(name for name in names if name != COURSE)]
+    for number, name in enumerate(names, 1):
+        print(f"[{number}/{len(names)}] {name}" + ("" if name == COURSE else
+                                                    f", {budget} minutes"))
+        rows.append(train_configuration(name, configuration(name, base), corpus, seed_text,
+                                        None if name == COURSE else budget * 60,
+                                        folder / "compare"))
+    frame = write_comparison(rows, folder, header_lines(base, budget, args.reference))
+    print(frame.to_string(index=False))
+    print(f"wrote {folder / 'compare.md'}")
+    return frame
+
+
+def configuration(name, base):
+    """One configuration's ``Config``: ``base`` with the configuration's differences."""
+    config = replace(base, **CONFIGURATIONS[name])
     if name != COURSE:  # the budget ends these, not an epoch count
-        settings["epochs"] = UNLIMITED_EPOCHS
-    if settings["cell"] == "transformer":
-        settings.update(inputs="embedding", embedding_dim=settings["units"])
-    return settings
+        config = replace(config, epochs=UNLIMITED_EPOCHS)
+    return config.resolved()
 
 
-def train_configuration(name, settings, prepared, budget_seconds, folder):
+def train_configuration(name, config, corpus, seed_text, budget_seconds, folder):
     """One configuration, trained to its budget (or, for the course, to its early stop):
     its curve, best loss, parameters, generation speed and a sample."""
-    corpus, halves, validation_text, seed_text = prepared
-    from labs.poetry.lab import training_data  # the lab's own data path, not a copy
-
-    keras.utils.set_random_seed(settings["seed"])
-    training, validation = training_data(settings, halves, corpus["vocabulary"])
-    model = models.build_model(
-        len(corpus["vocabulary"]), settings["maxlen"], settings["cell"], settings["layers"],
-        settings["units"], settings["optimizer"], settings["learning_rate"],
-        settings["clipnorm"], objective=settings["objective"], inputs=settings["inputs"],
-        embedding_dim=settings["embedding_dim"], context=settings["seq_length"],
-        heads=settings["heads"])
-    metadata = {"corpus": settings["corpus"], "vocabulary": corpus["vocabulary"],
-                "maxlen": settings["maxlen"], "lowercase": settings["lowercase"]}
-    report = train.EpochReport(metadata, validation_text, 10**6, settings["seed"])
+    keras.utils.set_random_seed(config.seed)
+    prepared = train.training_data(config, corpus)
+    model = models.build(config, len(corpus.vocabulary))
+    metadata = config.model_metadata(corpus.vocabulary)
+    report = train.EpochReport(metadata, corpus.held_out_text, 10**6, config.seed)
     budget = TimeBudget(budget_seconds)
     logs = [budget, *training_logs(folder / slug(name) / "training_log.csv")]
     write_summary(model, folder / slug(name) / "model_summary.txt")
-    history, _ = train.fit(model, training, validation, settings, report, logs)
-    return result_row(name, settings, model, metadata, history, report, seed_text)
+    history, _ = train.fit(model, prepared, config, report, logs)
+    return result_row(name, config, model, metadata, history, report, seed_text)
 
 
-def result_row(name, settings, model, metadata, history, report, seed_text):
+def result_row(name, config, model, metadata, history, report, seed_text):
     generator = Generator(model, metadata)
     started = time.perf_counter()
-    sample = generator.generate(seed_text, SAMPLE_LENGTH, np.random.RandomState(settings["seed"]),
+    sample = generator.generate(seed_text, SAMPLE_LENGTH, np.random.RandomState(config.seed),
                                 temperature=SAMPLE_TEMPERATURE, generation="stateful")
     speed = SAMPLE_LENGTH / (time.perf_counter() - started)
-    return {"configuration": name, "objective": settings["objective"], "cell": settings["cell"],
-            "inputs": settings["inputs"], "optimizer": settings["optimizer"],
-            "learning_rate": settings["learning_rate"], "batch_size": settings["batch_size"],
+    return {"configuration": name, "objective": config.objective, "cell": config.cell,
+            "inputs": config.inputs, "optimizer": config.optimizer,
+            "learning_rate": config.learning_rate, "batch_size": config.global_batch_size,
             "parameters": model.count_params(), "epochs": len(history["val_loss"]),
             "seconds": list(np.cumsum(report.training_seconds)), "val_loss": history["val_loss"],
             "best_loss": min(history["val_loss"]), "chars_per_second": speed,
@@ -115,8 +137,6 @@ def result_row(name, settings, model, metadata, history, report, seed_text):
 
 def reference_row(path):
     """A course next-char run from ``make poetry`` (its metrics.json) as the reference curve."""
-    import json
-
     metrics = json.loads(path.read_text(encoding="utf-8"))
     return {"configuration": f"{COURSE} ({path.parent.name})", "objective": "next-char",
             "cell": metrics["cell"], "inputs": "one-hot", "optimizer": metrics["optimizer"],
@@ -192,12 +212,12 @@ def write_comparison(rows, folder, header):
     return frame
 
 
-def header_lines(settings, budget_minutes, reference):
-    return {"corpus": settings["corpus"], "lines": [
+def header_lines(config, budget_minutes, reference):
+    return {"corpus": config.corpus, "lines": [
         f"Budget: {budget_minutes} minutes of training per configuration; the course's "
         "next-char LSTM " + (f"from {reference}" if reference else
                              f"trained to its early stop (at most {REFERENCE_EPOCHS} epochs)"),
         "Held-out loss: next character after exactly "
-        f"{settings['maxlen']} characters, on the held-out last 10% (every objective alike)",
-        f"Seed {settings['seed']}; generation speed: stateful, {SAMPLE_LENGTH} characters",
+        f"{config.maxlen} characters, on the held-out last 10% (every objective alike)",
+        f"Seed {config.seed}; generation speed: stateful, {SAMPLE_LENGTH} characters",
         device_line(keras)]}

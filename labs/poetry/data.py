@@ -1,5 +1,7 @@
 """Corpora, vocabulary and windows: text in, uint8 index windows out."""
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from labs import data
@@ -29,6 +31,39 @@ def load_corpus(name, datasets_dir=data.DATASETS_DIR, lowercase=None, characters
         text = data.load_text(data.locate(file, datasets_dir, log=log))
         texts.append((text.lower() if lowercase else text)[:characters])
     return texts
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A corpus as a run reads it: each text split into its first 90% (training) and its
+    last 10% (held out), and the vocabulary of both."""
+    name: str
+    files: tuple
+    train_texts: list
+    held_out_texts: list
+    vocabulary: list
+
+    @property
+    def characters(self):
+        return sum(len(text) for text in (*self.train_texts, *self.held_out_texts))
+
+    @property
+    def held_out_text(self):
+        return "".join(self.held_out_texts)
+
+
+def read_corpus(name, datasets_dir, lowercase, characters, maxlen):
+    """The corpus's texts (cut for quick runs), checked for ``maxlen``, split and with
+    their vocabulary."""
+    texts = load_corpus(name, datasets_dir, lowercase, characters)
+    check_length(texts, maxlen)
+    vocabulary = build_vocabulary(texts)
+    halves = [data.split_holdout(text) for text in texts]
+    corpus = Corpus(name, CORPORA[name]["files"], [half[0] for half in halves],
+                    [half[1] for half in halves], vocabulary)
+    print(f"corpus length: {corpus.characters:,}")
+    print(f"total chars: {len(vocabulary)}")
+    return corpus
 
 
 def check_length(texts, maxlen, fraction=data.VALIDATION_FRACTION):

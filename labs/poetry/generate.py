@@ -2,19 +2,22 @@
 
 As in the course, each new character is predicted from the last ``maxlen`` characters,
 starting from a zero state, exactly as the model was trained; the forward pass runs in
-NumPy (``models.NumpyCharModel``) and the draw is ``labs.sampling``'s.
+NumPy (``models.NumpyCharModel``) and the draw is ``labs.sampling``'s. ``generate_command``
+is ``python -m labs.poetry generate``: a saved model, without retraining.
 """
 
-import json
-from pathlib import Path
+import sys
+import time
+from functools import partial
 
 import numpy as np
 
-from labs import runs
-from labs.cli import LabError
+from labs import runs, sampling, saving
+from labs.cli import LabError, note_progress
+from labs.data import split_holdout
+from labs.poetry import data
 from labs.poetry.data import prepare_seed
-from labs.poetry.models import load_model, numpy_twin
-from labs.sampling import Sampler
+from labs.poetry.models import numpy_twin
 
 
 def generate_indices(numpy_model, seed_indices, length, sampler, rng, on_index=None):
@@ -66,7 +69,7 @@ class Generator:
                  top_k=None, top_p=None, drop_unknown=False, on_text=None, generation="window"):
         """``length`` characters after ``seed_text``; ``on_text`` sees each as it comes.
         ``generation``: ``window`` (the course's re-feed) or ``stateful``."""
-        sampler = Sampler(method, temperature, top_k, top_p)
+        sampler = sampling.Sampler(method, temperature, top_k, top_p)
         if generation not in GENERATIONS:
             raise LabError(f"unknown generation {generation!r}; choose from "
                            f"{', '.join(GENERATIONS)}")
@@ -81,39 +84,17 @@ class Generator:
 METADATA_KEYS = ("corpus", "vocabulary", "maxlen", "lowercase")
 
 
-def model_paths(folder):
-    return Path(folder) / "model.keras", Path(folder) / "model.json"
-
-
-def read_metadata(path, target):
-    """A model's JSON, with every key generation needs."""
-    try:
-        metadata = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise LabError(f"{path} is not valid JSON ({type(error).__name__}); retrain the model "
-                       f"with `{target}`") from None
-    metadata = metadata if isinstance(metadata, dict) else {}
-    missing = [key for key in METADATA_KEYS if key not in metadata]
-    if missing:
-        raise LabError(f"{path} lacks {', '.join(missing)}; retrain the model with `{target}`")
-    return metadata
-
-
 def load_generator(corpus, models_dir, run_id=None):
     """The saved model of ``corpus`` (last full run, or ``run_id``) as a ``Generator``."""
     target = ("make poetry" if corpus in ("leopardi", "nietzsche")
               else f"python -m labs.poetry train --corpus {corpus}")
     folder, run_id, _ = runs.find(f"poetry/{corpus}", models_dir, run_id, target)
-    model_path, metadata_path = model_paths(folder)
+    model_path, metadata_path = saving.model_paths(folder)
     if not model_path.is_file() or not metadata_path.is_file():
         raise LabError(f"run {run_id} has no {model_path.name} with {metadata_path.name} in "
                        f"{folder}; train again with `{target}`")
-    metadata = read_metadata(metadata_path, target)
-    try:
-        model = load_model(model_path)
-    except Exception as error:  # noqa: BLE001  (a damaged file: Keras raises many kinds)
-        raise LabError(f"cannot load {model_path}: the file is damaged or not a Keras model "
-                       f"({type(error).__name__}); retrain it with `{target}`") from None
+    metadata = saving.read_metadata(metadata_path, METADATA_KEYS, target)
+    model = saving.load_model(model_path, target)
     if model.output_shape[-1] != len(metadata["vocabulary"]) or \
             model.input_shape[1] not in (metadata["maxlen"], None):  # None: every-step
         raise LabError(f"{metadata_path} does not match {model_path.name} (vocabulary "
@@ -121,3 +102,71 @@ def load_generator(corpus, models_dir, run_id=None):
                        f"{metadata['maxlen']} vs {model.input_shape[1]}); retrain it with "
                        f"`{target}`")
     return Generator(model, metadata)
+
+
+# ---------------------------------------------------------------- python -m labs.poetry generate
+def generate_command(args):
+    """Saved model → seed text → one sample per temperature, streamed, with its speed."""
+    generator = load_generator(args.corpus, args.models_dir, args.run)
+    temperatures = args.temperature or [1.0]
+    for temperature in temperatures:
+        sampling.check(args.method, temperature, args.top_k, args.top_p)
+    write = partial(generator.generate, method=args.method, top_k=args.top_k, top_p=args.top_p,
+                    drop_unknown=args.drop_unknown, generation=args.generation, on_text=stream)
+    rng = np.random.RandomState(args.random_seed)
+    note_progress("", kept="the text so far is above")
+    if args.interactive:
+        return interactive(write, generator.metadata["corpus"], args.length, rng,
+                           temperatures[0])
+    seed_text = args.seed_text
+    if seed_text is None:
+        seed_text = data.random_window(training_text(generator.metadata, args.datasets_dir),
+                                       generator.maxlen, rng)
+    outputs = []
+    for temperature in temperatures:
+        label = args.method if args.method != "temperature" else f"temperature {temperature}"
+        print(f"--- {label}, seed: {seed_text!r}", file=sys.stderr)
+        sys.stdout.write(seed_text)
+        started = time.perf_counter()
+        text = write(seed_text, args.length, rng, temperature=temperature)
+        seconds = time.perf_counter() - started
+        sys.stdout.write("\n")
+        print(f"--- {len(text)} characters in {seconds:.2f} s ({len(text) / seconds:,.0f} "
+              "characters/s)", file=sys.stderr)
+        outputs.append(text)
+    return outputs
+
+
+def training_text(metadata, datasets_dir):
+    """The text the model was trained on (the corpus as its run read it, less the held-out
+    10%): random seeds come from there, so every seed character is in the vocabulary."""
+    texts = data.load_corpus(metadata["corpus"], datasets_dir, metadata["lowercase"],
+                             metadata.get("characters"), log=lambda message: None)
+    return "".join(split_holdout(text)[0] for text in texts)
+
+
+def stream(character):
+    sys.stdout.write(character)
+    sys.stdout.flush()
+
+
+def interactive(write, corpus, length, rng, temperature):
+    """Type a beginning, watch the continuation stream out; empty line or Ctrl-D exits.
+    ``write``: ``Generator.generate`` with the command's sampling options."""
+    print(f"Type the beginning of a text ({corpus} model); "
+          "an empty line or Ctrl-D quits.", file=sys.stderr)
+    while True:
+        try:
+            seed_text = input("> ")
+        except (EOFError, KeyboardInterrupt):
+            print(file=sys.stderr)
+            return
+        if not seed_text.strip():
+            return
+        sys.stdout.write(seed_text)
+        try:
+            write(seed_text, length, rng, temperature=temperature)
+        except LabError as error:
+            print(f"\nlabs.poetry: {error}", file=sys.stderr)
+            continue
+        sys.stdout.write("\n")

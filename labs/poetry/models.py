@@ -1,7 +1,9 @@
 """The character model twice: in Keras for training, in NumPy for fast generation.
 
-``build_model(vocabulary_size, maxlen)`` is the course's network, [RNN(units)] × layers →
-Dense(vocabulary, softmax), with the one-hot encoding done inside the model.
+``build(config, vocabulary_size)`` is the one place the lab builds a model from its
+``Config``; ``build_model(vocabulary_size, maxlen, ...)`` is the network itself: the course's
+[RNN(units)] × layers → Dense(vocabulary, softmax), with the one-hot encoding done inside the
+model, or the transformer of ``labs.poetry.transformer``.
 
 ``NumpyCharModel(model)`` reads the trained weights once and runs the same cells in NumPy.
 One ``model.predict`` per character costs ~40 ms of Keras overhead (about 25 characters per
@@ -13,16 +15,11 @@ import keras
 import numpy as np
 from keras import layers
 
-from labs.poetry.transformer import HEADS, NumpyTransformer, PositionEmbedding, build_transformer
+from labs.poetry.config import CELLS, INPUTS, OBJECTIVES, Config
+from labs.poetry.transformer import NumpyTransformer, build_transformer
 from labs.training import RECURRENT_LAYERS
 
-CELLS = (*RECURRENT_LAYERS, "transformer")
-UNITS = 128
-LEARNING_RATE = 0.01
-CLIPNORM = 1.0  # keeps RMSprop at lr 0.01 from diverging in long runs
 OPTIMIZERS = {"rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam}
-OBJECTIVES = ("next-char", "every-step")
-INPUTS = ("one-hot", "embedding")
 
 
 @keras.saving.register_keras_serializable(package="rnn_labs")
@@ -47,10 +44,20 @@ class OneHot(layers.Layer):
         return {**super().get_config(), "depth": self.depth}
 
 
-def build_model(vocabulary_size, maxlen, cell="lstm", layers_count=1, units=UNITS,
-                optimizer="rmsprop", learning_rate=LEARNING_RATE, clipnorm=CLIPNORM,
-                one_hot_inside=True, objective="next-char", inputs="one-hot", embedding_dim=64,
-                context=100, heads=HEADS):
+def build(config, vocabulary_size):
+    """The model a ``Config`` describes, compiled."""
+    return build_model(vocabulary_size, config.maxlen, config.cell, config.layers, config.units,
+                       config.optimizer, config.learning_rate, config.clipnorm,
+                       objective=config.objective, inputs=config.inputs,
+                       embedding_dim=config.embedding_dim, context=config.seq_length,
+                       heads=config.heads)
+
+
+def build_model(vocabulary_size, maxlen, cell="lstm", layers_count=1, units=Config.units,
+                optimizer="rmsprop", learning_rate=Config.learning_rate,
+                clipnorm=Config.clipnorm, one_hot_inside=True, objective="next-char",
+                inputs="one-hot", embedding_dim=Config.embedding_dim,
+                context=Config.seq_length, heads=Config.heads):
     """The course's character model: [RNN(units)] × layers → Dense(vocabulary, softmax),
     compiled; or, with ``cell="transformer"``, the small causal Transformer of
     ``labs.poetry.transformer`` (every-step only, ``context`` positions, ``heads``).
@@ -99,12 +106,6 @@ def check_choices(**choices):
     for name, (value, allowed) in choices.items():
         if value not in allowed:
             raise ValueError(f"unknown {name} {value!r}; choose from {', '.join(allowed)}")
-
-
-def load_model(path):
-    """A saved character model, with its custom layer passed explicitly."""
-    return keras.models.load_model(path, custom_objects={"OneHot": OneHot,
-                                                         "PositionEmbedding": PositionEmbedding})
 
 
 def numpy_twin(model):

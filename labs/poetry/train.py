@@ -2,13 +2,15 @@
 
 import math
 import time
+from dataclasses import dataclass
 
 import keras
 import numpy as np
 import pandas as pd
 
+from labs import saving
 from labs.cli import LabError
-from labs.poetry.data import every_step_sequences, random_window
+from labs.poetry.data import encode, every_step_sequences, make_windows, random_window
 from labs.poetry.generate import Generator
 from labs.training import (EpochTimer, ProgressNote, early_stopping, history_lists,
                            make_dataset)
@@ -17,6 +19,45 @@ PATIENCE = 3
 SAMPLE_LENGTH = 200
 TRAINING_TEMPERATURES = (0.2, 0.5, 1.0)
 COMPARISON_LENGTH = 1000  # characters of each generation method in the comparison
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """What the model learns from, and the held-out windows every objective is scored on.
+    ``training``: next-char, (windows, next characters) of the training part (the
+    course's); every-step, the encoded training texts, cut into sequences anew each epoch."""
+    training: object
+    held_out: tuple  # (windows, next characters) of the held-out text
+    seq_length: int = None  # every-step only
+
+    @property
+    def training_examples(self):
+        """Training windows (next-char), or sequences per epoch (every-step)."""
+        if self.seq_length is None:
+            return len(self.training[0])
+        return sum((len(text) - self.seq_length) // self.seq_length for text in self.training)
+
+    @property
+    def held_out_windows(self):
+        return len(self.held_out[0])
+
+
+def training_data(config, corpus):
+    """The ``TrainingData`` of a ``Config`` on a ``data.Corpus``."""
+    vocabulary, maxlen, step = corpus.vocabulary, config.maxlen, config.step
+    held_out = make_windows(corpus.held_out_texts, vocabulary, maxlen, step)
+    if config.objective == "every-step":
+        prepared = TrainingData([encode(text, vocabulary) for text in corpus.train_texts],
+                                held_out, config.seq_length)
+        described = (f"{sum(len(text) for text in prepared.training):,} training characters in "
+                     f"sequences of {config.seq_length}")
+    else:
+        prepared = TrainingData(make_windows(corpus.train_texts, vocabulary, maxlen, step),
+                                held_out)
+        described = f"{prepared.training_examples:,} for training"
+    print(f"nb sequences: {described}, {prepared.held_out_windows:,} held-out windows (last 10% "
+          f"of the text), maxlen {maxlen}, step {step}")
+    return prepared
 
 
 class EpochReport(EpochTimer):
@@ -49,18 +90,20 @@ class EpochReport(EpochTimer):
 
 
 class Checkpoints:
-    """The best epoch's model saved as it happens (a run killed at epoch 9 keeps epoch 8's),
-    and Keras's ``BackupAndRestore`` state of the last epoch, which ``--resume`` continues
-    from. ``log_path`` is the run's CSV log: the epochs an interrupted run already did."""
+    """The best epoch's model saved as it happens into ``folder`` with its ``metadata`` (a
+    run killed at epoch 9 keeps epoch 8's), and Keras's ``BackupAndRestore`` state of the
+    last epoch, which ``--resume`` continues from. ``log_path`` is the run's CSV log: the
+    epochs an interrupted run already did."""
 
-    def __init__(self, folder, save_best, load_best, log_path):
-        self.backup, self.save_best, self.load_best = folder / "backup", save_best, load_best
+    def __init__(self, folder, metadata, log_path):
+        self.backup, self.metadata = folder / "backup", metadata
+        self.model_path = saving.model_paths(folder)[0]
         self.log_path = log_path
         self.prior = read_log(log_path)
 
     def callbacks(self, early):
         losses = self.prior.get("val_loss", [])
-        return [BestModel(self.save_best, min(losses, default=math.inf)),
+        return [BestModel(self.model_path, self.metadata, min(losses, default=math.inf)),
                 ContinueEarlyStopping(early, losses)]
 
     def backup_callback(self):
@@ -70,9 +113,8 @@ class Checkpoints:
     def finish(self, model):
         """After fit: the best epoch's weights (of this session or an earlier one) and the
         whole history, from the log."""
-        best = self.load_best()
-        if best is not None:
-            model.set_weights(best.get_weights())
+        if self.model_path.is_file():
+            model.set_weights(saving.load_model(self.model_path, "--resume").get_weights())
         return read_log(self.log_path)
 
 
@@ -89,14 +131,16 @@ def read_log(path):
 
 
 class BestModel(keras.callbacks.Callback):
-    def __init__(self, save, best):
+    """Saves the model (``saving.save_model``) whenever the held-out loss improves."""
+
+    def __init__(self, model_path, metadata, best):
         super().__init__()
-        self.save, self.best = save, best
+        self.model_path, self.metadata, self.best = model_path, metadata, best
 
     def on_epoch_end(self, epoch, logs=None):
         if logs and logs.get("val_loss", math.inf) < self.best:
             self.best = logs["val_loss"]
-            self.save(self.model)
+            saving.save_model(self.model, self.metadata, self.model_path)
 
 
 class ContinueEarlyStopping(keras.callbacks.Callback):
@@ -114,33 +158,33 @@ class ContinueEarlyStopping(keras.callbacks.Callback):
             self.early.wait = len(self.losses) - 1 - best
 
 
-def fit(model, training, validation, settings, report, logs, checkpoints=None):
+def fit(model, data, config, report, logs, checkpoints=None):
     """``model.fit`` on the training part, scored on the held-out windows; the model keeps
     the best epoch's weights (early stopping restores them); ``logs``: Keras's CSVLogger
     and TensorBoard (``labs.training.training_logs``).
 
-    ``next-char`` (the course's): ``training`` is (windows, next characters), and Keras's
-    own ``val_loss`` is the held-out loss. ``every-step``: ``training`` is the encoded
-    training texts, cut into new sequences every epoch (``EveryStepBatches``), and
+    ``next-char`` (the course's): ``data.training`` is (windows, next characters), and
+    Keras's own ``val_loss`` is the held-out loss. ``every-step``: ``data.training`` is the
+    encoded training texts, cut into new sequences every epoch (``EveryStepBatches``), and
     ``HeldOutLoss`` puts the same held-out measure into ``val_loss`` before any other
     callback reads it.
     """
-    batch_size, evaluation, options = settings["batch_size"], [], {}
-    if settings["objective"] == "every-step":
-        data = EveryStepBatches(training, settings["seq_length"], batch_size, settings["seed"])
-        evaluation = [HeldOutLoss(*validation)]
+    batch_size, evaluation, options = config.global_batch_size, [], {}
+    if config.objective == "every-step":
+        batches = EveryStepBatches(data.training, config.seq_length, batch_size, config.seed)
+        evaluation = [HeldOutLoss(*data.held_out)]
     else:
-        data = make_dataset(*training, batch_size, seed=settings["seed"])
-        options["validation_data"] = make_dataset(*validation, batch_size)
+        batches = make_dataset(*data.training, batch_size, seed=config.seed)
+        options["validation_data"] = make_dataset(*data.held_out, batch_size)
     early = early_stopping(PATIENCE)
-    saving = checkpoints.callbacks(early) if checkpoints else []
+    best = checkpoints.callbacks(early) if checkpoints else []
     backup = [checkpoints.backup_callback()] if checkpoints else []
     started = time.perf_counter()
     history = model.fit(
-        data, epochs=settings["epochs"], shuffle=False,  # tf.data / the batches shuffle
-        callbacks=[*evaluation, ProgressNote(settings["corpus"]), report, early, *saving, *logs,
+        batches, epochs=config.epochs, shuffle=False,  # tf.data / the batches shuffle
+        callbacks=[*evaluation, ProgressNote(config.corpus), report, early, *best, *logs,
                    *backup],
-        verbose=2 if settings["verbose"] else 0, **options)
+        verbose=2 if config.verbose else 0, **options)
     seconds = time.perf_counter() - started
     if checkpoints is None:
         history = history_lists(history)
@@ -241,25 +285,24 @@ def loss_metrics(history):
             "training_loss_at_best_nats": history["loss"][best]}
 
 
-def run_metrics(settings, corpus, examples, model, history, report, seconds):
-    """Everything metrics.json records about a run, in one flat dict; ``examples``: the
-    training windows (next-char) or sequences per epoch (every-step), and the held-out
-    windows."""
+def run_metrics(config, corpus, data, model, history, report, seconds):
+    """Everything metrics.json records about a run, in one flat dict."""
     return {
-        "corpus": settings["corpus"], "files": list(corpus["files"]),
-        "corpus_characters": corpus["characters"], "vocabulary_size": len(corpus["vocabulary"]),
-        "lowercase": settings["lowercase"], "maxlen": settings["maxlen"], "step": settings["step"],
-        "training_examples": examples[0], "validation_windows": examples[1],
-        **{key: settings[key] for key in ("objective", "seq_length", "inputs", "embedding_dim",
-                                          "cell", "layers", "units", "heads")},
-        "parameters": model.count_params(), "optimizer": settings["optimizer"],
-        "learning_rate": settings["learning_rate"], "clipnorm": settings["clipnorm"],
-        "batch_size": settings["batch_size"], **loss_metrics(history),
-        "epochs_max": settings["epochs"],
-        "uniform_loss_nats": math.log(len(corpus["vocabulary"])),
+        "corpus": config.corpus, "files": list(corpus.files),
+        "corpus_characters": corpus.characters, "vocabulary_size": len(corpus.vocabulary),
+        "lowercase": config.lowercase, "maxlen": config.maxlen, "step": config.step,
+        "training_examples": data.training_examples, "validation_windows": data.held_out_windows,
+        "objective": config.objective, "seq_length": config.seq_length, "inputs": config.inputs,
+        "embedding_dim": config.embedding_dim, "cell": config.cell, "layers": config.layers,
+        "units": config.units, "heads": config.heads,
+        "parameters": model.count_params(), "optimizer": config.optimizer,
+        "learning_rate": config.learning_rate, "clipnorm": config.clipnorm,
+        "batch_size": config.global_batch_size, **loss_metrics(history),
+        "epochs_max": config.epochs,
+        "uniform_loss_nats": math.log(len(corpus.vocabulary)),
         "seconds_per_epoch": report.seconds,
         "training_seconds_per_epoch": report.training_seconds,  # less held-out evaluation
         "median_seconds_per_epoch": float(np.median(report.seconds[1:] or report.seconds)),
-        "training_seconds": seconds, "seed": settings["seed"], "quick": settings["quick"],
+        "training_seconds": seconds, "seed": config.seed, "quick": config.quick,
         "history": history,
     }

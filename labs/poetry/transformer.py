@@ -16,7 +16,6 @@ import keras
 import numpy as np
 from keras import layers
 
-HEADS = 4
 EPSILON = 1e-5  # layer normalisation; the NumPy twin uses the same value
 
 
@@ -53,7 +52,7 @@ def block(features, units, heads, number):
     return layers.Add(name=f"block{number}_residual2")([features, projected])
 
 
-def build_transformer(vocabulary_size, context, layers_count, units, heads=HEADS):
+def build_transformer(vocabulary_size, context, layers_count, units, heads):
     """Characters (any length up to ``context``) → next-character probabilities at every
     position; ``units`` is the width of the embeddings and of every block."""
     if units % heads:

@@ -1,10 +1,11 @@
 """SMS spam detector lab: spaCy token vectors → RNN variants, padded and ragged, compared.
 
-The lesson, in the order the code runs it (start reading at ``lab.train_command``):
+The lesson, in the order the code runs it (start reading at ``lab.train_command``; every
+setting it reads is a field of ``config.Settings`` and its ``config.Recipe``):
 
 1. ``data``: load the SMS Spam Collection, encode the labels, cut 5 stratified grouped
-   folds (copies of a message stay on one side) and, inside each training part, a
-   validation part; build padded (course, maxlen 50) or ragged inputs.
+   folds (``Fold``: copies of a message stay on one side) and, inside each training part, a
+   validation part (``Fold.for_recipe``); build padded (course, maxlen 50) or ragged inputs.
 2. ``labs.embeddings``: token vectors from the best spaCy pipeline installed, cached, with
    optional token attributes.
 3. ``models``: one builder for every variant — SimpleRNN, LSTM, GRU, their Bidirectional
@@ -17,6 +18,6 @@ The lesson, in the order the code runs it (start reading at ``lab.train_command`
 7. ``report``: per-model history, confusion matrix and classification report; one
    comparison (reading guide, table, pairwise tests, plot) and the lab's index section.
 
-``lab.predict_command`` classifies new messages with a saved model. Run it all with
-``python -m labs.spam --help``.
+``lab.predict_command`` classifies new messages with a saved model (``labs.saving``). The
+command line is ``cli``: run it all with ``python -m labs.spam --help``.
 """

@@ -1,3 +1,3 @@
-from labs.spam.lab import main
+from labs.spam.cli import main
 
 main()

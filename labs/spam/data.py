@@ -4,7 +4,7 @@ Padded inputs are the course's: every message cut or zero-padded to ``maxlen`` t
 vectors. Ragged inputs keep every token; batches are bucketed by length (``tf.data``).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import tensorflow as tf
@@ -78,17 +78,40 @@ def split_indices(labels, texts, kind, seed, test_size=TEST_SIZE):
     return train, test
 
 
+@dataclass(frozen=True)
+class Fold:
+    """One fold's rows, the same for every model: ``train`` (all a model may learn from)
+    and ``test``. ``for_recipe`` splits ``train`` into ``fit`` and ``validation``, the
+    rows that choose the epoch and the threshold."""
+    train: np.ndarray
+    test: np.ndarray
+    labels: np.ndarray  # every message's 0/1 label
+    texts: np.ndarray  # every message's text
+    fit: np.ndarray = None
+    validation: np.ndarray = None
+
+    def for_recipe(self, recipe, seed):
+        """The course validates on the test part; the tuned recipe carves a grouped
+        validation part out of the training part, so the test part chooses nothing."""
+        if recipe.validate_on_test:
+            return replace(self, fit=self.train, validation=self.test)
+        fit, validation = validation_split(self.train, self.labels, self.texts, seed)
+        return replace(self, fit=fit, validation=validation)
+
+
 def make_folds(labels, texts, folds, split, seed):
-    """(train, test) index pairs, the same for every model. ``folds`` > 1: stratified
-    grouped k-fold (every message is tested once, copies of a text stay together);
-    ``folds`` = 1: the single 80/20 split of ``split_indices``."""
+    """``Fold``s, the same for every model. ``folds`` > 1: stratified grouped k-fold (every
+    message is tested once, copies of a text stay together); ``folds`` = 1: the single
+    80/20 split of ``split_indices``."""
     if folds == 1:
-        return [split_indices(labels, texts, split, seed)]
-    if split == "course":
+        pairs = [split_indices(labels, texts, split, seed)]
+    elif split == "course":
         raise LabError("--split course is the course's single train_test_split; use it with "
                        "--folds 1")
-    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-    return list(splitter.split(np.arange(len(labels)), labels, groups=texts))
+    else:
+        splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+        pairs = splitter.split(np.arange(len(labels)), labels, groups=texts)
+    return [Fold(train, test, labels, texts) for train, test in pairs]
 
 
 def validation_split(train, labels, texts, seed, parts=VALIDATION_PARTS):

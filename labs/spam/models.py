@@ -1,7 +1,7 @@
 """The spam classifiers: every variant behind one builder, chosen by name.
 
-``build_model("bi-lstm", "ragged", vector_size)`` returns a compiled model; ``load_model``
-reads a saved one back (it knows this module's custom layers, no other import needed).
+``build_model("bi-lstm", "ragged", vector_size)`` returns a compiled model; its custom
+layers are registered with Keras, so ``labs.saving.load_model`` reads a saved one back.
 The six recurrent variants are the course's; ``transformer`` is a small attention encoder
 over the same token vectors, so that RNNs meet attention on equal terms.
 """
@@ -11,11 +11,11 @@ import tensorflow as tf
 from keras import layers
 
 from labs.cli import LabError
+from labs.spam.config import INPUT_KINDS
 from labs.training import RECURRENT_LAYERS
 
 RECURRENT_VARIANTS = ("simplernn", "lstm", "gru", "bi-simplernn", "bi-lstm", "bi-gru")
 VARIANTS = (*RECURRENT_VARIANTS, "transformer")
-INPUT_KINDS = ("padded", "ragged")
 POOLINGS = ("last", "max")
 UNITS = 64
 DROPOUT = 0.3
@@ -184,17 +184,6 @@ def build_model(variant, inputs, vector_size, maxlen=50, units=UNITS, dropout=DR
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss="binary_crossentropy", metrics=["accuracy"])
     return model
-
-
-def load_model(path):
-    """A saved spam model, with its custom layer passed explicitly."""
-    try:
-        return keras.models.load_model(path, custom_objects={
-            "DensifyRagged": DensifyRagged, "TransformerEncoder": TransformerEncoder,
-            "MaxOverTime": MaxOverTime})
-    except Exception as error:  # noqa: BLE001  (a damaged file: Keras raises many kinds)
-        raise LabError(f"cannot load {path}: the file is damaged or not a Keras model "
-                       f"({type(error).__name__}); retrain it with `make spam`") from None
 
 
 def check_signature(model, metadata, path):

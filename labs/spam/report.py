@@ -22,18 +22,18 @@ from labs.reports import (atomic_path, atomic_write_json, atomic_write_text, dev
 from labs.spam import stats
 from labs.spam.baselines import BASELINES
 from labs.spam.models import DROPOUT, UNITS
-from labs.spam.train import METRIC_COLUMNS, RECIPE_TEXT
+from labs.spam.train import METRIC_COLUMNS
 
 
 def run_header(messages, folds, features, settings, run_description):
     """The lines every report of a run starts with: data, folds, pipeline, recipe, run."""
     labels, texts = messages.labels, messages.texts
-    quick = " — QUICK MODE subset" if settings["quick"] else ""
-    shared = sum(len(set(texts[train]) & set(texts[test])) for train, test in folds)
-    split = (f"{len(folds)} stratified grouped folds (seed {settings['seed']}): every message "
-             f"is tested once, ~{len(folds[0][1]):,} per fold" if len(folds) > 1 else
-             f"one {settings['split']} split (seed {settings['seed']}): train "
-             f"{len(folds[0][0]):,}, test {len(folds[0][1]):,}")
+    quick = " — QUICK MODE subset" if settings.quick else ""
+    shared = sum(len(set(texts[fold.train]) & set(texts[fold.test])) for fold in folds)
+    split = (f"{len(folds)} stratified grouped folds (seed {settings.seed}): every message "
+             f"is tested once, ~{len(folds[0].test):,} per fold" if len(folds) > 1 else
+             f"one {settings.split} split (seed {settings.seed}): train "
+             f"{len(folds[0].train):,}, test {len(folds[0].test):,}")
     return [
         f"Dataset: {messages.path} — {len(texts):,} messages ({int(labels.sum()):,} spam), "
         f"{messages.frame['text'].nunique():,} distinct texts{quick}",
@@ -43,11 +43,11 @@ def run_header(messages, folds, features, settings, run_description):
         f"{features.vector_size}" + (
             f" ({features.vector_size - len(TOKEN_ATTRIBUTES)} from spaCy + "
             f"{len(TOKEN_ATTRIBUTES)} token attributes: {', '.join(TOKEN_ATTRIBUTES)}; "
-            "--token-features)" if settings["token_features"] else " (--no-token-features)"),
-        f"Recipe: {settings['recipe']} — {RECIPE_TEXT[settings['recipe']]}",
-        f"Neural models: RNN {UNITS} units ({settings['pooling']} hidden state"
-        f"{'s' if settings['pooling'] == 'max' else ''}) / transformer, dropout {DROPOUT}, Adam; "
-        f"inputs {', '.join(settings['inputs'])} (padded: maxlen {settings['maxlen']})",
+            "--token-features)" if settings.recipe.token_features else " (--no-token-features)"),
+        f"Recipe: {settings.recipe.name} — {settings.recipe.description}",
+        f"Neural models: RNN {UNITS} units ({settings.recipe.pooling} hidden state"
+        f"{'s' if settings.recipe.pooling == 'max' else ''}) / transformer, dropout {DROPOUT}, "
+        f"Adam; inputs {', '.join(settings.inputs)} (padded: maxlen {settings.maxlen})",
         f"Baselines: {'; '.join(f'{name}: {text}' for name, text in BASELINES.items())}",
         f"Run: {run_description}, started {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
         device_line(keras),
@@ -57,7 +57,7 @@ def run_header(messages, folds, features, settings, run_description):
 # ---------------------------------------------------------------- one model
 def pooled_predictions(results, folds, labels):
     """Every message's test label and prediction, each from the fold that tested it."""
-    true = np.concatenate([labels[test] for _, test in folds[:len(results)]])
+    true = np.concatenate([labels[fold.test] for fold in folds[:len(results)]])
     predicted = np.concatenate([result["test_scores"] >= result["threshold"]
                                 for result in results]).astype(int)
     return true, predicted

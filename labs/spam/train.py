@@ -1,58 +1,40 @@
 """Fit, predict, score: one variant on one fold, and the classical baselines.
 
-Two recipes. ``course``: the test part is the ``validation_data`` Keras reports each epoch,
-20 epochs of batch 512, the last epoch's model, threshold 0.5. ``tuned``: a validation part
-carved out of the training part chooses the best epoch (early stopping) and the decision
-threshold (best F1); the test part is predicted once, at the end, and nothing is chosen on
-it. Both report F1 at the standard threshold 0.5 too.
+Two recipes (``config.RECIPES``). ``course``: the test part is the ``validation_data``
+Keras reports each epoch, 20 epochs of batch 512, the last epoch's model, threshold 0.5.
+``tuned``: a validation part carved out of the training part chooses the best epoch (early
+stopping) and the decision threshold (best F1); the test part is predicted once, at the end,
+and nothing is chosen on it. Both report F1 at the standard threshold 0.5 too.
 """
 
 import time
-from pathlib import Path
 
 import keras
 import numpy as np
 from sklearn import metrics
 
-from labs.reports import atomic_path, atomic_write_json
 from labs.spam import baselines, models
-from labs.spam.data import pad, ragged_dataset, to_ragged, validation_split
+from labs.spam.data import pad, ragged_dataset, to_ragged
 from labs.training import ProgressNote, early_stopping, history_lists
 
 PREDICT_BATCH_SIZE = 512
 METRIC_COLUMNS = ("accuracy", "spam_precision", "spam_recall", "spam_f1", "mcc", "roc_auc")
-RECIPES = {
-    "course": {"epochs": 20, "batch_size": 512, "validation": "test", "patience": 0,
-               "threshold": "0.5", "mask_padding": False, "pooling": "last",
-               "token_features": False},
-    "tuned": {"epochs": 40, "batch_size": 32, "validation": "carved", "patience": 4,
-              "threshold": "validation", "mask_padding": True, "pooling": "max",
-              "token_features": True},
-}
-RECIPE_TEXT = {
-    "course": "the course's: 20 epochs of batch 512, validation data = the test part, the last "
-              "epoch's model, threshold 0.5, padding not masked, the RNN's last hidden state",
-    "tuned": "up to 40 epochs of batch 32 (~110 weight updates an epoch), early stopping "
-             "(patience 4) on a validation part carved out of the training part (12.5%, "
-             "grouped), the best epoch's weights, the threshold with the best validation F1; "
-             "padding masked; RNNs pool their hidden states by maximum over time",
-}
 
 
-def fit(model, inputs, features, parts, settings, seed, callbacks=()):
-    """``model.fit`` on ``parts["fit"]``, validated on ``parts["validation"]``."""
-    fit_rows, validation, labels = parts["fit"], parts["validation"], parts["labels"]
-    options = dict(epochs=settings["epochs"], verbose=settings["verbose"],
+def fit(model, inputs, features, fold, settings, seed, callbacks=()):
+    """``model.fit`` on ``fold.fit``, validated on ``fold.validation``."""
+    fit_rows, validation, labels = fold.fit, fold.validation, fold.labels
+    options = dict(epochs=settings.recipe.epochs, verbose=settings.verbose,
                    callbacks=list(callbacks))
     if inputs == "padded":
-        fit_x = pad(features.sequences(fit_rows), settings["maxlen"], features.vector_size)
-        validation_x = pad(features.sequences(validation), settings["maxlen"],
+        fit_x = pad(features.sequences(fit_rows), settings.maxlen, features.vector_size)
+        validation_x = pad(features.sequences(validation), settings.maxlen,
                            features.vector_size)
-        return model.fit(fit_x, labels[fit_rows], batch_size=settings["batch_size"],
+        return model.fit(fit_x, labels[fit_rows], batch_size=settings.batch_size,
                          validation_data=(validation_x, labels[validation]), shuffle=True,
                          **options)
     return model.fit(  # the dataset reshuffles its length buckets itself
-        ragged_dataset(features, fit_rows, labels[fit_rows], settings["batch_size"], seed=seed),
+        ragged_dataset(features, fit_rows, labels[fit_rows], settings.batch_size, seed=seed),
         validation_data=ragged_dataset(features, validation, labels[validation],
                                        PREDICT_BATCH_SIZE),
         shuffle=False, **options)
@@ -73,7 +55,7 @@ def predict_probabilities(model, inputs, sequences, maxlen, vector_size,
     return probabilities
 
 
-def evaluate(true_labels, scores, class_names, threshold=0.5):
+def evaluate(true_labels, scores, threshold=0.5):
     """Test metrics of the positive class (spam = 1) at ``threshold``, scikit-learn
     throughout; ``scores`` are probabilities or decision values (ROC AUC needs only order)."""
     predictions = (np.asarray(scores) >= threshold).astype(int)
@@ -100,56 +82,44 @@ def best_f1_threshold(labels, probabilities):
     return float(grid[int(np.argmax(scores))])
 
 
-def fold_parts(fold, recipe, seed):
-    """Which rows the model fits, which choose its epoch and threshold, which test it.
-    The course validates on the test part; the tuned recipe carves a validation part out
-    of the training part, so the test part is predicted once, at the end."""
-    train_rows, test_rows = fold["train"], fold["test"]
-    if recipe["validation"] == "test":
-        fit_rows, validation = train_rows, test_rows
-    else:
-        fit_rows, validation = validation_split(train_rows, fold["labels"], fold["texts"], seed)
-    return {"fit": fit_rows, "validation": validation, "test": test_rows,
-            "labels": fold["labels"]}
-
-
-def train_variant(variant, inputs, features, fold, recipe, seed, logs=()):
-    """Build, fit and score one variant on one fold; returns the model and its metrics.
-    ``logs``: the callbacks that log the epochs (``labs.training.training_logs``)."""
+def train_variant(variant, inputs, features, fold, settings, seed, logs=()):
+    """Build, fit and score one variant on one ``data.Fold``; returns the model and its
+    metrics. ``logs``: the callbacks that log the epochs (``labs.training.training_logs``)."""
     keras.utils.set_random_seed(seed)
-    model = models.build_model(variant, inputs, features.vector_size, maxlen=recipe["maxlen"],
-                               mask_padding=recipe["mask_padding"], pooling=recipe["pooling"])
-    parts = fold_parts(fold, recipe, seed)
+    recipe = settings.recipe
+    model = models.build_model(variant, inputs, features.vector_size, maxlen=settings.maxlen,
+                               mask_padding=recipe.mask_padding, pooling=recipe.pooling)
+    fold = fold.for_recipe(recipe, seed)
     callbacks = [ProgressNote(f"{variant}_{inputs}, seed {seed}"), *logs]
-    if recipe["patience"]:
-        callbacks.append(early_stopping(recipe["patience"]))
+    if recipe.patience:
+        callbacks.append(early_stopping(recipe.patience))
     started = time.perf_counter()
-    history = history_lists(fit(model, inputs, features, parts, recipe, seed, callbacks))
+    history = history_lists(fit(model, inputs, features, fold, settings, seed, callbacks))
     seconds = time.perf_counter() - started
 
     def probabilities(rows):
-        return predict_probabilities(model, inputs, features.sequences(rows), recipe["maxlen"],
+        return predict_probabilities(model, inputs, features.sequences(rows), settings.maxlen,
                                      features.vector_size)
 
     threshold = 0.5
-    if recipe["threshold"] == "validation":
-        threshold = best_f1_threshold(fold["labels"][parts["validation"]],
-                                      probabilities(parts["validation"]))
-    test_probabilities = probabilities(parts["test"])  # the test part, predicted once
+    if recipe.tune_threshold:
+        threshold = best_f1_threshold(fold.labels[fold.validation],
+                                      probabilities(fold.validation))
+    test_probabilities = probabilities(fold.test)  # the test part, predicted once
     result = score(fold, test_probabilities, threshold, 0.5)
     result.update(seed=seed, training_seconds=seconds, parameters=model.count_params(),
                   epochs_run=len(history["loss"]), history=history,
-                  best_epoch=(int(np.argmin(history["val_loss"])) + 1 if recipe["patience"]
+                  best_epoch=(int(np.argmin(history["val_loss"])) + 1 if recipe.patience
                               else len(history["loss"])))  # the epoch whose weights are used
     return model, result
 
 
 def score(fold, scores, threshold, standard_threshold):
     """Metrics at the chosen threshold, plus F1 at the standard one, with the scores."""
-    true_labels = fold["labels"][fold["test"]]
-    result = evaluate(true_labels, scores, fold["class_names"], threshold)
+    true_labels = fold.labels[fold.test]
+    result = evaluate(true_labels, scores, threshold)
     result["spam_f1_at_standard_threshold"] = evaluate(
-        true_labels, scores, fold["class_names"], standard_threshold)["spam_f1"]
+        true_labels, scores, standard_threshold)["spam_f1"]
     result["test_scores"] = np.asarray(scores, dtype=float)
     return result
 
@@ -157,14 +127,7 @@ def score(fold, scores, threshold, standard_threshold):
 def train_baseline(name, fold, seed):
     """A classical baseline on the same fold: C chosen on the training part only."""
     scores, threshold, c, seconds = baselines.train_baseline(
-        name, fold["texts"], fold["labels"], fold["train"], fold["test"], seed)
+        name, fold.texts, fold.labels, fold.train, fold.test, seed)
     result = score(fold, scores, threshold, threshold)
     result.update(seed=seed, training_seconds=seconds, C=c, history={}, parameters=0)
     return result
-
-
-def save_model(model, name, metadata, folder):
-    """``<run models>/<name>.keras`` plus the JSON that prediction needs."""
-    with atomic_path(Path(folder) / f"{name}.keras") as temporary:
-        model.save(temporary)
-    atomic_write_json(Path(folder) / f"{name}.json", metadata)

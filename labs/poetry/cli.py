@@ -1,0 +1,160 @@
+"""The poetry lab's command line: ``python -m labs.poetry {train,generate,compare}``.
+
+Every default comes from ``config.Config`` (training) or the module that uses it; the
+commands themselves are ``lab.train_command``, ``generate.generate_command`` and
+``compare.compare_command``.
+"""
+
+import argparse
+from pathlib import Path
+
+from labs import sampling
+from labs.cli import (MODELS_DIR, REPORTS_DIR, add_folder_options, add_keras_options,
+                      add_run_options, finite_positive_float, non_negative_int, positive_int,
+                      quick_help, run_lab, with_default_command)
+from labs.poetry import compare, data, lab, models, report, train
+from labs.poetry.config import CELLS, INPUTS, OBJECTIVES, QUICK, Config
+from labs.poetry.generate import generate_command
+from labs.training import on_devices
+
+COMMANDS = ("train", "generate", "compare")
+
+
+def add_train_parser(commands):
+    parser = commands.add_parser("train", help="train a character model and write its report")
+    parser.add_argument("--corpus", choices=data.CORPORA, default="leopardi",
+                        help="text to learn from (default: %(default)s)")
+    defaults = {name: ", ".join(f"{settings[name]} {corpus}" for corpus, settings
+                                in data.CORPORA.items()) for name in ("maxlen", "step", "epochs")}
+    parser.add_argument("--maxlen", type=positive_int,
+                        help=f"window length (default: {defaults['maxlen']})")
+    parser.add_argument("--step", type=positive_int,
+                        help=f"stride between windows (default: {defaults['step']})")
+    case = parser.add_mutually_exclusive_group()
+    case.add_argument("--lowercase", dest="lowercase", action="store_true", default=None,
+                      help="lowercase the text (default for Nietzsche)")
+    case.add_argument("--keep-case", dest="lowercase", action="store_false",
+                      help="keep the case (default for Leopardi)")
+    add_model_options(parser)
+    parser.add_argument("--optimizer", choices=models.OPTIMIZERS, default=Config.optimizer,
+                        help=f"optimizer, with gradient clipping at norm {Config.clipnorm} "
+                             "(default: %(default)s)")
+    parser.add_argument("--learning-rate", type=finite_positive_float,
+                        default=Config.learning_rate,
+                        help="learning rate (default: %(default)s)")
+    parser.add_argument("--batch-size", type=positive_int, default=Config.batch_size,
+                        help="batch size (default: %(default)s; the course uses 128)")
+    parser.add_argument("--epochs", type=positive_int,
+                        help=f"maximum epochs; early stopping after {train.PATIENCE} without "
+                             f"improvement (default: {defaults['epochs']})")
+    parser.add_argument("--sample-every", type=positive_int, default=Config.sample_every,
+                        help="epochs between samples in the report (default: %(default)s)")
+    parser.add_argument("--seed", type=non_negative_int, default=Config.seed,
+                        help="random seed (default: %(default)s)")
+    parser.add_argument("--quick", action="store_true", help=quick_help(QUICK))
+    parser.add_argument("--verbose", action="store_true", help="Keras progress bars")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the last interrupted run of --corpus from its last "
+                             "complete epoch, with its own options")
+    add_keras_options(parser)
+    add_run_options(parser)
+
+
+def add_model_options(parser):
+    """The network and what it learns: cell, size, objective, input encoding."""
+    parser.add_argument("--cell", choices=CELLS, default=Config.cell,
+                        help="recurrent cell, or a small causal transformer (default: "
+                             "%(default)s)")
+    parser.add_argument("--objective", choices=OBJECTIVES,
+                        help="next-char: a window → the next character (the course's; default "
+                             "for recurrent cells); every-step: sequences → the next character "
+                             "at every position (always for the transformer)")
+    parser.add_argument("--heads", type=positive_int, default=Config.heads,
+                        help="attention heads of --cell transformer (default: %(default)s)")
+    parser.add_argument("--seq-length", type=positive_int, default=Config.seq_length,
+                        help="sequence length for --objective every-step (default: %(default)s)")
+    parser.add_argument("--input", dest="inputs", choices=INPUTS, default=Config.inputs,
+                        help="one-hot characters (the course's, default) or a learned embedding")
+    parser.add_argument("--embedding-dim", type=positive_int, default=Config.embedding_dim,
+                        help="size of the character embedding for --input embedding "
+                             "(default: %(default)s)")
+    parser.add_argument("--layers", type=positive_int, default=Config.layers,
+                        help="stacked recurrent layers (default: %(default)s)")
+    parser.add_argument("--units", type=positive_int, default=Config.units,
+                        help="units per layer (default: %(default)s)")
+
+
+def add_generate_parser(commands):
+    parser = commands.add_parser("generate", help="generate text from a trained model")
+    parser.add_argument("--corpus", choices=data.CORPORA, default="leopardi",
+                        help="which trained model (default: %(default)s)")
+    parser.add_argument("--seed-text", help="beginning of the text (default: a random window "
+                                            "of the corpus)")
+    parser.add_argument("--length", type=positive_int, default=report.REPORT_LENGTH,
+                        help="characters to generate (default: %(default)s)")
+    parser.add_argument("--temperature", type=finite_positive_float, action="append",
+                        help="sampling temperature; repeat for several samples (default: 1.0)")
+    parser.add_argument("--method", choices=sampling.METHODS, default="temperature",
+                        help="sampling method (default: %(default)s)")
+    parser.add_argument("--top-k", type=int, default=report.TOP_K,
+                        help="k for --method top-k (default: %(default)s)")
+    parser.add_argument("--top-p", type=float, default=report.TOP_P,
+                        help="p for --method top-p (default: %(default)s)")
+    parser.add_argument("--random-seed", type=non_negative_int, default=Config.seed,
+                        help="same seed, same text (default: %(default)s)")
+    parser.add_argument("--drop-unknown", action="store_true",
+                        help="drop seed characters outside the vocabulary instead of failing")
+    parser.add_argument("--interactive", action="store_true",
+                        help="prompt for beginnings and stream the continuations")
+    parser.add_argument("--generation", choices=("window", "stateful"), default="window",
+                        help="window: re-read the last maxlen characters for each new one, as "
+                             "the course does (default); stateful: carry the state forward, "
+                             "one step per character (much faster; drifts past maxlen)")
+    parser.add_argument("--run", help="run id under models/poetry/<corpus>/runs/ (default: the "
+                                      "last full run, else the last quick one)")
+    add_folder_options(parser, None, MODELS_DIR)
+
+
+def add_compare_parser(commands):
+    parser = commands.add_parser("compare", help="train several configurations for the same "
+                                                 "time and compare their held-out loss curves")
+    parser.add_argument("--corpus", choices=data.CORPORA, default="nietzsche",
+                        help="text to learn from (default: %(default)s)")
+    parser.add_argument("--budget-minutes", type=finite_positive_float,
+                        default=compare.BUDGET_MINUTES,
+                        help="minutes of training per configuration (default: %(default)s)")
+    parser.add_argument("--configurations", nargs="+", choices=compare.CONFIGURATIONS,
+                        default=list(compare.CONFIGURATIONS), metavar="NAME",
+                        help="which configurations, by name (default: all: "
+                             f"{'; '.join(compare.CONFIGURATIONS)})")
+    parser.add_argument("--reference", type=Path,
+                        help="a course run's metrics.json (make poetry, same machine) to use as "
+                             "the reference curve instead of training the course model again")
+    parser.add_argument("--seed", type=non_negative_int, default=Config.seed,
+                        help="random seed (default: %(default)s)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"smoke run: the first {QUICK['characters']:,} characters, "
+                             f"{QUICK['budget_minutes']} minutes per configuration")
+    add_folder_options(parser, REPORTS_DIR)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m labs.poetry",
+                                     description=lab.__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", metavar="{train,generate,compare}")
+    add_train_parser(commands)
+    add_generate_parser(commands)
+    add_compare_parser(commands)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(with_default_command(argv, COMMANDS))
+    command = {"train": on_devices(lab.train_command), "generate": generate_command,
+               "compare": compare.compare_command}[args.command]
+    return run_lab("labs.poetry", command, args)
+
+
+if __name__ == "__main__":
+    main()
