@@ -9,6 +9,7 @@
 """
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 
@@ -107,6 +108,15 @@ def apply_quick(args, quick):
     return args
 
 
+def given_options(parser, argv):
+    """The destinations of the options written on the command line ``argv`` (argparse
+    records values, not whether a value was given): ``--resume`` refuses to change them."""
+    tokens = [token.split("=", 1)[0] for token in argv if token.startswith("--")]
+    return {action.dest for action in parser._actions for token in tokens
+            if any(option == token or (len(token) > 3 and option.startswith(token))
+                   for option in action.option_strings)}
+
+
 def with_default_command(argv, commands):
     """The argument list with ``commands[0]`` inserted when no command (or help) is given."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -145,9 +155,21 @@ def run_lab(prog, command, args):
         sys.exit(f"{prog}: error: {error}")
     except OSError as error:
         fail("failed")
-        sys.exit(f"{prog}: error: {error}; check the path and its permissions")
+        sys.exit(f"{prog}: error: {os_error_line(error)}")
     except KeyboardInterrupt:
         fail("interrupted")
         done = f" {PROGRESS['done']}" if PROGRESS["done"] else ""
         print(f"\n{prog}: interrupted{done}; {PROGRESS['kept']}", file=sys.stderr)
         sys.exit(130)
+    except Exception:  # a bug, not a user error: its traceback, and the run marked failed
+        fail("failed")
+        raise
+
+
+def os_error_line(error):
+    """An operating-system error in one line that names the file and what to do."""
+    where = f" ({error.filename})" if error.filename else ""
+    if error.errno == errno.ENOSPC:
+        return (f"no space left on the device{where}: free some space (`make clean` removes "
+                "old runs and caches) and run again; finished runs are untouched")
+    return f"{error.strerror or error}{where}; check the path and its permissions"

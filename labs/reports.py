@@ -29,6 +29,8 @@ def atomic_path(path):
         yield Path(temporary)
         os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp makes it 0600
         os.replace(temporary, path)
+    except OSError as error:  # name the file being written, not its temporary twin
+        raise OSError(error.errno, error.strerror, str(path)) from error
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)

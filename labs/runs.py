@@ -2,19 +2,20 @@
 
     reports/<lab>/runs/<run id>/      the run's report (plots, tables, metrics, run.json)
     models/<lab>/runs/<run id>/       the run's models and their metadata
-    models/<lab>/latest.json          the last complete full run (quick runs: latest-quick.json)
+    models/<lab>/latest.json          the last complete full run (quick runs: latest-quick.json,
+                                      runs of a subset: latest-subset.json)
     reports/index.md, index.html      one section per lab, from its last published run
     reports/tensorboard/<lab>/<id>/   TensorBoard logs of the run, with --tensorboard
 
 A run id is its start time and a short description (``20261125-173000-grouped``, with
 ``-quick`` for smoke runs), so runs sort in time and never overwrite each other. A run is
 *published* (its pointer written, its index section rewritten) only when it completes, and a
-quick run never replaces a full run's pointer or section: ``make spam QUICK=1`` after
-``make spam`` leaves the full run's models and reports untouched, and ``predict`` keeps
-using them. A run that fails, is interrupted or is killed before it completes is not
-published; the next run of the same lab removes its folders (unless its process is still
-running, or it left a training backup that ``--resume`` continues), and any stray
-``.name.tmp-*`` file, before it starts.
+quick run (or a run of a subset, ``partial``) never replaces a full run's pointer or
+section: ``make spam QUICK=1`` after ``make spam`` leaves the full run's models and reports
+untouched, and ``predict`` keeps using them. A run that fails, is interrupted or is killed
+before it completes is not published; the next run of the same lab removes its folders
+(unless its process is still running, or it left a training backup that ``--resume``
+continues), and any stray ``.name.tmp-*`` file, before it starts.
 """
 
 import json
@@ -27,7 +28,7 @@ from pathlib import Path
 
 from labs.cli import KEEP_RUNS, ON_FAILURE, LabError
 from labs.reports import atomic_write_json, write_index_section
-POINTERS = {False: "latest.json", True: "latest-quick.json"}
+POINTERS = {"full": "latest.json", "quick": "latest-quick.json", "subset": "latest-subset.json"}
 BACKUP = "backup"  # Keras BackupAndRestore state in a run's models folder: it can be resumed
 
 
@@ -38,6 +39,7 @@ class Run:
     quick: bool
     reports_root: Path
     models_root: Path
+    partial: bool = False  # a subset of what a full run does (compare --configurations)
 
     @property
     def reports(self):
@@ -63,22 +65,29 @@ class Run:
         """The run's report folder relative to reports/, for the links in index.md."""
         return f"{self.lab}/runs/{self.run_id}"
 
+    @property
+    def kind(self):
+        """Which pointer it takes when published: ``full``, ``quick`` or ``subset``."""
+        return "quick" if self.quick else "subset" if self.partial else "full"
+
     def describe(self):
-        return self.run_id + (" (QUICK smoke run)" if self.quick else "")
+        return self.run_id + {"full": "", "quick": " (QUICK smoke run)",
+                              "subset": " (SUBSET run)"}[self.kind]
 
 
-def start(lab, description, quick, reports_root, models_root=None, now=None):
+def start(lab, description, quick, reports_root, models_root=None, now=None, partial=False):
     """Create the folders of a new run (after removing what killed runs left behind).
     A lab that saves no model passes no ``models_root``: its runs live in reports/ only."""
     reports_root = Path(reports_root)
     models_root = reports_root if models_root is None else Path(models_root)
     remove_leftovers(lab, reports_root, models_root)
-    stamp = f"{now or datetime.now():%Y%m%d-%H%M%S}-{description}" + ("-quick" if quick else "")
+    stamp = f"{now or datetime.now():%Y%m%d-%H%M%S}-{description}" + (
+        "-quick" if quick else "-subset" if partial else "")
     run_id, number = stamp, 1
     while (reports_root / lab / "runs" / run_id).exists():
         number += 1
         run_id = f"{stamp}-{number}"
-    run = Run(lab, run_id, quick, reports_root, models_root)
+    run = Run(lab, run_id, quick, reports_root, models_root, partial)
     for folder in {run.reports, run.models}:
         make_folder(folder)
     write_status(run, "running")
@@ -146,6 +155,7 @@ def resume(lab, reports_root, models_root):
     """The newest unfinished run of ``lab`` that left a backup (``BACKUP``), running again."""
     reports_root, models_root = Path(reports_root), Path(models_root)
     runs = reports_root / lab / "runs"
+    unsaved = []
     for folder in sorted(runs.iterdir(), reverse=True) if runs.is_dir() else []:
         status = read_status(folder)
         if status.get("status") == "complete" or (
@@ -154,8 +164,23 @@ def resume(lab, reports_root, models_root):
         if (models_root / lab / "runs" / folder.name / BACKUP).is_dir():
             return restart(Run(lab, folder.name, bool(status.get("quick")), reports_root,
                                models_root))
+        if status.get("status") in ("interrupted", "running"):
+            unsaved.append(folder.name)
+    if unsaved:
+        raise LabError(f"run {unsaved[0]} of {lab} stopped before its first epoch was saved: "
+                       "there is nothing to resume; train again without --resume (that removes "
+                       "it)")
     raise LabError(f"no interrupted run of {lab} to resume in {runs}: --resume continues a run "
                    "that was stopped during training")
+
+
+def abandon(run, problem):
+    """A run that cannot be resumed (``problem`` says why): marked failed, its backup
+    removed, so that it no longer looks resumable and the next run removes it."""
+    shutil.rmtree(run.models / BACKUP, ignore_errors=True)
+    write_status(run, "failed", reason=problem)
+    raise LabError(f"run {run.run_id} cannot be resumed: {problem}; it is marked failed and the "
+                   "next run removes it: train again without --resume")
 
 
 def restart(run):
@@ -167,13 +192,13 @@ def restart(run):
 
 def publish(run, index_name, index_markdown, keep=KEEP_RUNS):
     """Mark the run complete, point ``latest`` at it and rewrite its index section; a quick
-    run takes the index section only while no full run has been published."""
+    or subset run takes the index section only while no full run has been published."""
     ON_FAILURE.clear()
     write_status(run, "complete")
     pointer = {"run": run.run_id, "quick": run.quick, "reports": str(run.reports),
                "models": str(run.models)}
-    atomic_write_json(run.pointers / POINTERS[run.quick], pointer)
-    if not run.quick or not (run.pointers / POINTERS[False]).is_file():
+    atomic_write_json(run.pointers / POINTERS[run.kind], pointer)
+    if run.kind == "full" or not (run.pointers / POINTERS["full"]).is_file():
         write_index_section(index_name, index_markdown, run.reports_root)
     prune(run, keep)
 
@@ -215,6 +240,7 @@ def find(lab, models_root, run_id=None, train_hint="make"):
     """
     root = Path(models_root) / lab
     if run_id:
+        check_run_id(run_id)
         folder = root / "runs" / run_id
         if not folder.is_dir():
             available = sorted(path.name for path in (root / "runs").glob("*")) if (
@@ -230,16 +256,28 @@ def find(lab, models_root, run_id=None, train_hint="make"):
     return folder, run_id, quick
 
 
+def check_run_id(run_id):
+    """``--run`` names a run folder, never a path: a model outside the lab's runs is not
+    one of its runs."""
+    if not run_id or run_id != Path(run_id).name or run_id in (".", "..") or "\\" in run_id:
+        raise LabError(f"--run takes a run id (a folder name such as 20261125-173000-lstm128), "
+                       f"not a path: {run_id!r}")
+
+
 def latest(root, train_hint):
-    for quick in (False, True):
+    for kind in ("full", "quick"):
         try:
-            pointer = json.loads((root / POINTERS[quick]).read_text(encoding="utf-8"))
+            pointer = json.loads((root / POINTERS[kind]).read_text(encoding="utf-8"))
             folder = root / "runs" / pointer["run"]
         except FileNotFoundError:
             continue
         except (OSError, ValueError, KeyError, TypeError):
-            raise LabError(f"{root / POINTERS[quick]} is damaged; delete it and train again "
+            raise LabError(f"{root / POINTERS[kind]} is damaged; delete it and train again "
                            f"(`{train_hint}`)") from None
         if folder.is_dir():
-            return folder, pointer["run"], quick
+            return folder, pointer["run"], kind == "quick"
+    left = sorted(folder.name for folder in (root / "runs").glob("*") if folder.is_dir())
+    if left:
+        raise LabError(f"no published run in {root} (the one it named was deleted); pick one "
+                       f"with --run ({', '.join(left[-3:])}) or train again with `{train_hint}`")
     raise LabError(f"no trained run in {root}; train one with `{train_hint}`")

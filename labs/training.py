@@ -64,14 +64,15 @@ def early_stopping(patience):
 
 
 class ProgressNote(keras.callbacks.Callback):
-    """Tells ``labs.cli`` which epoch finished last, for the line Ctrl-C prints."""
+    """Tells ``labs.cli`` which epoch finished last, for the line Ctrl-C prints, and (with
+    ``kept``) what a user can do with it; last in the callbacks, after anything that saves."""
 
-    def __init__(self, label):
+    def __init__(self, label, kept=None):
         super().__init__()
-        self.label = label
+        self.label, self.kept = label, kept
 
     def on_epoch_end(self, epoch, logs=None):
-        note_progress(f"after epoch {epoch + 1} of {self.label}")
+        note_progress(f"after epoch {epoch + 1} of {self.label}", self.kept)
 
 
 class EpochTimer(keras.callbacks.Callback):

@@ -76,6 +76,15 @@ class Vocabulary:
         return [token for token in tokens if token not in self.index]
 
 
+def check_token_count(tokens, path, window=WINDOW):
+    """Refuse, before any training, a text too short for one held-out window."""
+    needed = int((window + 1) / data.VALIDATION_FRACTION) + 1
+    if len(tokens) < needed:
+        raise LabError(f"{path} has {len(tokens):,} tokens (words and punctuation marks); the "
+                       f"held-out last {data.VALIDATION_FRACTION:.0%} must hold a window of "
+                       f"{window + 1}, so at least {needed:,} are needed: use a longer text")
+
+
 def windows(encoded, window=WINDOW):
     """Every ``window`` consecutive tokens → the token after them (step 1)."""
     if len(encoded) <= window:
@@ -137,9 +146,9 @@ def run(args):
     seed_tokens = tokenize(seed_phrase)
     if not seed_tokens:
         raise LabError("the seed phrase has no words")
-    tokens = tokenize(data.load_text(data.locate(CORPORA[args.corpus], args.datasets_dir)))
-    if args.quick:
-        tokens = tokens[:QUICK["tokens"]]
+    path = data.locate(CORPORA[args.corpus], args.datasets_dir)
+    tokens = tokenize(data.load_text(path))[:QUICK["tokens"] if args.quick else None]
+    check_token_count(tokens, path)
     train_tokens, held_out_tokens = split_holdout(tokens)
     vocabulary = Vocabulary(train_tokens, args.min_count)
     train_encoded = vocabulary.encode(train_tokens)

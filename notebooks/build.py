@@ -30,6 +30,9 @@ def main(argv=None):
     names = (argv if argv is not None else sys.argv[1:]) or SOURCES
     for name in names:
         source = FOLDER / Path(name).name
+        if not source.is_file():
+            sys.exit(f"notebooks/build.py: error: no script {source.name} in {FOLDER}; give "
+                     f"one of {', '.join(SOURCES)} (or none for all)")
         target = source.with_suffix(".ipynb")
         nbformat.write(notebook(source), target)
         print(f"wrote {target.relative_to(FOLDER.parent)} from {source.name}")

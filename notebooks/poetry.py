@@ -42,7 +42,6 @@ OUTPUT = "."  # reports/ and models/ are written under this folder
 # %%
 from IPython.display import Image, Markdown, display
 
-from labs import runs
 from labs.poetry import cli
 
 folders = ["--reports-dir", f"{OUTPUT}/reports", "--models-dir", f"{OUTPUT}/models"]
@@ -55,7 +54,7 @@ metrics = cli.main(["train", "--corpus", CORPUS, *folders] + (["--quick"] if QUI
 # during training.
 
 # %%
-_, run_id, _ = runs.find(f"poetry/{CORPUS}", f"{OUTPUT}/models")
+run_id = metrics["run"]  # the run trained above, not the last full one
 report = f"{OUTPUT}/reports/poetry/{CORPUS}/runs/{run_id}"
 display(Image(f"{report}/history.png"))
 display(Markdown(open(f"{report}/samples.md", encoding="utf-8").read()))
@@ -66,5 +65,5 @@ display(Markdown(open(f"{report}/samples.md", encoding="utf-8").read()))
 # higher ones more inventive.
 
 # %%
-cli.main(["generate", "--corpus", CORPUS, "--models-dir", f"{OUTPUT}/models",
+cli.main(["generate", "--corpus", CORPUS, "--models-dir", f"{OUTPUT}/models", "--run", run_id,
           "--temperature", "0.5", "--length", "300"])

@@ -42,7 +42,6 @@ OUTPUT = "."  # reports/ and models/ are written under this folder
 # %%
 from IPython.display import Image, Markdown, display
 
-from labs import runs
 from labs.spam import cli
 
 folders = ["--reports-dir", f"{OUTPUT}/reports", "--models-dir", f"{OUTPUT}/models"]
@@ -54,7 +53,7 @@ comparison = cli.main(["train", *folders] + (["--quick"] if QUICK else []))
 # model and baseline, the plot their intervals and training time.
 
 # %%
-_, run_id, _ = runs.find("spam", f"{OUTPUT}/models")
+run_id = comparison.attrs["run"]  # the run trained above, not the last full one
 report = f"{OUTPUT}/reports/spam/runs/{run_id}"
 display(Markdown(open(f"{report}/comparison.md", encoding="utf-8").read()
                  .replace("![comparison](comparison.png)", "")))
@@ -77,6 +76,6 @@ display(Image(f"{report}/{name}/confusion_matrix.png"))
 # validation part.
 
 # %%
-cli.main(["predict", "--models-dir", f"{OUTPUT}/models", "--model", name,
+cli.main(["predict", "--models-dir", f"{OUTPUT}/models", "--run", run_id, "--model", name,
           "WINNER!! You have won a £1000 prize, call 09061701461 now to claim",
           "Are we still meeting for lunch tomorrow?"])

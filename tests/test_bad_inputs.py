@@ -29,7 +29,8 @@ SMALL_POETRY = ["--maxlen", "12", "--step", "20", "--units", "16", "--epochs", "
 def published_files(root):
     """sha256 of every file of every published run (reports and models) and the pointers."""
     hashes = {}
-    for pointer in sorted((root / "models").rglob("latest*.json")):
+    pointers = [*(root / "models").rglob("latest*.json"), *(root / "reports").rglob("latest*.json")]
+    for pointer in sorted(pointers):
         hashes[str(pointer)] = hashlib.sha256(pointer.read_bytes()).hexdigest()
         run = json.loads(pointer.read_text())
         for folder in (Path(run["reports"]), Path(run["models"])):
@@ -91,16 +92,28 @@ def wait_for(process, text, timeout=120):
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, dataset_path):
-    """A folder with complete, published runs of both labs (small but not quick), which
-    every case below must leave untouched."""
+    """A folder with complete, published runs of both labs and a full comparison (small but
+    not quick), which every case below must leave untouched."""
     root = tmp_path_factory.mktemp("world")
     for name in ("sms_spam.tsv", "leopardi.txt", "nietzsche.txt"):
         dataset_path(name)
     spam.main(spam_args(root))
     poetry.main(["train", "--corpus", "leopardi", *SMALL_POETRY, *folders(root)])
+    # The course's model on Leopardi (one epoch on every 40th window) stands in for the
+    # course configuration of a full comparison of every other one, for seconds each.
+    poetry.main(["train", "--corpus", "leopardi", "--step", "40", "--epochs", "1",
+                 "--sample-every", "9", *folders(root)])
+    poetry.main(["compare", "--corpus", "leopardi", "--reference", str(course_metrics(root)),
+                 "--budget-minutes", "0.02", "--reports-dir", str(root / "reports")])
+    assert (root / "reports" / "poetry" / "leopardi" / "compare" / "latest.json").is_file()
     hashes = published_files(root)
     assert len(hashes) > 10
     return root, hashes
+
+
+def course_metrics(root):
+    pointer = json.loads((root / "models" / "poetry" / "leopardi" / "latest.json").read_text())
+    return Path(pointer["reports"]) / "metrics.json"
 
 
 @pytest.fixture
@@ -181,8 +194,19 @@ def test_interrupting_training_exits_130_in_one_line(unchanged):
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130
     assert "Traceback" not in err
-    assert err.strip().splitlines()[-1] == (
-        "labs.poetry: interrupted after epoch 1 of leopardi; the last complete run is untouched")
+    # "after epoch 1" only once epoch 1 is backed up (the line "epoch 1:" comes before that).
+    resumable = ("labs.poetry: interrupted after epoch 1 of leopardi; continue it from there "
+                 "with `python -m labs.poetry train --corpus leopardi --resume`")
+    assert err.strip().splitlines()[-1] in (
+        resumable, "labs.poetry: interrupted; the last complete run is untouched")
+    backups = list((unchanged / "models" / "poetry" / "leopardi").rglob(
+        "backup/training_metadata.json"))
+    if err.strip().endswith("--resume`"):
+        assert [json.loads(path.read_text())["epoch"] for path in backups] == [1]
+    for backup in backups:  # the interrupted run is not part of the world the others share
+        shutil.rmtree(backup.parent.parent)
+        shutil.rmtree(unchanged / "reports" / "poetry" / "leopardi" / "runs" /
+                      backup.parent.parent.name)
 
 
 def test_interrupting_generation_keeps_the_text_so_far(unchanged):
@@ -480,3 +504,288 @@ def test_sigkill_mid_epoch_and_mid_save_leaves_nothing_behind(unchanged):
     statuses = [json.loads(path.read_text())["status"]
                 for path in (unchanged / "reports" / "poetry" / "leopardi").rglob("run.json")]
     assert set(statuses) == {"complete"}
+
+
+# ---------------------------------------------------------------- compare is a run
+def compare_runs(root, corpus="leopardi"):
+    folder = root / "reports" / "poetry" / corpus / "compare" / "runs"
+    return sorted(folder.iterdir()) if folder.is_dir() else []
+
+
+def test_a_quick_or_subset_compare_never_replaces_the_full_one(unchanged, capsys):
+    full = json.loads((unchanged / "reports" / "poetry" / "leopardi" / "compare" /
+                       "latest.json").read_text())["run"]
+    for extra in (["--quick"], ["--configurations", "every-step GRU"]):
+        poetry.main(["compare", "--corpus", "leopardi", "--budget-minutes", "0.02",
+                     "--reference", str(course_metrics(unchanged)), *extra,
+                     "--reports-dir", str(unchanged / "reports")])
+    quick, subset = compare_runs(unchanged)[-2:]
+    assert quick.name.endswith("-quick") and subset.name.endswith("-subset")
+    assert "QUICK smoke run: the first 30,000 characters" in (quick / "compare.md").read_text()
+    assert "SUBSET run: every-step GRU" in (subset / "compare.md").read_text()
+    index = (unchanged / "reports" / "index.md").read_text()
+    assert f"poetry/leopardi/compare/runs/{full}/compare.png" in index  # the full one, shown
+    for run in compare_runs(unchanged):  # each run its own logs, none appended to another's
+        for log in run.rglob("training_log.csv"):
+            epochs = [line.split(",")[0] for line in log.read_text().splitlines()[1:]]
+            assert epochs == [str(number) for number in range(len(epochs))], log
+
+
+def test_a_compare_with_nothing_to_train_is_refused(unchanged):
+    with pytest.raises(SystemExit) as raised:
+        poetry.main(["compare", "--corpus", "leopardi", "--configurations",
+                     "course next-char LSTM", "--reference", str(course_metrics(unchanged)),
+                     "--reports-dir", str(unchanged / "reports")])
+    one_line_error(raised, "labs.poetry", "nothing to train")
+
+
+@pytest.mark.parametrize("content, fragments", [
+    (b"{not json", ["not a readable JSON file (JSONDecodeError)"]),
+    (b"{}", ["is not a poetry run's metrics.json (no corpus, maxlen, cell)"]),
+    (b"[1, 2]", ["is not a poetry run's metrics.json"]),
+    ("small", ["is not the course model on leopardi: maxlen 12 (not 40), units 16 (not 128)"]),
+    ("nietzsche", ["is not the course model on nietzsche: corpus 'leopardi'"]),
+    ("transformer", ["cell 'transformer' (not 'lstm')", "objective 'every-step'"]),
+])
+def test_a_bad_reference_is_one_line(unchanged, tmp_path, content, fragments):
+    course = json.loads(course_metrics(unchanged).read_text())
+    planted = {"small": {**course, "maxlen": 12, "units": 16},
+               "nietzsche": course,
+               "transformer": {**course, "cell": "transformer", "objective": "every-step"}}
+    reference = tmp_path / "metrics.json"
+    reference.write_bytes(content if isinstance(content, bytes) else
+                          json.dumps(planted[content]).encode())
+    corpus = "nietzsche" if content == "nietzsche" else "leopardi"
+    with pytest.raises(SystemExit) as raised:
+        poetry.main(["compare", "--corpus", corpus, "--reference", str(reference),
+                     "--reports-dir", str(unchanged / "reports")])
+    one_line_error(raised, "labs.poetry", "--reference", *fragments)
+
+
+def test_a_compare_killed_mid_configuration_then_rerun(unchanged):
+    arguments = ["compare", "--corpus", "leopardi", "--quick", "--budget-minutes", "0.02",
+                 "--reports-dir", str(unchanged / "reports")]
+    process = start_lab("labs.poetry", arguments)
+    wait_for(process, "[2/5]")
+    process.kill()
+    process.communicate()
+    rerun = subprocess.run([sys.executable, "-m", "labs.poetry", *arguments], cwd=REPOSITORY,
+                           env=subprocess_env(), capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert "removing unfinished run" in rerun.stderr
+    statuses = [json.loads((run / "run.json").read_text())["status"]
+                for run in compare_runs(unchanged)]
+    assert set(statuses) == {"complete"}
+    assert not list(unchanged.rglob(".*.tmp-*"))
+
+
+# ---------------------------------------------------------------- resume tells the truth
+def interrupted_copy(root, tmp_path):
+    """A copy of the world's last poetry run, made to look stopped after its first epoch:
+    status interrupted, Keras's backup of epoch 1 beside its best model."""
+    from labs.saving import load_model
+
+    source = Path(json.loads((root / "models" / "poetry" / "leopardi" / "latest.json")
+                             .read_text())["models"])
+    target = tmp_path / "models" / "poetry" / "leopardi" / "runs" / source.name
+    shutil.copytree(source, target)
+    reports = tmp_path / "reports" / "poetry" / "leopardi" / "runs" / source.name
+    shutil.copytree(root / "reports" / "poetry" / "leopardi" / "runs" / source.name, reports)
+    status = json.loads((reports / "run.json").read_text())
+    (reports / "run.json").write_text(json.dumps({**status, "status": "interrupted"}))
+    (target / "backup").mkdir()
+    (target / "backup" / "training_metadata.json").write_text('{"epoch": 1, "batch": 0}')
+    load_model(target / "model.keras", "test").save_weights(target / "backup" /
+                                                             "latest.weights.h5")
+    return target, reports
+
+
+@pytest.mark.parametrize("damage, name", [
+    ("metadata", "training_metadata.json"), ("log", "training_log.csv"),
+    ("weights", "latest.weights.h5")])
+def test_resume_with_a_damaged_backup_is_one_line_and_not_resumable_again(
+        unchanged, tmp_path, damage, name):
+    models, reports = interrupted_copy(unchanged, tmp_path)
+    damaged = {"metadata": models / "backup" / name, "log": reports / name,
+               "weights": models / "backup" / name}[damage]
+    content = damaged.read_bytes()
+    damaged.write_bytes(content[:len(content) // 2] if damage != "log" else
+                        b'epoch,loss\n0,1.0,"unclosed\n1,2,3,4,5\n')
+    resume = ["train", "--corpus", "leopardi", "--resume", *folders(tmp_path)]
+    with pytest.raises(SystemExit) as raised:
+        poetry.main(resume)
+    one_line_error(raised, "labs.poetry", "cannot be resumed", f"{name} is damaged",
+                   "train again without --resume")
+    assert json.loads((reports / "run.json").read_text())["status"] == "failed"
+    with pytest.raises(SystemExit) as raised:
+        poetry.main(resume)
+    one_line_error(raised, "labs.poetry", "no interrupted run of poetry/leopardi")
+
+
+def test_resume_refuses_options_that_would_change_the_run(unchanged, tmp_path):
+    interrupted_copy(unchanged, tmp_path)
+    with pytest.raises(SystemExit) as raised:
+        poetry.main(["train", "--corpus", "leopardi", "--resume", "--cell", "transformer",
+                     "--units", "64", *folders(tmp_path)])
+    one_line_error(raised, "labs.poetry", "--resume continues",
+                   "--cell transformer (it has lstm)", "--units 64 (it has 128)")
+
+
+def test_ctrl_c_in_the_first_epoch_then_resume_says_nothing_was_saved(tmp_path):
+    arguments = ["train", "--corpus", "nietzsche", "--units", "16", *folders(tmp_path)]
+    process = start_lab("labs.poetry", arguments)
+    wait_for(process, "nb sequences")
+    time.sleep(2)  # inside the first epoch (a minute on the whole of Nietzsche)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130 and "after epoch" not in err
+    (run,) = (tmp_path / "reports" / "poetry" / "nietzsche" / "runs").iterdir()
+    assert json.loads((run / "run.json").read_text())["status"] == "interrupted"
+    with pytest.raises(SystemExit) as raised:
+        poetry.main(["train", "--corpus", "nietzsche", "--resume", *folders(tmp_path)])
+    one_line_error(raised, "labs.poetry", f"run {run.name} of poetry/nietzsche stopped before "
+                   "its first epoch was saved", "nothing to resume")
+
+
+def test_ctrl_c_says_after_epoch_n_only_once_epoch_n_is_backed_up():
+    from labs.poetry.train import saving_callbacks
+
+    class Saves:
+        def callbacks(self, early):
+            return ["best model"]
+
+        def backup_callback(self):
+            return "backup"
+
+    best, last = saving_callbacks(Saves(), None, "leopardi")
+    assert best == ["best model"] and last[0] == "backup"
+    assert type(last[-1]).__name__ == "ProgressNote" and "--resume" in last[-1].kept
+
+
+# ---------------------------------------------------------------- options refused at once
+@pytest.mark.parametrize("argv, fragments", [
+    (["train", "--cell", "transformer", "--seq-length", "20"],
+     ["--seq-length 20 is shorter than maxlen 40"]),
+    (["train", "--cell", "transformer", "--seq-length", "1"],
+     ["--seq-length 1 is shorter than maxlen 40"]),
+    (["train", "--cell", "transformer", "--input", "one-hot"],
+     ["--cell transformer reads a learned character embedding"]),
+    (["train", "--cell", "transformer", "--embedding-dim", "7"],
+     ["leave --input and --embedding-dim out"]),
+    (["generate", "--top-k", "3"], ["--top-k applies to --method top-k, not --method temperature"]),
+    (["generate", "--method", "top-k", "--top-p", "0.5"], ["--top-p applies to --method top-p"]),
+    (["generate", "--run", "../../elsewhere"], ["--run takes a run id", "not a path"]),
+    (["generate", "--run", "/tmp/model"], ["--run takes a run id"]),
+])
+def test_poetry_options_that_cannot_work_are_refused_before_work(unchanged, argv, fragments):
+    started = time.monotonic()
+    with pytest.raises(SystemExit) as raised:
+        poetry.main([*argv, *folders(unchanged)[2 if argv[0] == "generate" else 0:]])
+    one_line_error(raised, "labs.poetry", *fragments)
+    assert time.monotonic() - started < 10
+
+
+def test_spam_refuses_more_folds_than_messages_of_a_class_at_once(unchanged):
+    started = time.monotonic()
+    with pytest.raises(SystemExit) as raised:
+        spam.main(spam_args(unchanged, "--folds", "1000"))
+    one_line_error(raised, "labs.spam", "--folds 1000 is more than the", "distinct messages")
+    assert time.monotonic() - started < 30
+
+
+def test_spam_predict_refuses_a_path_as_run(unchanged):
+    with pytest.raises(SystemExit) as raised:
+        spam.main(["predict", "--run", "../../x", "--models-dir", str(unchanged / "models"), "hi"])
+    one_line_error(raised, "labs.spam", "--run takes a run id")
+
+
+@pytest.mark.parametrize("content, line", [(b"caf\xe9 au lait\n", 1),
+                                           (b"fine\n\xff\xfe\x00garbage\n", 2)])
+def test_predict_on_stdin_that_is_not_utf8(unchanged, content, line):
+    result = subprocess.run([sys.executable, "-m", "labs.spam", "predict", "--model",
+                             "simplernn_padded", "--models-dir", str(unchanged / "models")],
+                            cwd=REPOSITORY, env=subprocess_env(), input=content,
+                            capture_output=True)
+    err = result.stderr.decode()
+    assert result.returncode == 1 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith(
+        f"labs.spam: error: line {line} of standard input is not UTF-8 text")
+
+
+def test_a_pointer_to_a_deleted_run_names_the_runs_left(copy_of_world, capsys):
+    pointer = json.loads((copy_of_world / "models" / "poetry" / "leopardi" /
+                          "latest.json").read_text())
+    shutil.rmtree(Path(pointer["models"]))
+    (copy_of_world / "models" / "poetry" / "leopardi" / "latest-quick.json").unlink(
+        missing_ok=True)  # else generate would fall back on the last quick run, and say so
+    with pytest.raises(SystemExit) as raised:
+        poetry.main(["generate", "--models-dir", str(copy_of_world / "models")])
+    one_line_error(raised, "labs.poetry", "the one it named was deleted", "--run")
+
+
+def test_a_full_disk_names_the_file_and_publishes_nothing(unchanged, monkeypatch):
+    import errno
+
+    from labs import reports
+
+    real = reports.os.replace
+
+    def full(source, target):
+        if str(target).endswith("metrics.json"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(source, target)
+
+    monkeypatch.setattr(reports.os, "replace", full)
+    with pytest.raises(SystemExit) as raised:
+        poetry.main(["train", "--corpus", "leopardi", "--quick", *SMALL_POETRY,
+                     *folders(unchanged)])
+    one_line_error(raised, "labs.poetry", "no space left on the device", "metrics.json)",
+                   "free some space")
+
+
+def test_an_unexpected_error_marks_the_run_failed(tmp_path, monkeypatch):
+    from labs.poetry import train
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(train, "generation_comparison", broken)
+    with pytest.raises(RuntimeError):
+        poetry.main(["train", "--corpus", "leopardi", "--quick", *SMALL_POETRY,
+                     *folders(tmp_path)])
+    (run,) = (tmp_path / "reports" / "poetry" / "leopardi" / "runs").iterdir()
+    assert json.loads((run / "run.json").read_text())["status"] == "failed"
+
+
+def test_a_words_text_of_one_huge_token(tmp_path):
+    (tmp_path / "nietzsche.txt").write_text("a" * 100_000)
+    with pytest.raises(SystemExit) as raised:
+        words.main(["--datasets-dir", str(tmp_path), "--reports-dir", str(tmp_path)])
+    one_line_error(raised, "labs.words", "nietzsche.txt has 1 tokens",
+                   "at least 61 are needed")
+
+
+def test_notebook_build_of_a_missing_script():
+    result = subprocess.run([sys.executable, "notebooks/build.py", "missing.py"],
+                            cwd=REPOSITORY, capture_output=True, text=True)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == ("notebooks/build.py: error: no script missing.py in "
+                                     f"{REPOSITORY / 'notebooks'}; give one of spam.py, "
+                                     "poetry.py (or none for all)")
+
+
+@pytest.mark.parametrize("arguments", [["labs.poetry", "--help"], ["labs.spam", "--help"],
+                                       ["labs.words", "--help"],
+                                       ["labs.poetry", "train", "--units", "7", "--heads", "2",
+                                        "--cell", "transformer"]])
+def test_tensorflow_prints_nothing_before_the_labs_own_text(arguments):
+    environment = {key: value for key, value in subprocess_env().items()
+                   if key != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, "-m", *arguments], cwd=REPOSITORY,
+                            env=environment, capture_output=True, text=True)
+    if "--help" in arguments:
+        assert result.returncode == 0 and result.stderr == ""
+        assert result.stdout.startswith(f"usage: python -m {arguments[0]}")
+    else:
+        assert result.returncode == 1 and result.stdout == ""
+        assert result.stderr == "labs.poetry: error: --units 7 must be a multiple of --heads 2\n"

@@ -40,6 +40,12 @@ LABS = {
     "spam": ("labs.spam", ["--variants", "lstm", "--baselines", "--inputs", "padded",
                            "--epochs", "1"], 32),
     "poetry": ("labs.poetry", ["--corpus", "nietzsche"], 128),
+    # Every-step batches of sequences must split evenly between the replicas (a last batch
+    # of odd size once failed after the first epoch).
+    "poetry every-step": ("labs.poetry", ["--corpus", "leopardi", "--objective", "every-step",
+                                          "--units", "16"], 32),
+    "poetry transformer": ("labs.poetry", ["--corpus", "leopardi", "--cell", "transformer",
+                                           "--units", "16", "--heads", "2", "--layers", "1"], 32),
 }
 
 

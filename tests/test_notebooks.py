@@ -7,13 +7,14 @@ is the slow part; the same reports serve the browser check of index.html
 
 import ast
 import json
+import re
 
 import nbformat
 import numpy as np
 import pytest
 
 from conftest import NOTEBOOKS, REPOSITORY, build
-from labs import data, runs
+from labs import data
 
 
 def committed_and_regenerated(path):
@@ -59,6 +60,10 @@ def test_the_spam_notebook_runs_and_shows_the_comparison(executed_notebooks):
     assert len(outputs(book, "image/png")) == 3  # comparison, history, confusion matrix
     predictions = "".join(item["text"] for item in outputs(book, "stdout"))
     assert "WINNER!!" in predictions and "lunch" in predictions
+    # The notebook shows and predicts with the run it trained, not the decoy full run.
+    run_id = used_run(book.cells[-1])
+    assert run_id != books["decoys"]["spam"] and run_id.endswith("-quick")
+    assert f"Run: {run_id} (QUICK smoke run)" in markdown
     assert list((output / "models" / "spam" / "runs").glob("*-quick/*.keras"))
 
 
@@ -69,7 +74,9 @@ def test_the_poetry_notebook_trains_shows_samples_and_generates(executed_noteboo
     markdown = "".join(item["data"]["text/markdown"] for item in outputs(book, "text/markdown"))
     assert "# Samples: leopardi" in markdown and "temperature 0.5" in markdown
     assert len(outputs(book, "image/png")) == 1
-    folder, run_id, _ = runs.find("poetry/leopardi", output / "models")
+    run_id = used_run(book.cells[-1])
+    assert run_id != books["decoys"]["poetry/leopardi"]
+    folder = output / "models" / "poetry" / "leopardi" / "runs" / run_id
     samples = (output / "reports" / "poetry" / "leopardi" / "runs" / run_id / "samples.md")
     assert samples.read_text(encoding="utf-8") in markdown  # the run it trained, shown whole
     last_cell = book.cells[-1]
@@ -79,6 +86,12 @@ def test_the_poetry_notebook_trains_shows_samples_and_generates(executed_noteboo
                         if item.get("name") == "stderr").split("seed: ", 1)[1].splitlines()[0]
     assert generated == course_generation(folder, ast.literal_eval(seed_line), 300)
     assert (output / "reports" / "index.html").is_file()
+
+
+def used_run(cell):
+    """The run id a cell's command said it used (``using run <id> ...`` on stderr)."""
+    stderr = "".join(item.get("text", "") for item in cell.outputs if item.get("name") == "stderr")
+    return re.search(r"using run (\S+)", stderr).group(1)
 
 
 def course_generation(folder, seed_text, length, temperature=0.5, random_seed=42):

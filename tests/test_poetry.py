@@ -316,6 +316,27 @@ def small_transformer():
 
 
 @pytest.mark.slow
+def test_a_transformer_with_a_context_of_one_generates_statefully():
+    """With one position the cache is cut to the newest character at every step (half of
+    one is one, not none), so long stateful generation takes time in proportion."""
+    import time
+
+    from labs.poetry.generate import generate_stateful
+    from labs.poetry.transformer import NumpyTransformer
+    from labs.sampling import Sampler
+
+    model = build_model(5, 1, "transformer", 1, units=8, optimizer="adam",
+                        objective="every-step", inputs="embedding", context=1, heads=2)
+    twin, started = NumpyTransformer(model), time.perf_counter()
+    text = generate_stateful(twin, [0], 3000, Sampler(), np.random.RandomState(0))
+    assert len(text) == 3000 and time.perf_counter() - started < 60
+    states = twin.initial_states()
+    for index in text[:5]:
+        _, states = twin.step(index, states)
+    assert states["indices"] == [text[4]]
+
+
+@pytest.mark.slow
 def test_numpy_transformer_matches_keras_and_its_cache_matches_the_window(small_transformer):
     from labs.poetry.transformer import NumpyTransformer
 
@@ -446,8 +467,7 @@ def test_budgeted_configurations_are_not_capped_by_the_reference_epochs(tmp_path
     train_text, held_out = split_holdout(TEXT * 40)
     corpus = Corpus("leopardi", ("leopardi.txt",), [train_text], [held_out],
                     poetry.build_vocabulary([TEXT]))
-    base = replace(Config(corpus="leopardi", maxlen=12, step=3, units=8, epochs=2),
-                   quick=True).resolved()
+    base = Config(corpus="leopardi", maxlen=12, step=3, units=8, epochs=2, quick=True)
     seed_text = held_out[:12]
     course = compare.train_configuration(
         compare.COURSE, compare.configuration(compare.COURSE, base), corpus, seed_text, None,

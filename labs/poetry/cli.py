@@ -9,11 +9,11 @@ import argparse
 from pathlib import Path
 
 from labs import sampling
-from labs.cli import (MODELS_DIR, REPORTS_DIR, add_folder_options, add_keras_options,
+from labs.cli import (MODELS_DIR, add_folder_options, add_keras_options,
                       add_run_options, finite_positive_float, non_negative_int, positive_int,
-                      quick_help, run_lab, with_default_command)
+                      given_options, quick_help, run_lab, with_default_command)
 from labs.poetry import compare, data, lab, models, report, train
-from labs.poetry.config import CELLS, INPUTS, OBJECTIVES, QUICK, Config
+from labs.poetry.config import CELLS, EMBEDDING_DIM, INPUTS, OBJECTIVES, QUICK, Config
 from labs.poetry.generate import generate_command
 from labs.training import on_devices
 
@@ -58,6 +58,7 @@ def add_train_parser(commands):
                              "complete epoch, with its own options")
     add_keras_options(parser)
     add_run_options(parser)
+    return parser
 
 
 def add_model_options(parser):
@@ -73,11 +74,12 @@ def add_model_options(parser):
                         help="attention heads of --cell transformer (default: %(default)s)")
     parser.add_argument("--seq-length", type=positive_int, default=Config.seq_length,
                         help="sequence length for --objective every-step (default: %(default)s)")
-    parser.add_argument("--input", dest="inputs", choices=INPUTS, default=Config.inputs,
-                        help="one-hot characters (the course's, default) or a learned embedding")
-    parser.add_argument("--embedding-dim", type=positive_int, default=Config.embedding_dim,
-                        help="size of the character embedding for --input embedding "
-                             "(default: %(default)s)")
+    parser.add_argument("--input", dest="inputs", choices=INPUTS,
+                        help="one-hot characters (the course's, default for recurrent cells) or "
+                             "a learned embedding (always for the transformer)")
+    parser.add_argument("--embedding-dim", type=positive_int,
+                        help=f"size of the character embedding for --input embedding (default: "
+                             f"{EMBEDDING_DIM}; the transformer's is --units wide)")
     parser.add_argument("--layers", type=positive_int, default=Config.layers,
                         help="stacked recurrent layers (default: %(default)s)")
     parser.add_argument("--units", type=positive_int, default=Config.units,
@@ -96,10 +98,10 @@ def add_generate_parser(commands):
                         help="sampling temperature; repeat for several samples (default: 1.0)")
     parser.add_argument("--method", choices=sampling.METHODS, default="temperature",
                         help="sampling method (default: %(default)s)")
-    parser.add_argument("--top-k", type=int, default=report.TOP_K,
-                        help="k for --method top-k (default: %(default)s)")
-    parser.add_argument("--top-p", type=float, default=report.TOP_P,
-                        help="p for --method top-p (default: %(default)s)")
+    parser.add_argument("--top-k", type=int,
+                        help=f"k for --method top-k (default: {report.TOP_K})")
+    parser.add_argument("--top-p", type=float,
+                        help=f"p for --method top-p (default: {report.TOP_P})")
     parser.add_argument("--random-seed", type=non_negative_int, default=Config.seed,
                         help="same seed, same text (default: %(default)s)")
     parser.add_argument("--drop-unknown", action="store_true",
@@ -135,7 +137,7 @@ def add_compare_parser(commands):
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: the first {QUICK['characters']:,} characters, "
                              f"{QUICK['budget_minutes']} minutes per configuration")
-    add_folder_options(parser, REPORTS_DIR)
+    add_run_options(parser, models=False)
 
 
 def build_parser():
@@ -143,14 +145,18 @@ def build_parser():
                                      description=lab.__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", metavar="{train,generate,compare}")
-    add_train_parser(commands)
+    parser.train = add_train_parser(commands)
     add_generate_parser(commands)
     add_compare_parser(commands)
     return parser
 
 
 def main(argv=None):
-    args = build_parser().parse_args(with_default_command(argv, COMMANDS))
+    argv = with_default_command(argv, COMMANDS)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "train":  # what --resume must not silently change
+        args.given = given_options(parser.train, argv[1:])
     command = {"train": on_devices(lab.train_command), "generate": generate_command,
                "compare": compare.compare_command}[args.command]
     return run_lab("labs.poetry", command, args)

@@ -5,11 +5,13 @@
 Every configuration trains on the same text for the same wall-clock budget (the course's
 next-char LSTM trains to its early stop instead: its curve is the reference) and is scored
 after every epoch by the one held-out measure all objectives share (``train.next_char_loss``:
-the next character after exactly ``maxlen`` characters). The report,
-``reports/poetry/<corpus>/compare.{md,png,csv}``, plots held-out loss against seconds of
-training, one curve per configuration, and tabulates best loss, the time each needs to reach
-the course model's best loss (and that time as a ratio of the course's), parameters,
-generation speed and a sample at one temperature.
+the next character after exactly ``maxlen`` characters). A comparison is a run like a
+training (``labs.runs``): ``reports/poetry/<corpus>/compare/runs/<run id>/compare.{md,png,csv}``
+plots held-out loss against seconds of training, one curve per configuration, and tabulates
+best loss, the time each needs to reach the course model's best loss (and that time as a
+ratio of the course's), parameters, generation speed and a sample at one temperature. It is
+published (``latest.json`` beside its runs, a section of ``reports/index.md``) only when
+complete; a quick or subset comparison never replaces a full one.
 """
 
 import json
@@ -21,6 +23,8 @@ import keras
 import numpy as np
 import pandas as pd
 
+from labs import runs
+from labs.cli import LabError, note_progress
 from labs.poetry import data, models, train
 from labs.poetry.config import QUICK, Config
 from labs.poetry.generate import Generator
@@ -69,36 +73,51 @@ class TimeBudget(keras.callbacks.Callback):
 
 def compare_command(args):
     """Corpus → every configuration for the same budget (the course's to its early stop) →
-    one report of held-out loss against seconds of training."""
+    one report of held-out loss against seconds of training, in a run of its own."""
     budget = min(args.budget_minutes, QUICK["budget_minutes"]) if args.quick else \
         args.budget_minutes
     base = Config(corpus=args.corpus, seed=args.seed, quick=args.quick,
-                  epochs=QUICK["epochs"] if args.quick else REFERENCE_EPOCHS).resolved()
-    corpus = data.read_corpus(base.corpus, args.datasets_dir, base.lowercase, base.characters,
-                              base.maxlen)
-    seed_text = data.random_window(corpus.held_out_text, base.maxlen,
+                  epochs=QUICK["epochs"] if args.quick else REFERENCE_EPOCHS)
+    common = base.resolved()  # the corpus settings every configuration shares
+    reference = read_reference(args.reference, common) if args.reference else None
+    names = chosen_configurations(args.configurations, reference)
+    corpus = data.read_corpus(common.corpus, args.datasets_dir, common.lowercase,
+                              common.characters, common.maxlen)
+    seed_text = data.random_window(corpus.held_out_text, common.maxlen,
                                    np.random.RandomState(args.seed))
-    folder = args.reports_dir / "poetry" / args.corpus
-    names = [name for name in CONFIGURATIONS if name in args.configurations]
-    if args.reference:
-        rows = [reference_row(args.reference)]
-        names = [name for name in names if name != COURSE]
-    else:
-        rows, names = [], [COURSE, *(name for name in names if name != COURSE)]
+    run = runs.start(f"poetry/{args.corpus}/compare", f"{budget:g}min", args.quick,
+                     args.reports_dir, partial=len(names) + bool(reference) < len(CONFIGURATIONS))
+    rows = [reference] if reference else []
     for number, name in enumerate(names, 1):
         print(f"[{number}/{len(names)}] {name}" + ("" if name == COURSE else
                                                     f", {budget} minutes"))
         rows.append(train_configuration(name, configuration(name, base), corpus, seed_text,
-                                        None if name == COURSE else budget * 60,
-                                        folder / "compare"))
-    frame = write_comparison(rows, folder, header_lines(base, budget, args.reference))
+                                        None if name == COURSE else budget * 60, run.reports))
+        note_progress(f"after configuration {number} of {len(names)} ({name})")
+    header = header_lines(common, budget, rows[0], names, run)
+    frame = write_comparison(rows, run.reports, header)
+    runs.publish(run, f"21-poetry-compare-{args.corpus}", index_section(frame, header, run),
+                 args.keep)
     print(frame.to_string(index=False))
-    print(f"wrote {folder / 'compare.md'}")
+    print(f"wrote {run.reports / 'compare.md'} ({run.describe()})")
     return frame
 
 
+def chosen_configurations(chosen, reference):
+    """The configurations to train, in the table's order; the course's first unless a
+    ``--reference`` run stands in for it."""
+    names = [name for name in CONFIGURATIONS if name in chosen and name != COURSE]
+    if reference is None:
+        return [COURSE, *names]
+    if not names:
+        raise LabError("nothing to train: --reference stands in for the course configuration; "
+                       "name at least one other with --configurations")
+    return names
+
+
 def configuration(name, base):
-    """One configuration's ``Config``: ``base`` with the configuration's differences."""
+    """One configuration's ``Config``: ``base`` (the command's, not yet resolved) with the
+    configuration's differences, resolved."""
     config = replace(base, **CONFIGURATIONS[name])
     if name != COURSE:  # the budget ends these, not an epoch count
         config = replace(config, epochs=UNLIMITED_EPOCHS)
@@ -135,9 +154,39 @@ def result_row(name, config, model, metadata, history, report, seed_text):
             "sample": seed_text + sample}
 
 
-def reference_row(path):
-    """A course next-char run from ``make poetry`` (its metrics.json) as the reference curve."""
-    metrics = json.loads(path.read_text(encoding="utf-8"))
+REFERENCE_KEYS = ("corpus", "maxlen", "cell", "objective", "layers", "units", "optimizer",
+                  "learning_rate", "batch_size", "parameters", "epochs_run",
+                  "training_seconds_per_epoch", "history", "best_validation_loss_nats",
+                  "generation_comparison")
+
+
+def read_reference(path, base):
+    """A course next-char run's metrics.json (``make poetry``, same corpus and maxlen) as
+    the reference row; anything else is one line that says what it is."""
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise LabError(f"--reference {path}: not a readable JSON file ({type(error).__name__}); "
+                       "give the metrics.json of a `make poetry` run") from None
+    missing = [key for key in REFERENCE_KEYS if key not in metrics] if isinstance(
+        metrics, dict) else list(REFERENCE_KEYS)
+    if missing:
+        raise LabError(f"--reference {path} is not a poetry run's metrics.json (no "
+                       f"{', '.join(missing[:3])}); give the metrics.json of a `make poetry` run")
+    expected = {"corpus": base.corpus, "maxlen": base.maxlen, "cell": "lstm",
+                "objective": "next-char", "layers": 1, "units": base.units,
+                "inputs": "one-hot"}
+    wrong = [f"{key} {metrics.get(key, 'one-hot')!r} (not {value!r})"
+             for key, value in expected.items() if metrics.get(key, "one-hot") != value]
+    if wrong:
+        raise LabError(f"--reference {path} is not the course model on {base.corpus}: "
+                       f"{', '.join(wrong)}; train one with `python -m labs.poetry train "
+                       f"--corpus {base.corpus}`")
+    return reference_row(metrics, path)
+
+
+def reference_row(metrics, path):
+    """The reference row of a course run's ``metrics``, read from ``path``."""
     return {"configuration": f"{COURSE} ({path.parent.name})", "objective": "next-char",
             "cell": metrics["cell"], "inputs": "one-hot", "optimizer": metrics["optimizer"],
             "learning_rate": metrics["learning_rate"], "batch_size": metrics["batch_size"],
@@ -146,7 +195,7 @@ def reference_row(path):
             "val_loss": metrics["history"]["val_loss"],
             "best_loss": metrics["best_validation_loss_nats"],
             "chars_per_second": metrics["generation_comparison"]["stateful"]["chars_per_second"],
-            "sample": ""}
+            "sample": "", "reference": str(path)}
 
 
 def slug(name):
@@ -212,12 +261,36 @@ def write_comparison(rows, folder, header):
     return frame
 
 
-def header_lines(config, budget_minutes, reference):
-    return {"corpus": config.corpus, "lines": [
-        f"Budget: {budget_minutes} minutes of training per configuration; the course's "
-        "next-char LSTM " + (f"from {reference}" if reference else
-                             f"trained to its early stop (at most {REFERENCE_EPOCHS} epochs)"),
-        "Held-out loss: next character after exactly "
-        f"{config.maxlen} characters, on the held-out last 10% (every objective alike)",
-        f"Seed {config.seed}; generation speed: stateful, {SAMPLE_LENGTH} characters",
-        device_line(keras)]}
+def header_lines(config, budget_minutes, course, names, run):
+    """What this comparison ran, as measured: the course row's epochs and how they ended,
+    and a QUICK or SUBSET mark."""
+    if "reference" in course:
+        course_text = (f"the curve of the run in {course['reference']}, not retrained here")
+    else:
+        ended = ("stopped early" if course["epochs"] < config.epochs else
+                 "ran every epoch, no early stop")
+        course_text = f"trained {course['epochs']} epoch(s) of at most {config.epochs}: {ended}"
+    lines = [f"Run {run.describe()}",
+             f"Budget: {budget_minutes:g} minutes of training per configuration; the course's "
+             f"next-char LSTM: {course_text}",
+             "Held-out loss: next character after exactly "
+             f"{config.maxlen} characters, on the held-out last 10% (every objective alike)",
+             f"Seed {config.seed}; generation speed: stateful, {SAMPLE_LENGTH} characters",
+             device_line(keras)]
+    if config.quick:
+        lines.insert(1, f"QUICK smoke run: the first {QUICK['characters']:,} characters of "
+                        "each text; its numbers are not results")
+    if run.partial:
+        lines.insert(1, f"SUBSET run: {'; '.join(names)} (a full comparison trains all "
+                        f"{len(CONFIGURATIONS)} configurations)")
+    return {"corpus": config.corpus, "lines": lines}
+
+
+def index_section(frame, header, run):
+    """The comparison's section of reports/index.md: its header, table and plot."""
+    return "\n".join([f"## Poetry time to quality: {header['corpus']}\n",
+                      *[f"- {line}" for line in header["lines"]],
+                      f"- [compare.md]({run.link}/compare.md), "
+                      f"[compare.csv]({run.link}/compare.csv)\n",
+                      markdown_table(frame),
+                      f"![held-out loss against seconds]({run.link}/compare.png)\n"])

@@ -15,6 +15,7 @@ CELLS = ("simplernn", "lstm", "gru", "transformer")
 OPTIMIZERS = ("rmsprop", "adam")
 OBJECTIVES = ("next-char", "every-step")
 INPUTS = ("one-hot", "embedding")
+EMBEDDING_DIM = 64  # --input embedding of a recurrent cell
 # Smoke runs (--quick): the first characters of each text, one epoch, a short compare budget.
 QUICK = {"characters": 30_000, "epochs": 1, "budget_minutes": 0.2}
 
@@ -33,8 +34,8 @@ class Config:
     units: int = 128
     objective: str = None  # next-char (the course's; recurrent default) or every-step
     seq_length: int = 100  # sequence length of --objective every-step
-    inputs: str = "one-hot"  # or a learned character embedding
-    embedding_dim: int = 64
+    inputs: str = None  # one-hot (the course's; recurrent default) or a learned embedding
+    embedding_dim: int = None  # of --input embedding: 64; the transformer's is --units wide
     heads: int = 4  # attention heads of the transformer
     # Optimisation: RMSprop at the course's learning rate, gradients clipped at norm 1
     # (keeps RMSprop at lr 0.01 from diverging in long runs).
@@ -58,11 +59,19 @@ class Config:
         return replace(config, epochs=min(config.epochs, QUICK["epochs"])) if config.quick \
             else config
 
-    def with_saved(self, options):
+    def with_saved(self, options, given=(), run_id="the run"):
         """A resumed run continues as it started: its saved options, except those that
-        belong to this command (corpus, verbosity, devices)."""
+        belong to this command (corpus, verbosity, devices). An option ``given`` on this
+        command line that differs from the saved one is an error, not silently dropped."""
         saved = {name: value for name, value in options.items()
                  if name in field_names() and name not in ("corpus", "verbose", "replicas")}
+        changed = [f"--{name.replace('_', '-')} {getattr(self, name)} (it has {saved[name]})"
+                   for name in sorted(given) if name in saved and getattr(self, name) !=
+                   saved[name]]
+        if changed:
+            raise LabError(f"--resume continues {run_id} with the options it started with; "
+                           f"{', '.join(changed)} would change it: drop the option, or train "
+                           "a new run without --resume")
         return replace(self, **saved).resolved()
 
     def resolved(self):
@@ -73,7 +82,9 @@ class Config:
                                   if getattr(self, name) is None})
         if config.cell == "transformer":
             return config.transformer_settings()
-        return replace(config, objective=config.objective or "next-char")
+        return replace(config, objective=config.objective or "next-char",
+                       inputs=config.inputs or "one-hot",
+                       embedding_dim=config.embedding_dim or EMBEDDING_DIM)
 
     def transformer_settings(self):
         """The transformer learns at every position from a character embedding as wide as
@@ -83,6 +94,14 @@ class Config:
                            "mask scores every position at once); leave --objective out")
         if self.units % self.heads:
             raise LabError(f"--units {self.units} must be a multiple of --heads {self.heads}")
+        if self.inputs == "one-hot" or self.embedding_dim not in (None, self.units):
+            raise LabError("--cell transformer reads a learned character embedding as wide as "
+                           "--units; leave --input and --embedding-dim out")
+        if self.seq_length < self.maxlen:
+            raise LabError(f"--seq-length {self.seq_length} is shorter than maxlen {self.maxlen}: "
+                           "the transformer has a position for each of --seq-length characters "
+                           "and the held-out measure reads windows of maxlen; give --seq-length "
+                           f"{self.maxlen} or more, or a smaller --maxlen")
         return replace(self, objective="every-step", inputs="embedding",
                        embedding_dim=self.units)
 

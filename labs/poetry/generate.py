@@ -18,6 +18,7 @@ from labs.data import split_holdout
 from labs.poetry import data
 from labs.poetry.data import prepare_seed
 from labs.poetry.models import numpy_twin
+from labs.poetry.report import TOP_K, TOP_P
 
 
 def generate_indices(numpy_model, seed_indices, length, sampler, rng, on_index=None):
@@ -107,11 +108,12 @@ def load_generator(corpus, models_dir, run_id=None):
 # ---------------------------------------------------------------- python -m labs.poetry generate
 def generate_command(args):
     """Saved model → seed text → one sample per temperature, streamed, with its speed."""
+    top_k, top_p = sampling_parameters(args)
     generator = load_generator(args.corpus, args.models_dir, args.run)
     temperatures = args.temperature or [1.0]
     for temperature in temperatures:
-        sampling.check(args.method, temperature, args.top_k, args.top_p)
-    write = partial(generator.generate, method=args.method, top_k=args.top_k, top_p=args.top_p,
+        sampling.check(args.method, temperature, top_k, top_p)
+    write = partial(generator.generate, method=args.method, top_k=top_k, top_p=top_p,
                     drop_unknown=args.drop_unknown, generation=args.generation, on_text=stream)
     rng = np.random.RandomState(args.random_seed)
     note_progress("", kept="the text so far is above")
@@ -135,6 +137,18 @@ def generate_command(args):
               "characters/s)", file=sys.stderr)
         outputs.append(text)
     return outputs
+
+
+def sampling_parameters(args):
+    """``--top-k`` and ``--top-p`` (the report's values by default) belong to their method:
+    given with another, they would be ignored, so they are refused."""
+    for option, value, method in (("--top-k", args.top_k, "top-k"),
+                                  ("--top-p", args.top_p, "top-p")):
+        if value is not None and args.method != method:
+            raise LabError(f"{option} applies to --method {method}, not --method "
+                           f"{args.method}; add --method {method} or drop {option}")
+    return (TOP_K if args.top_k is None else args.top_k,
+            TOP_P if args.top_p is None else args.top_p)
 
 
 def training_text(metadata, datasets_dir):

@@ -36,7 +36,8 @@ def train_command(args):
     resumed = runs.resume(f"poetry/{args.corpus}", args.reports_dir,
                           args.models_dir) if args.resume else None
     if resumed:
-        config = config.with_saved(saved_options(resumed))
+        config = config.with_saved(saved_options(resumed), getattr(args, "given", ()),
+                                   resumed.run_id)
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
     corpus = data.read_corpus(config.corpus, args.datasets_dir, config.lowercase,
@@ -51,12 +52,14 @@ def train_command(args):
     logs = training_logs(run.reports / "training_log.csv",
                          run.tensorboard if args.tensorboard else None)
     checkpoints = train.Checkpoints(run.models, metadata, run.reports / "training_log.csv")
+    if resumed and (problem := checkpoints.damage()):
+        runs.abandon(run, problem)
     history, seconds = train.fit(model, prepared, config, epoch_report, logs, checkpoints)
     save_model(model, metadata, model_paths(run.models)[0])
     generator = Generator(model, metadata)
     metrics = train.run_metrics(config, corpus, prepared, model, history, epoch_report, seconds)
     comparison = train.generation_comparison(generator, corpus.held_out_text, config.seed)
-    metrics.update(generation_comparison=comparison,
+    metrics.update(generation_comparison=comparison, run=run.run_id,
                    generation_chars_per_second=comparison["window"]["chars_per_second"])
     print_result(metrics)
     index = report.write_report(metrics, epoch_report.samples, generator, corpus.held_out_text,

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from labs.poetry.config import CELLS, INPUTS, OBJECTIVES, Config
+from labs.poetry.config import CELLS, EMBEDDING_DIM, INPUTS, OBJECTIVES, Config
 from labs.poetry.transformer import NumpyTransformer, build_transformer
 from labs.training import RECURRENT_LAYERS
 
@@ -56,7 +56,7 @@ def build(config, vocabulary_size):
 def build_model(vocabulary_size, maxlen, cell="lstm", layers_count=1, units=Config.units,
                 optimizer="rmsprop", learning_rate=Config.learning_rate,
                 clipnorm=Config.clipnorm, one_hot_inside=True, objective="next-char",
-                inputs="one-hot", embedding_dim=Config.embedding_dim,
+                inputs="one-hot", embedding_dim=EMBEDDING_DIM,
                 context=Config.seq_length, heads=Config.heads):
     """The course's character model: [RNN(units)] × layers → Dense(vocabulary, softmax),
     compiled; or, with ``cell="transformer"``, the small causal Transformer of

@@ -1,9 +1,12 @@
 """Training the character model: fit with early stopping, samples every epoch, metrics."""
 
+import json
 import math
 import time
+import zipfile
 from dataclasses import dataclass
 
+import h5py
 import keras
 import numpy as np
 import pandas as pd
@@ -12,7 +15,7 @@ from labs import saving
 from labs.cli import LabError
 from labs.poetry.data import encode, every_step_sequences, make_windows, random_window
 from labs.poetry.generate import Generator
-from labs.training import (EpochTimer, ProgressNote, early_stopping, history_lists,
+from labs.training import (EpochTimer, ProgressNote, early_stopping, history_lists, replicas,
                            make_dataset)
 
 PATIENCE = 3
@@ -99,7 +102,23 @@ class Checkpoints:
         self.backup, self.metadata = folder / "backup", metadata
         self.model_path = saving.model_paths(folder)[0]
         self.log_path = log_path
-        self.prior = read_log(log_path)
+        self.prior = {}
+
+    def damage(self):
+        """What makes an interrupted run's state unreadable (None: nothing): Keras's
+        metadata and weights of the last epoch, the CSV log of the epochs done, the best
+        model. Keras writes its files in place, so a kill while it writes leaves half of one."""
+        checks = ((self.backup / "training_metadata.json", read_epoch),
+                  (self.backup / "latest.weights.h5", read_weights),
+                  (self.log_path, read_log), (self.model_path, read_weights))
+        for path, read in checks:
+            try:
+                read(path)
+            except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile,
+                    pd.errors.ParserError) as error:
+                return f"{path} is damaged ({type(error).__name__})"
+        self.prior = read_log(self.log_path)
+        return None
 
     def callbacks(self, early):
         losses = self.prior.get("val_loss", [])
@@ -116,6 +135,21 @@ class Checkpoints:
         if self.model_path.is_file():
             model.set_weights(saving.load_model(self.model_path, "--resume").get_weights())
         return read_log(self.log_path)
+
+
+def read_epoch(path):
+    """The epoch in Keras's BackupAndRestore ``training_metadata.json``."""
+    return int(json.loads(path.read_text(encoding="utf-8"))["epoch"])
+
+
+def read_weights(path):
+    """Opens a Keras weights or model file (HDF5 or zip) to the end of its index."""
+    if path.suffix == ".keras":
+        with zipfile.ZipFile(path) as archive:
+            archive.testzip()
+        return
+    with h5py.File(path, "r") as weights:
+        weights.visit(lambda name: None)
 
 
 def read_log(path):
@@ -171,19 +205,18 @@ def fit(model, data, config, report, logs, checkpoints=None):
     """
     batch_size, evaluation, options = config.global_batch_size, [], {}
     if config.objective == "every-step":
-        batches = EveryStepBatches(data.training, config.seq_length, batch_size, config.seed)
+        batches = EveryStepBatches(data.training, config.seq_length, batch_size, config.seed,
+                                   config.replicas)
         evaluation = [HeldOutLoss(*data.held_out)]
     else:
         batches = make_dataset(*data.training, batch_size, seed=config.seed)
         options["validation_data"] = make_dataset(*data.held_out, batch_size)
     early = early_stopping(PATIENCE)
-    best = checkpoints.callbacks(early) if checkpoints else []
-    backup = [checkpoints.backup_callback()] if checkpoints else []
+    best, last = saving_callbacks(checkpoints, early, config.corpus)
     started = time.perf_counter()
     history = model.fit(
         batches, epochs=config.epochs, shuffle=False,  # tf.data / the batches shuffle
-        callbacks=[*evaluation, ProgressNote(config.corpus), report, early, *best, *logs,
-                   *backup],
+        callbacks=[*evaluation, report, early, *best, *logs, *last],
         verbose=2 if config.verbose else 0, **options)
     seconds = time.perf_counter() - started
     if checkpoints is None:
@@ -198,18 +231,30 @@ def fit(model, data, config, report, logs, checkpoints=None):
     return history, seconds
 
 
+def saving_callbacks(checkpoints, early, corpus):
+    """What saves an epoch: the best model (before the logs) and the backup (after them);
+    and last the note Ctrl-C reads, so an epoch counts as done once it is logged and
+    backed up."""
+    if checkpoints is None:
+        return [], [ProgressNote(corpus)]
+    kept = f"continue it from there with `python -m labs.poetry train --corpus {corpus} --resume`"
+    return checkpoints.callbacks(early), [checkpoints.backup_callback(), ProgressNote(corpus, kept)]
+
+
 class EveryStepBatches(keras.utils.PyDataset):
     """Batches of (sequence, sequence shifted by one) for ``--objective every-step``.
 
     Each epoch cuts the texts from a new random offset, so every character is early in
     some sequence and late in another, and shuffles the sequences; an epoch always has the
-    same number of them (the count the largest offset allows).
+    same number of them (the count the largest offset allows, rounded down to a multiple of
+    ``replicas``: MirroredStrategy cannot split a batch of every-step sequences unevenly).
     """
 
-    def __init__(self, encoded_texts, seq_length, batch_size, seed):
+    def __init__(self, encoded_texts, seq_length, batch_size, seed, replicas=1):
         super().__init__()
         self.texts, self.seq_length, self.batch_size = encoded_texts, seq_length, batch_size
         self.count = sum((len(text) - seq_length) // seq_length for text in encoded_texts)
+        self.count -= self.count % replicas
         if self.count < 1:
             raise LabError(f"the training text is shorter than two sequences of --seq-length "
                            f"{seq_length}; use a smaller --seq-length")
@@ -236,9 +281,13 @@ def next_char_loss(model, inputs, targets, batch_size=1024):
     of the next character given exactly the window before it. A model that predicts at
     every position is read at the window's last one; probabilities are clipped at 1e-7,
     as Keras's cross-entropy does, so a next-char model scores its own ``val_loss``."""
-    total = 0.0
+    total, distributed = 0.0, replicas() > 1
     for start in range(0, len(inputs), batch_size):
-        probabilities = np.asarray(model.predict_on_batch(inputs[start:start + batch_size]))
+        batch = inputs[start:start + batch_size]
+        # Under MirroredStrategy predict_on_batch returns every replica's copy of the batch;
+        # predict splits it between them and gathers the parts.
+        probabilities = np.asarray(model.predict(batch, batch_size=len(batch), verbose=0)
+                                   if distributed else model.predict_on_batch(batch))
         if probabilities.ndim == 3:
             probabilities = probabilities[:, -1]
         chosen = np.take_along_axis(probabilities, targets[start:start + batch_size, None]

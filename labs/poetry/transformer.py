@@ -171,7 +171,7 @@ class NumpyTransformer:
         window equals ``probabilities`` of that window."""
         indices = states["indices"] + [int(index)]
         if len(indices) > self.context:
-            indices = indices[-(self.context // 2):]
+            indices = indices[-max(1, self.context // 2):]  # a context of 1 keeps 1
             caches = [[] for _ in self.blocks]
             probabilities = self._forward(np.array([indices]), caches, 0)
         else:

@@ -103,6 +103,11 @@ def make_folds(labels, texts, folds, split, seed):
     """``Fold``s, the same for every model. ``folds`` > 1: stratified grouped k-fold (every
     message is tested once, copies of a text stay together); ``folds`` = 1: the single
     80/20 split of ``split_indices``."""
+    smallest = min(len(set(texts[labels == value])) for value in (0, 1))
+    if folds > smallest:
+        raise LabError(f"--folds {folds} is more than the {smallest} distinct messages of the "
+                       f"smaller class: every fold needs some of each; use --folds {smallest} "
+                       "or fewer (5 is the default)")
     if folds == 1:
         pairs = [split_indices(labels, texts, split, seed)]
     elif split == "course":

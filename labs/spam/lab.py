@@ -57,6 +57,7 @@ def train_command(args):
     test_fraction = len(folds[0].test) / len(messages.labels)
     frame = report.write_comparison(rows, header, run.reports, test_fraction)
     finish(run, frame, header, args.keep, test_fraction)
+    frame.attrs["run"] = run.run_id  # which run a caller (a notebook) should show
     return frame
 
 
@@ -150,17 +151,34 @@ def baseline_row(name, experiment):
 
 # ---------------------------------------------------------------- predict
 def read_messages(texts):
-    """Messages from the command line, or one per line from stdin."""
+    """Messages from the command line, or one per line from stdin, as UTF-8 text."""
     if not texts:
         if sys.stdin.isatty():
             print("type one message per line, Ctrl-D to finish", file=sys.stderr)
-        texts = [line.rstrip("\n") for line in sys.stdin]
+        texts = [decoded(line, number) for number, line in enumerate(
+            getattr(sys.stdin, "buffer", sys.stdin), 1)]
     for number, text in enumerate(texts, 1):
         if not text.strip():
             raise LabError(f"message {number} is empty; give the text of an SMS")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # bytes that were not UTF-8, in an argument
+            raise LabError(f"message {number} is not UTF-8 text; type it again or convert "
+                           "it (iconv -t UTF-8)") from None
     if not texts:
         raise LabError("no message given; pass texts as arguments or one per line on stdin")
     return texts
+
+
+def decoded(line, number):
+    """One line of standard input (bytes, or text when stdin is already text)."""
+    if isinstance(line, str):
+        return line.rstrip("\n")
+    try:
+        return line.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise LabError(f"line {number} of standard input is not UTF-8 text; convert the file "
+                       "(iconv -t UTF-8) and pipe it again") from None
 
 
 METADATA_KEYS = ("variant", "inputs", "pipeline", "vector_size", "maxlen", "classes",
