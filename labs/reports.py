@@ -123,7 +123,8 @@ def plot_history(history, path, panels, title):
 
     ``history`` maps Keras metric names to per-epoch lists (``History.history``);
     ``panels`` is a list of ``(metric, label)``: each panel draws ``metric`` and, when
-    present, ``val_<metric>``. This is the course's ``plot`` helper, generalised.
+    present, ``val_<metric>`` and ``held_out_<metric>``. This is the course's ``plot``
+    helper, generalised.
     """
     plt = pyplot()
     from matplotlib.ticker import MaxNLocator
@@ -133,10 +134,12 @@ def plot_history(history, path, panels, title):
         values = history.get(metric, [])
         epochs = range(1, len(values) + 1)
         axis.plot(epochs, values, "o-", markersize=3, label=f"training {label}")
-        validation = history.get(f"val_{metric}")
-        if validation:
-            axis.plot(range(1, len(validation) + 1), validation, "s-", markersize=3,
-                      label=f"validation {label}")
+        for prefix, marker, name in (("val_", "s-", "validation"), ("held_out_", "^--",
+                                                                     "held-out")):
+            values = history.get(f"{prefix}{metric}")
+            if values:
+                axis.plot(range(1, len(values) + 1), values, marker, markersize=3,
+                          label=f"{name} {label}")
         axis.set_xlabel("epoch")
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_ylabel(label)

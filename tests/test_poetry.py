@@ -96,7 +96,8 @@ def test_train_writes_model_and_report(trained, known_edition):
     text = known_edition("leopardi.txt").read_text(encoding="utf-8")[:30_000]
     assert metrics["vocabulary_size"] == len(set(text)) == 59
     assert metrics["corpus_characters"] == 30_000
-    assert metrics["best_validation_loss_nats"] < metrics["uniform_loss_nats"]
+    assert metrics["held_out_loss_nats"] < metrics["uniform_loss_nats"]
+    assert metrics["chosen_on"] == "held-out text (the course's procedure)"
     pointer_path = root / "models" / "poetry" / "leopardi" / "latest-quick.json"
     pointer = json.loads(pointer_path.read_text())
     report = root / "reports" / "poetry" / "leopardi" / "runs" / pointer["run"]
@@ -378,11 +379,11 @@ def test_time_to_quality_is_read_from_the_curves():
     from labs.poetry import compare
 
     course = {"configuration": "course", "parameters": 10, "epochs": 4,
-              "seconds": [60.0, 120.0, 180.0, 240.0], "val_loss": [2.0, 1.7, 1.6, 1.62],
+              "seconds": [60.0, 120.0, 180.0, 240.0], "held_out_loss": [2.0, 1.7, 1.6, 1.62],
               "best_loss": 1.6, "chars_per_second": 100.0}
     faster = {**course, "configuration": "faster", "seconds": [20.0, 40.0, 60.0],
-              "val_loss": [1.9, 1.58, 1.5], "best_loss": 1.5}
-    never = {**course, "configuration": "never", "seconds": [30.0], "val_loss": [1.9],
+              "held_out_loss": [1.9, 1.58, 1.5], "best_loss": 1.5}
+    never = {**course, "configuration": "never", "seconds": [30.0], "held_out_loss": [1.9],
              "best_loss": 1.9}
     assert compare.time_to_reach(course, 1.6) == 180.0
     assert compare.time_to_reach(never, 1.6) is None
@@ -464,8 +465,8 @@ def test_budgeted_configurations_are_not_capped_by_the_reference_epochs(tmp_path
     from labs.poetry.config import Config
     from labs.poetry.data import Corpus
 
-    train_text, held_out = split_holdout(TEXT * 40)
-    corpus = Corpus("leopardi", ("leopardi.txt",), [train_text], [held_out],
+    fit, validation, held_out = poetry.split_text(TEXT * 40)
+    corpus = Corpus("leopardi", ("leopardi.txt",), [fit], [validation], [held_out],
                     poetry.build_vocabulary([TEXT]))
     base = Config(corpus="leopardi", maxlen=12, step=3, units=8, epochs=2, quick=True)
     seed_text = held_out[:12]
@@ -478,3 +479,49 @@ def test_budgeted_configurations_are_not_capped_by_the_reference_epochs(tmp_path
     row = compare.train_configuration("every-step GRU", budgeted, corpus, seed_text, 8.0,
                                       tmp_path)
     assert row["epochs"] > 2
+
+
+# ---------------------------------------------------------------- what chooses, what scores
+def test_the_three_parts_of_a_text_are_contiguous_disjoint_and_fixed():
+    text = "".join(chr(ord("a") + number % 26) for number in range(1000))
+    fit, validation, held_out = poetry.split_text(text)
+    assert fit + validation + held_out == text
+    assert (len(fit), len(validation), len(held_out)) == (850, 50, 100)
+    assert split_holdout(text)[1] == held_out  # the held-out 10% every lab uses
+    assert poetry.split_text(text) == (fit, validation, held_out)
+
+
+@pytest.mark.slow
+def test_the_held_out_text_chooses_nothing_in_an_every_step_run(tmp_path):
+    """Replace every held-out character by another: the chosen epoch, the validation curve
+    and the trained weights stay the same; only the held-out loss moves."""
+    from dataclasses import replace
+
+    import keras
+
+    from labs.poetry import models, train
+    from labs.poetry.config import Config
+    from labs.poetry.data import Corpus
+
+    fit, validation, held_out = poetry.split_text(TEXT * 60)
+    vocabulary = poetry.build_vocabulary([TEXT])
+    scrambled = "".join(sorted(held_out))  # the same characters, another text
+    config = Config(corpus="leopardi", maxlen=12, step=3, units=16, objective="every-step",
+                    seq_length=24, optimizer="adam", learning_rate=0.01, batch_size=16,
+                    epochs=8).resolved()
+    config = replace(config, sample_every=100)
+    results = []
+    for text in (held_out, scrambled):
+        corpus = Corpus("leopardi", ("leopardi.txt",), [fit], [validation], [text], vocabulary)
+        keras.utils.set_random_seed(0)
+        model = models.build(config, len(vocabulary))
+        report = train.EpochReport(config.model_metadata(vocabulary), text, 100, 0)
+        history, _ = train.fit(model, train.training_data(config, corpus), config, report, [])
+        results.append((history, train.loss_metrics(history), model.get_weights()))
+    (first, first_metrics, first_weights), (second, second_metrics, second_weights) = results
+    assert first_metrics["chosen_on"] == "validation part"
+    assert first["val_loss"] == second["val_loss"] and first["loss"] == second["loss"]
+    assert first_metrics["best_epoch"] == second_metrics["best_epoch"]
+    for a, b in zip(first_weights, second_weights):
+        np.testing.assert_array_equal(a, b)
+    assert first["held_out_loss"] != second["held_out_loss"]

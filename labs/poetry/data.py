@@ -33,15 +33,31 @@ def load_corpus(name, datasets_dir=data.DATASETS_DIR, lowercase=None, characters
     return texts
 
 
+VALIDATION_PART = 0.05  # of each text, just before its held-out 10%
+
+
 @dataclass(frozen=True)
 class Corpus:
-    """A corpus as a run reads it: each text split into its first 90% (training) and its
-    last 10% (held out), and the vocabulary of both."""
+    """A corpus as a run reads it, each text cut in three contiguous parts:
+
+        fit_texts         the first 85%      what every-step and transformer runs learn from
+        validation_texts  the next 5%        what they choose their epoch on (early stopping)
+        held_out_texts    the last 10%       what every run is scored on, choosing nothing
+
+    The course's next-char model keeps the course's procedure: it learns from
+    ``train_texts`` (fit and validation, the first 90%) and its epoch is chosen on the
+    held-out text, as the course's ``validation_data`` does."""
     name: str
     files: tuple
-    train_texts: list
+    fit_texts: list
+    validation_texts: list
     held_out_texts: list
     vocabulary: list
+
+    @property
+    def train_texts(self):
+        return [fit + validation for fit, validation in zip(self.fit_texts,
+                                                            self.validation_texts)]
 
     @property
     def characters(self):
@@ -52,28 +68,37 @@ class Corpus:
         return "".join(self.held_out_texts)
 
 
+def split_text(text):
+    """(fit, validation, held out): the first 85%, the next 5%, the last 10%."""
+    training, held_out = data.split_holdout(text)
+    cut = int(len(text) * (1 - data.VALIDATION_FRACTION - VALIDATION_PART))
+    return training[:cut], training[cut:], held_out
+
+
 def read_corpus(name, datasets_dir, lowercase, characters, maxlen):
     """The corpus's texts (cut for quick runs), checked for ``maxlen``, split and with
     their vocabulary."""
     texts = load_corpus(name, datasets_dir, lowercase, characters)
     check_length(texts, maxlen)
     vocabulary = build_vocabulary(texts)
-    halves = [data.split_holdout(text) for text in texts]
-    corpus = Corpus(name, CORPORA[name]["files"], [half[0] for half in halves],
-                    [half[1] for half in halves], vocabulary)
+    parts = [split_text(text) for text in texts]
+    corpus = Corpus(name, CORPORA[name]["files"], *([part[number] for part in parts]
+                                                    for number in range(3)), vocabulary)
     print(f"corpus length: {corpus.characters:,}")
     print(f"total chars: {len(vocabulary)}")
     return corpus
 
 
-def check_length(texts, maxlen, fraction=data.VALIDATION_FRACTION):
-    """Refuse, before any training, a text too short for one held-out window."""
+def check_length(texts, maxlen, fraction=VALIDATION_PART):
+    """Refuse, before any training, a text too short for one window in its smallest part
+    (the validation part)."""
     needed = int((maxlen + 1) / fraction) + 1
     for text in texts:
         if len(text) < needed:
             raise LabError(f"a text of {len(text):,} characters is too short for maxlen "
-                           f"{maxlen}: the held-out last {fraction:.0%} must hold one window of "
-                           f"{maxlen + 1} characters, so at least {needed:,} characters are "
+                           f"{maxlen}: its validation part ({fraction:.0%}, before the held-out "
+                           f"10%) must hold one window of {maxlen + 1} characters, so at least "
+                           f"{needed:,} characters are "
                            "needed; use a longer text or a smaller --maxlen")
 
 

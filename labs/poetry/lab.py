@@ -100,8 +100,8 @@ def run_description(config):
 
 
 def print_result(metrics):
-    print(f"best epoch {metrics['best_epoch']}: validation loss "
-          f"{metrics['best_validation_loss_nats']:.4f} nats, "
-          f"{metrics['best_validation_bits_per_char']:.3f} bits/char, perplexity "
-          f"{metrics['best_validation_perplexity']:.2f}; generation "
+    print(f"epoch {metrics['best_epoch']} (chosen on the {metrics['chosen_on']}): held-out "
+          f"loss {metrics['held_out_loss_nats']:.4f} nats, "
+          f"{metrics['held_out_bits_per_char']:.3f} bits/char, perplexity "
+          f"{metrics['held_out_perplexity']:.2f}; generation "
           f"{metrics['generation_chars_per_second']:,.0f} chars/s")

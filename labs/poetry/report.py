@@ -15,10 +15,13 @@ TOP_P = 0.9
 
 
 def plot_losses(metrics, path):
-    """Training and validation loss per epoch, in nats and in bits per character."""
+    """Training, validation and (every-step runs) held-out loss per epoch, in nats and in
+    bits per character."""
     history = dict(metrics["history"])
-    history["bits"] = [value / math.log(2) for value in history["loss"]]
-    history["val_bits"] = [value / math.log(2) for value in history["val_loss"]]
+    for name in ("loss", "val_loss", "held_out_loss"):
+        if name in history:
+            history[name.replace("loss", "bits")] = [value / math.log(2)
+                                                     for value in history[name]]
     plot_history(history, path,
                  [("loss", "loss (nats per character)"), ("bits", "bits per character")],
                  f"{metrics['corpus']}: {metrics['cell']} × {metrics['layers']}, "
@@ -46,10 +49,10 @@ def samples_markdown(metrics, training_samples, final, seed):
     """samples.md: one sample per method from one held-out seed, then the epochs' samples."""
     corpus, (seed_text, samples) = metrics["corpus"], final
     lines = [f"# Samples: {corpus}\n",
-             f"Model: {model_text(metrics)}, best epoch {metrics['best_epoch']} of "
-             f"{metrics['epochs_run']}, validation loss "
-             f"{metrics['best_validation_loss_nats']:.4f} nats "
-             f"({metrics['best_validation_bits_per_char']:.3f} bits/char). Seeds are windows of "
+             f"Model: {model_text(metrics)}, epoch {metrics['best_epoch']} of "
+             f"{metrics['epochs_run']} (chosen on the {metrics['chosen_on']}), held-out loss "
+             f"{metrics['held_out_loss_nats']:.4f} nats "
+             f"({metrics['held_out_bits_per_char']:.3f} bits/char). Seeds are windows of "
              f"the held-out text; random seed {seed}. Regenerate with "
              f"`python -m labs.poetry generate --corpus {corpus}`.\n", f"{device_line(keras)}\n",
              "## After training\n"]
@@ -111,16 +114,17 @@ def model_text(metrics):
 
 
 def summary_lines(metrics):
-    """The run in four lines: model, corpus, best validation loss, speed."""
+    """The run in four lines: model, corpus, held-out loss at the chosen epoch, speed."""
     return [f"- Model: {model_text(metrics)}; seed {metrics['seed']}",
             f"- Corpus: {metrics['corpus_characters']:,} characters, vocabulary "
             f"{metrics['vocabulary_size']}, maxlen {metrics['maxlen']}, step {metrics['step']}"
             + (" — QUICK MODE" if metrics["quick"] else ""),
-            f"- Best held-out loss (next character after {metrics['maxlen']}) "
-            f"{metrics['best_validation_loss_nats']:.4f} nats = "
-            f"{metrics['best_validation_bits_per_char']:.3f} bits/char, perplexity "
-            f"{metrics['best_validation_perplexity']:.2f} (uniform guess: "
-            f"{metrics['uniform_loss_nats']:.2f} nats), epoch {metrics['best_epoch']}",
+            f"- Held-out loss (next character after {metrics['maxlen']}) "
+            f"{metrics['held_out_loss_nats']:.4f} nats = "
+            f"{metrics['held_out_bits_per_char']:.3f} bits/char, perplexity "
+            f"{metrics['held_out_perplexity']:.2f} (uniform guess: "
+            f"{metrics['uniform_loss_nats']:.2f} nats), epoch {metrics['best_epoch']}, chosen on "
+            f"the {metrics['chosen_on']}",
             f"- {metrics['median_seconds_per_epoch']:.1f} s per epoch; generation "
             f"{metrics['generation_chars_per_second']:,.0f} characters/s (window, as the "
             f"course), "

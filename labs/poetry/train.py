@@ -26,12 +26,16 @@ COMPARISON_LENGTH = 1000  # characters of each generation method in the comparis
 
 @dataclass(frozen=True)
 class TrainingData:
-    """What the model learns from, and the held-out windows every objective is scored on.
-    ``training``: next-char, (windows, next characters) of the training part (the
-    course's); every-step, the encoded training texts, cut into sequences anew each epoch."""
+    """What the model learns from, what chooses its epoch, and the held-out windows every
+    objective is scored on. Next-char (the course's): ``training`` is (windows, next
+    characters) of the first 90%, and the epoch is chosen on the held-out text, as the
+    course does. Every-step: ``training`` is the encoded first 85% of each text, cut into
+    sequences anew each epoch, and the epoch is chosen on the ``validation`` windows of the
+    next 5%; the held-out text is scored every epoch and chooses nothing."""
     training: object
     held_out: tuple  # (windows, next characters) of the held-out text
     seq_length: int = None  # every-step only
+    validation: tuple = None  # every-step only: (windows, next characters) of the 5%
 
     @property
     def training_examples(self):
@@ -50,10 +54,13 @@ def training_data(config, corpus):
     vocabulary, maxlen, step = corpus.vocabulary, config.maxlen, config.step
     held_out = make_windows(corpus.held_out_texts, vocabulary, maxlen, step)
     if config.objective == "every-step":
-        prepared = TrainingData([encode(text, vocabulary) for text in corpus.train_texts],
-                                held_out, config.seq_length)
+        prepared = TrainingData([encode(text, vocabulary) for text in corpus.fit_texts],
+                                held_out, config.seq_length,
+                                make_windows(corpus.validation_texts, vocabulary, maxlen, step))
         described = (f"{sum(len(text) for text in prepared.training):,} training characters in "
-                     f"sequences of {config.seq_length}")
+                     f"sequences of {config.seq_length}, {len(prepared.validation[0]):,} "
+                     "validation windows (the 5% before the held-out text: they choose the "
+                     "epoch)")
     else:
         prepared = TrainingData(make_windows(corpus.train_texts, vocabulary, maxlen, step),
                                 held_out)
@@ -78,8 +85,10 @@ class EpochReport(EpochTimer):
         super().on_epoch_end(epoch, logs)
         logs = logs or {}
         loss, validation = logs.get("loss", float("nan")), logs.get("val_loss", float("nan"))
+        held_out = (f", held-out loss {logs['held_out_loss']:.4f}" if "held_out_loss" in logs
+                    else "")
         print(f"epoch {epoch + 1}: loss {loss:.4f}, validation loss {validation:.4f} nats "
-              f"({validation / math.log(2):.3f} bits/char), {self.seconds[-1]:.1f} s")
+              f"({validation / math.log(2):.3f} bits/char){held_out}, {self.seconds[-1]:.1f} s")
         if (epoch + 1) % self.sample_every == 0:
             self.samples.append(self.sample(epoch + 1))
 
@@ -198,16 +207,17 @@ def fit(model, data, config, report, logs, checkpoints=None):
     and TensorBoard (``labs.training.training_logs``).
 
     ``next-char`` (the course's): ``data.training`` is (windows, next characters), and
-    Keras's own ``val_loss`` is the held-out loss. ``every-step``: ``data.training`` is the
-    encoded training texts, cut into new sequences every epoch (``EveryStepBatches``), and
-    ``HeldOutLoss`` puts the same held-out measure into ``val_loss`` before any other
-    callback reads it.
+    Keras's own ``val_loss`` is the held-out loss, as in the course. ``every-step``:
+    ``data.training`` is the encoded training texts, cut into new sequences every epoch
+    (``EveryStepBatches``), and ``HeldOutLoss`` puts the same measure on the validation
+    part into ``val_loss`` (what early stopping and checkpoints read) and on the held-out
+    text into ``held_out_loss`` (what is reported), before any other callback reads them.
     """
     batch_size, evaluation, options = config.global_batch_size, [], {}
     if config.objective == "every-step":
         batches = EveryStepBatches(data.training, config.seq_length, batch_size, config.seed,
                                    config.replicas)
-        evaluation = [HeldOutLoss(*data.held_out)]
+        evaluation = [HeldOutLoss(data.validation, data.held_out)]
     else:
         batches = make_dataset(*data.training, batch_size, seed=config.seed)
         options["validation_data"] = make_dataset(*data.held_out, batch_size)
@@ -297,16 +307,19 @@ def next_char_loss(model, inputs, targets, batch_size=1024):
 
 
 class HeldOutLoss(keras.callbacks.Callback):
-    """``val_loss`` = ``next_char_loss`` on the held-out windows, at the end of each epoch."""
+    """At the end of each epoch, ``next_char_loss`` on the validation windows as
+    ``val_loss`` (what chooses) and on the held-out windows as ``held_out_loss`` (what is
+    reported); the seconds both took as ``evaluation_seconds`` (not training time)."""
 
-    def __init__(self, inputs, targets):
+    def __init__(self, validation, held_out):
         super().__init__()
-        self.inputs, self.targets = inputs, targets
+        self.validation, self.held_out = validation, held_out
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             started = time.perf_counter()
-            logs["val_loss"] = next_char_loss(self.model, self.inputs, self.targets)
+            logs["val_loss"] = next_char_loss(self.model, *self.validation)
+            logs["held_out_loss"] = next_char_loss(self.model, *self.held_out)
             logs["evaluation_seconds"] = time.perf_counter() - started
 
 
@@ -324,13 +337,24 @@ def generation_comparison(generator, validation_text, seed, length=COMPARISON_LE
     return result
 
 
+def held_out_curve(history):
+    """The held-out loss per epoch: its own column for every-step runs; for the course's
+    next-char runs the held-out text is Keras's validation data."""
+    return history.get("held_out_loss", history["val_loss"])
+
+
 def loss_metrics(history):
-    """The best epoch by validation loss, in nats, bits per character and perplexity."""
+    """The chosen epoch (the lowest ``val_loss``: the validation part's for every-step
+    runs, the held-out text's for the course's) and the held-out loss there, in nats, bits
+    per character and perplexity."""
     best = int(np.argmin(history["val_loss"]))
-    loss = history["val_loss"][best]
+    loss = held_out_curve(history)[best]
     return {"epochs_run": len(history["loss"]), "best_epoch": best + 1,
-            "best_validation_loss_nats": loss, "best_validation_bits_per_char": loss / math.log(2),
-            "best_validation_perplexity": math.exp(loss),
+            "chosen_on": ("validation part" if "held_out_loss" in history else
+                          "held-out text (the course's procedure)"),
+            "validation_loss_nats": history["val_loss"][best],
+            "held_out_loss_nats": loss, "held_out_bits_per_char": loss / math.log(2),
+            "held_out_perplexity": math.exp(loss),
             "training_loss_at_best_nats": history["loss"][best]}
 
 
@@ -340,7 +364,8 @@ def run_metrics(config, corpus, data, model, history, report, seconds):
         "corpus": config.corpus, "files": list(corpus.files),
         "corpus_characters": corpus.characters, "vocabulary_size": len(corpus.vocabulary),
         "lowercase": config.lowercase, "maxlen": config.maxlen, "step": config.step,
-        "training_examples": data.training_examples, "validation_windows": data.held_out_windows,
+        "training_examples": data.training_examples, "held_out_windows": data.held_out_windows,
+        "validation_windows": None if data.validation is None else len(data.validation[0]),
         "objective": config.objective, "seq_length": config.seq_length, "inputs": config.inputs,
         "embedding_dim": config.embedding_dim, "cell": config.cell, "layers": config.layers,
         "units": config.units, "heads": config.heads,
