@@ -127,7 +127,7 @@ def unchanged(world):
 
 # ---------------------------------------------------------------- runs are kept
 def test_a_quick_run_after_a_full_run_changes_nothing_of_it(unchanged, capsys):
-    spam.main(spam_args(unchanged, "--quick"))
+    quick = spam.main(spam_args(unchanged, "--quick")).attrs["run"]
     probabilities = spam.main(["predict", "--models-dir", str(unchanged / "models"), "--model",
                                "simplernn_padded", "free prize, call now"])
     err = capsys.readouterr().err
@@ -135,6 +135,11 @@ def test_a_quick_run_after_a_full_run_changes_nothing_of_it(unchanged, capsys):
     full_run = json.loads((unchanged / "models" / "spam" / "latest.json").read_text())["run"]
     assert f"using run {full_run}" in err and "QUICK" not in err.split("using run")[1]
     assert "QUICK MODE" not in (unchanged / "reports" / "index.md").read_text()
+    # What the spam notebook relies on to show the run it trained, not the full one.
+    assert quick.endswith("-quick") and quick != full_run
+    spam.main(["predict", "--models-dir", str(unchanged / "models"), "--run", quick,
+               "--model", "simplernn_padded", "free prize, call now"])
+    assert f"using run {quick}" in capsys.readouterr().err
 
 
 def test_a_quick_run_alone_is_used_with_a_warning(tmp_path, capsys):
@@ -577,6 +582,9 @@ def test_a_compare_killed_mid_configuration_then_rerun(unchanged):
                 for run in compare_runs(unchanged)]
     assert set(statuses) == {"complete"}
     assert not list(unchanged.rglob(".*.tmp-*"))
+    # Its header says what ran: one quick epoch of the course model, not "its early stop".
+    assert ("the course's next-char LSTM: trained 1 epoch(s) of at most 1: ran every epoch, "
+            "no early stop") in (compare_runs(unchanged)[-1] / "compare.md").read_text()
 
 
 # ---------------------------------------------------------------- resume tells the truth

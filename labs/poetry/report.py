@@ -25,7 +25,8 @@ def plot_losses(metrics, path):
     plot_history(history, path,
                  [("loss", "loss (nats per character)"), ("bits", "bits per character")],
                  f"{metrics['corpus']}: {metrics['cell']} × {metrics['layers']}, "
-                 f"{metrics['units']} units (best epoch {metrics['best_epoch']})")
+                 f"{metrics['units']} units (epoch {metrics['best_epoch']}, chosen on the "
+                 f"{metrics['chosen_on']})")
 
 
 def sampling_methods():
@@ -37,10 +38,10 @@ def sampling_methods():
                       (f"top-p (p = {TOP_P})", {"method": "top-p", "top_p": TOP_P})]
 
 
-def final_samples(metrics, generator, validation_text, seed):
+def final_samples(metrics, generator, held_out_text, seed):
     """One held-out seed and a sample from it per method: (seed text, [(title, text)])."""
     rng = np.random.RandomState(seed)
-    seed_text = random_window(validation_text, metrics["maxlen"], rng)
+    seed_text = random_window(held_out_text, metrics["maxlen"], rng)
     return seed_text, [(title, generator.generate(seed_text, REPORT_LENGTH, rng, **options))
                        for title, options in sampling_methods()]
 
@@ -131,12 +132,12 @@ def summary_lines(metrics):
             f"{metrics['generation_comparison']['stateful']['chars_per_second']:,.0f} stateful"]
 
 
-def write_report(metrics, training_samples, generator, validation_text, run):
+def write_report(metrics, training_samples, generator, held_out_text, run):
     """history.png, metrics.json and samples.md in the run's folder; returns the run's
     section of reports/index.md, with the samples at each temperature."""
     plot_losses(metrics, run.reports / "history.png")
     atomic_write_json(run.reports / "metrics.json", metrics)
-    final = final_samples(metrics, generator, validation_text, metrics["seed"])
+    final = final_samples(metrics, generator, held_out_text, metrics["seed"])
     atomic_write_text(run.reports / "samples.md",
                       samples_markdown(metrics, training_samples, final, metrics["seed"]))
     corpus, folder = metrics["corpus"], run.link

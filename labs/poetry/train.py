@@ -74,9 +74,9 @@ class EpochReport(EpochTimer):
     """Seconds per epoch, the losses in nats and bits, and short samples every few epochs
     so the student sees the model learn (as the Keras example prints them)."""
 
-    def __init__(self, metadata, validation_text, sample_every, seed):
+    def __init__(self, metadata, held_out_text, sample_every, seed):
         super().__init__()
-        self.metadata, self.validation_text = metadata, validation_text
+        self.metadata, self.held_out_text = metadata, held_out_text
         self.sample_every = sample_every
         self.samples = []
         self.rng = np.random.RandomState(seed)
@@ -94,7 +94,7 @@ class EpochReport(EpochTimer):
 
     def sample(self, epoch):
         generator = Generator(self.model, self.metadata)
-        seed_text = random_window(self.validation_text, self.metadata["maxlen"], self.rng)
+        seed_text = random_window(self.held_out_text, self.metadata["maxlen"], self.rng)
         samples = {temperature: generator.generate(seed_text, SAMPLE_LENGTH, self.rng,
                                                    temperature=temperature)
                    for temperature in TRAINING_TEMPERATURES}
@@ -323,10 +323,10 @@ class HeldOutLoss(keras.callbacks.Callback):
             logs["evaluation_seconds"] = time.perf_counter() - started
 
 
-def generation_comparison(generator, validation_text, seed, length=COMPARISON_LENGTH):
+def generation_comparison(generator, held_out_text, seed, length=COMPARISON_LENGTH):
     """Window re-feed against stateful generation, in one process, from one held-out seed
     at temperature 0.5: characters per second of each, and the two texts."""
-    seed_text = random_window(validation_text, generator.maxlen, np.random.RandomState(seed))
+    seed_text = random_window(held_out_text, generator.maxlen, np.random.RandomState(seed))
     result = {"seed_text": seed_text, "length": length}
     for generation in ("window", "stateful"):
         rng = np.random.RandomState(seed)
