@@ -120,14 +120,19 @@ def build_model(vocabulary_size, window=WINDOW, embedding_dim=EMBEDDING_DIM, uni
 def generate(model, vocabulary, seed_tokens, length, rng, sampler):
     """Continue ``seed_tokens`` (already known or ``<unk>``) by ``length`` tokens.
 
+    ``<unk>`` is never drawn: it stands for every rare word at once, so the model gives it
+    much of its probability and a sample full of ``<unk>`` says nothing. Its probability is
+    set to 0 and the rest renormalised (the perplexity still counts it as the model gave it).
     ``predict_on_batch`` per token: one compiled call, not ``predict``'s per-call setup.
     """
     window = list(vocabulary.encode(seed_tokens))
     window = [0] * max(0, WINDOW - len(window)) + window
     output = []
     for _ in range(length):
-        probabilities = np.asarray(model.predict_on_batch(np.array([window[-WINDOW:]])))[0]
-        index = sampler.draw(probabilities, rng)
+        probabilities = np.asarray(model.predict_on_batch(np.array([window[-WINDOW:]])),
+                                   np.float64)[0]
+        probabilities[0] = 0.0  # <unk>
+        index = sampler.draw(probabilities / probabilities.sum(), rng)
         output.append(vocabulary.words[index])
         window.append(index)
     return output
@@ -253,7 +258,9 @@ def write_report(run, metrics, history, seed_phrase, unknown, samples):
              "![history](history.png)\n", *table, "",
              f"## Samples from “{seed_phrase}”\n", unknown_note + "\n",
              "Greedy decoding always takes the most probable word, so it falls into loops; "
-             "sampling trades that for variety.\n",
+             "sampling trades that for variety. `<unk>` (every word seen fewer than "
+             f"{metrics['min_count']} times) is never drawn: its probability is set to 0 and "
+             "the others renormalised.\n",
              "| method | text |", "|---|---|",
              *[f"| {title} | {text} |" for title, text in samples]]
     atomic_write_text(directory / "report.md", "\n".join(lines) + "\n")

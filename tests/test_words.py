@@ -5,6 +5,7 @@ import pytest
 
 from labs import words
 from labs.data import split_holdout
+from labs.sampling import Sampler
 
 
 def test_tokenizer_keeps_punctuation_and_inner_apostrophes():
@@ -74,6 +75,8 @@ def test_quick_run_reports_perplexity_and_says_which_seed_words_are_unknown(
     assert "read as `<unk>`: xyzzy" in report
     samples = [line for line in report.splitlines() if line.startswith("| ") and "**" in line]
     assert len(samples) == 4 and not any("<unk>" in line for line in samples)  # escaped
+    assert not any("&lt;unk&gt;" in line.split("**")[1] for line in samples)  # never drawn
+    assert "is never drawn" in report
     for method in ("greedy", "temperature 0.7", "top-k"):
         assert method in report
     assert "xyzzy" in capsys.readouterr().out
@@ -87,3 +90,21 @@ def test_cli_errors(tmp_path, capsys):
         words.main(["--quick", "--corpus", "leopardi", "--seed-phrase", "   ",
                     "--reports-dir", str(tmp_path)])
     assert str(raised.value.code) == "labs.words: error: the seed phrase has no words"
+
+
+class MostlyUnknown:
+    """A stand-in language model whose every prediction puts 90% on ``<unk>``."""
+
+    def predict_on_batch(self, windows):
+        return np.array([[0.9, 0.06, 0.04]] * len(windows), np.float32)
+
+
+@pytest.mark.parametrize("sampler", [Sampler("greedy"), Sampler("temperature", 1.0),
+                                     Sampler("top-k", top_k=2), Sampler("top-p", top_p=0.5)])
+def test_unk_is_never_sampled_and_the_rest_keeps_its_proportions(sampler):
+    vocabulary = words.Vocabulary(["a"] * 5 + ["b"] * 4)
+    generated = words.generate(MostlyUnknown(), vocabulary, ["a"], 400, np.random.RandomState(0),
+                               sampler)
+    assert "<unk>" not in generated and len(generated) == 400
+    if sampler.method == "temperature":  # 0.06 : 0.04 once <unk> is gone, 60% a
+        assert 0.5 < generated.count("a") / 400 < 0.7
