@@ -150,9 +150,7 @@ def result_row(name, config, model, metadata, history, report, seed_text):
             "learning_rate": config.learning_rate, "batch_size": config.global_batch_size,
             "parameters": model.count_params(), "epochs": len(history["val_loss"]),
             "seconds": list(np.cumsum(report.training_seconds)),
-            "held_out_loss": train.held_out_curve(history),
-            "best_loss": train.loss_metrics(history)["held_out_loss_nats"],
-            "chosen_on": train.loss_metrics(history)["chosen_on"], "chars_per_second": speed,
+            **curve(history), "chars_per_second": speed,
             "sample": seed_text + sample}
 
 
@@ -177,8 +175,9 @@ def read_reference(path, base):
     expected = {"corpus": base.corpus, "maxlen": base.maxlen, "cell": "lstm",
                 "objective": "next-char", "layers": 1, "units": base.units,
                 "inputs": "one-hot"}
-    wrong = [f"{key} {metrics.get(key, 'one-hot')!r} (not {value!r})"
-             for key, value in expected.items() if metrics.get(key, "one-hot") != value]
+    actual = {"inputs": "one-hot", **metrics}  # runs before --input had none: one-hot
+    wrong = [f"{key} {actual[key]!r} (not {value!r})" for key, value in expected.items()
+             if actual[key] != value]
     if wrong:
         raise LabError(f"--reference {path} is not the course model on {base.corpus}: "
                        f"{', '.join(wrong)}; train one with `python -m labs.poetry train "
@@ -193,11 +192,16 @@ def reference_row(metrics, path):
             "learning_rate": metrics["learning_rate"], "batch_size": metrics["batch_size"],
             "parameters": metrics["parameters"], "epochs": metrics["epochs_run"],
             "seconds": list(np.cumsum(metrics["training_seconds_per_epoch"])),
-            "held_out_loss": metrics["history"]["val_loss"],  # the course's: the held-out text
-            "best_loss": min(metrics["history"]["val_loss"]),
-            "chosen_on": "held-out text (the course's procedure)",
+            **curve(metrics["history"]),
             "chars_per_second": metrics["generation_comparison"]["stateful"]["chars_per_second"],
             "sample": "", "reference": str(path)}
+
+
+def curve(history):
+    """A row's held-out curve, the held-out loss at its chosen epoch and what chose it."""
+    chosen = train.loss_metrics(history)
+    return {"held_out_loss": train.held_out_curve(history),
+            "best_loss": chosen["held_out_loss_nats"], "chosen_on": chosen["chosen_on"]}
 
 
 def slug(name):

@@ -18,6 +18,8 @@ def plot_losses(metrics, path):
     """Training, validation and (every-step runs) held-out loss per epoch, in nats and in
     bits per character."""
     history = dict(metrics["history"])
+    if "held_out_loss" not in history:  # the course's runs validate on the held-out text
+        history["held_out_loss"] = history.pop("val_loss")
     for name in ("loss", "val_loss", "held_out_loss"):
         if name in history:
             history[name.replace("loss", "bits")] = [value / math.log(2)

@@ -142,7 +142,8 @@ class Checkpoints:
         """After fit: the best epoch's weights (of this session or an earlier one) and the
         whole history, from the log."""
         if self.model_path.is_file():
-            model.set_weights(saving.load_model(self.model_path, "--resume").get_weights())
+            best = saving.load_model(self.model_path, "python -m labs.poetry train")
+            model.set_weights(best.get_weights())
         return read_log(self.log_path)
 
 
