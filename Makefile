@@ -18,7 +18,7 @@ QUICK_FLAG := $(if $(filter 1 yes true,$(QUICK)),--quick,)
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data spam poetry poetry-compare char-rnn words test lint bench notebooks html tensorboard clean
+.PHONY: help venv data spam poetry poetry-compare poetry-tune char-rnn words test lint bench notebooks html tensorboard clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,8 +42,12 @@ poetry: $(STAMP) ## Poetry lab: char-LSTM on Leopardi and Nietzsche (QUICK=1 for
 	$(BIN)/python -m labs.poetry train --corpus leopardi $(QUICK_FLAG) $(ARGS)
 	$(BIN)/python -m labs.poetry train --corpus nietzsche $(QUICK_FLAG) $(ARGS)
 
-poetry-compare: $(STAMP) ## Time to quality on Nietzsche: every-step LSTM/GRU/transformer vs the course model (~40 min)
+poetry-compare: $(STAMP) ## Time to quality on Nietzsche and Leopardi: untuned and tuned every-step models vs the course model (~45 min)
 	$(BIN)/python -m labs.poetry compare --corpus nietzsche $(QUICK_FLAG) $(ARGS)
+	$(BIN)/python -m labs.poetry compare --corpus leopardi $(QUICK_FLAG) $(ARGS)
+
+poetry-tune: $(STAMP) ## Search every-step configurations on Nietzsche (Optuna), 10 trials of 2.5 min (~35 min)
+	$(BIN)/python -m labs.poetry tune --corpus nietzsche $(QUICK_FLAG) $(ARGS)
 
 char-rnn: $(STAMP) ## Character RNN from scratch in NumPy, on Leopardi (QUICK=1 for a smoke run)
 	$(BIN)/python -m labs.char_rnn_numpy $(QUICK_FLAG) $(ARGS)

@@ -395,7 +395,7 @@ def test_time_to_quality_is_read_from_the_curves():
 
 @pytest.mark.slow
 def test_a_time_budget_stops_training_before_an_epoch_would_overrun_it():
-    from labs.poetry.compare import TimeBudget
+    from labs.poetry.train import TimeBudget
 
     model = build_model(19, 11, units=8)
     inputs = np.random.default_rng(0).integers(0, 19, size=(64, 11)).astype(np.uint8)

@@ -6,18 +6,20 @@ commands themselves are ``lab.train_command``, ``generate.generate_command`` and
 """
 
 import argparse
+import math
 from pathlib import Path
 
 from labs import sampling
 from labs.cli import (MODELS_DIR, add_folder_options, add_keras_options,
                       add_run_options, finite_positive_float, non_negative_int, positive_int,
                       given_options, quick_help, run_lab, with_default_command)
-from labs.poetry import compare, data, lab, models, report, train
-from labs.poetry.config import CELLS, EMBEDDING_DIM, INPUTS, OBJECTIVES, QUICK, Config
+from labs.poetry import compare, data, lab, models, report, train, tune
+from labs.poetry.config import (CELLS, EMBEDDING_DIM, INPUTS, OBJECTIVES, QUICK, SCHEDULES,
+                                 Config)
 from labs.poetry.generate import generate_command
 from labs.training import on_devices
 
-COMMANDS = ("train", "generate", "compare")
+COMMANDS = ("train", "generate", "compare", "tune")
 
 
 def add_train_parser(commands):
@@ -37,11 +39,15 @@ def add_train_parser(commands):
                       help="keep the case (default for Leopardi)")
     add_model_options(parser)
     parser.add_argument("--optimizer", choices=models.OPTIMIZERS, default=Config.optimizer,
-                        help=f"optimizer, with gradient clipping at norm {Config.clipnorm} "
-                             "(default: %(default)s)")
+                        help="optimizer (default: %(default)s)")
     parser.add_argument("--learning-rate", type=finite_positive_float,
                         default=Config.learning_rate,
                         help="learning rate (default: %(default)s)")
+    parser.add_argument("--clipnorm", type=finite_positive_float, default=Config.clipnorm,
+                        help="clip each gradient at this norm (default: %(default)s)")
+    parser.add_argument("--schedule", choices=SCHEDULES, default=Config.schedule,
+                        help="learning rate: constant, or cosine (5%% warm-up, then a cosine "
+                             "to 0 at the last epoch) (default: %(default)s)")
     parser.add_argument("--batch-size", type=positive_int, default=Config.batch_size,
                         help="batch size (default: %(default)s; the course uses 128)")
     parser.add_argument("--epochs", type=positive_int,
@@ -84,6 +90,21 @@ def add_model_options(parser):
                         help="stacked recurrent layers (default: %(default)s)")
     parser.add_argument("--units", type=positive_int, default=Config.units,
                         help="units per layer (default: %(default)s)")
+    parser.add_argument("--dropout", type=dropout_rate, default=Config.dropout,
+                        help="dropout after each recurrent layer or transformer part, 0 to "
+                             "below 1 (default: %(default)s)")
+
+
+def dropout_rate(text):
+    """argparse type: a fraction in [0, 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a dropout rate: give a number from 0 "
+                                         "up to, not including, 1")
+    return value
 
 
 def add_generate_parser(commands):
@@ -123,8 +144,8 @@ def add_compare_parser(commands):
     parser.add_argument("--corpus", choices=data.CORPORA, default="nietzsche",
                         help="text to learn from (default: %(default)s)")
     parser.add_argument("--budget-minutes", type=finite_positive_float,
-                        default=compare.BUDGET_MINUTES,
-                        help="minutes of training per configuration (default: %(default)s)")
+                        help="minutes of training per configuration (default: "
+                             f"{budget_defaults()})")
     parser.add_argument("--configurations", nargs="+", choices=compare.CONFIGURATIONS,
                         default=list(compare.CONFIGURATIONS), metavar="NAME",
                         help="which configurations, by name (default: all: "
@@ -140,14 +161,50 @@ def add_compare_parser(commands):
     add_run_options(parser, models=False)
 
 
+def budget_defaults():
+    return ", ".join(f"{minutes:g} {corpus}" for corpus, minutes in compare.BUDGET_MINUTES.items())
+
+
+def add_tune_parser(commands):
+    parser = commands.add_parser("tune", help="search every-step configurations, each trained "
+                                              "for the same seconds, scored on the validation "
+                                              "part")
+    parser.add_argument("--corpus", choices=data.CORPORA, default="nietzsche",
+                        help="text to learn from (default: %(default)s)")
+    parser.add_argument("--trials", type=positive_int, default=tune.TRIALS,
+                        help="configurations to try (default: %(default)s)")
+    parser.add_argument("--trial-minutes", type=non_negative_float,
+                        help="minutes of training per trial; 0: one epoch each (default: the "
+                             f"comparison's budget: {budget_defaults()})")
+    parser.add_argument("--seed", type=non_negative_int, default=Config.seed,
+                        help="random seed of the search and of every trial (default: "
+                             "%(default)s)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"smoke run: the first {QUICK['characters']:,} characters, at most "
+                             f"{QUICK['budget_minutes']} minutes per trial")
+    add_run_options(parser, models=False)
+
+
+def non_negative_float(text):
+    """argparse type: a finite number of 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value < math.inf:
+        raise argparse.ArgumentTypeError(f"expected a finite number of 0 or more, got {text!r}")
+    return value
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m labs.poetry",
                                      description=lab.__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", metavar="{train,generate,compare}")
+    commands = parser.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}")
     parser.train = add_train_parser(commands)
     add_generate_parser(commands)
     add_compare_parser(commands)
+    add_tune_parser(commands)
     return parser
 
 
@@ -158,7 +215,7 @@ def main(argv=None):
     if args.command == "train":  # what --resume must not silently change
         args.given = given_options(parser.train, argv[1:])
     command = {"train": on_devices(lab.train_command), "generate": generate_command,
-               "compare": compare.compare_command}[args.command]
+               "compare": compare.compare_command, "tune": tune.tune_command}[args.command]
     return run_lab("labs.poetry", command, args)
 
 

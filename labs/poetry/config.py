@@ -12,6 +12,7 @@ from labs.cli import LabError
 from labs.poetry import data
 
 CELLS = ("simplernn", "lstm", "gru", "transformer")
+SCHEDULES = ("constant", "cosine")
 OPTIMIZERS = ("rmsprop", "adam")
 OBJECTIVES = ("next-char", "every-step")
 INPUTS = ("one-hot", "embedding")
@@ -37,11 +38,15 @@ class Config:
     inputs: str = None  # one-hot (the course's; recurrent default) or a learned embedding
     embedding_dim: int = None  # of --input embedding: 64; the transformer's is --units wide
     heads: int = 4  # attention heads of the transformer
+    dropout: float = 0.0  # after each recurrent layer / attention and feed-forward block
     # Optimisation: RMSprop at the course's learning rate, gradients clipped at norm 1
     # (keeps RMSprop at lr 0.01 from diverging in long runs).
     optimizer: str = "rmsprop"
     learning_rate: float = 0.01
     clipnorm: float = 1.0
+    # constant, or cosine: a linear warm-up over the first 5% of training, then a cosine
+    # decay to 0 at the end of the time budget (compare, tune), else of --epochs.
+    schedule: str = "constant"
     batch_size: int = 256  # per replica; the course uses 128
     epochs: int = None  # at most; early stopping ends most runs (None: the corpus's)
     # The run.

@@ -50,14 +50,14 @@ def build(config, vocabulary_size):
                        config.optimizer, config.learning_rate, config.clipnorm,
                        objective=config.objective, inputs=config.inputs,
                        embedding_dim=config.embedding_dim, context=config.seq_length,
-                       heads=config.heads)
+                       heads=config.heads, dropout=config.dropout)
 
 
 def build_model(vocabulary_size, maxlen, cell="lstm", layers_count=1, units=Config.units,
                 optimizer="rmsprop", learning_rate=Config.learning_rate,
                 clipnorm=Config.clipnorm, one_hot_inside=True, objective="next-char",
                 inputs="one-hot", embedding_dim=EMBEDDING_DIM,
-                context=Config.seq_length, heads=Config.heads):
+                context=Config.seq_length, heads=Config.heads, dropout=Config.dropout):
     """The course's character model: [RNN(units)] × layers → Dense(vocabulary, softmax),
     compiled; or, with ``cell="transformer"``, the small causal Transformer of
     ``labs.poetry.transformer`` (every-step only, ``context`` positions, ``heads``).
@@ -67,23 +67,26 @@ def build_model(vocabulary_size, maxlen, cell="lstm", layers_count=1, units=Conf
     vector of ``embedding_dim`` per character instead of the course's one-hot.
     ``one_hot_inside=False`` builds the course's exact input, a (maxlen, vocabulary)
     one-hot tensor, for comparison; the weights of both versions are interchangeable.
+    ``dropout`` (training only) follows each recurrent layer, or each transformer block's
+    attention and feed-forward parts.
     """
     check_choices(cell=(cell, CELLS), optimizer=(optimizer, OPTIMIZERS),
                   objective=(objective, OBJECTIVES), inputs=(inputs, INPUTS))
     if cell == "transformer":
         if objective != "every-step":
             raise ValueError("the transformer trains with objective every-step")
-        model = build_transformer(vocabulary_size, context, layers_count, units, heads)
+        model = build_transformer(vocabulary_size, context, layers_count, units, heads, dropout)
     else:
         model = recurrent_model(vocabulary_size, maxlen, cell, layers_count, units,
-                                one_hot_inside, objective == "every-step", inputs, embedding_dim)
+                                one_hot_inside, objective == "every-step", inputs, embedding_dim,
+                                dropout)
     model.compile(optimizer=OPTIMIZERS[optimizer](learning_rate, clipnorm=clipnorm),
                   loss="sparse_categorical_crossentropy")
     return model
 
 
 def recurrent_model(vocabulary_size, maxlen, cell, layers_count, units, one_hot_inside,
-                    every_step, inputs, embedding_dim):
+                    every_step, inputs, embedding_dim, dropout=0.0):
     if one_hot_inside:
         characters = keras.Input(shape=(None if every_step else maxlen,), dtype="uint8",
                                  name="characters")
@@ -97,6 +100,8 @@ def recurrent_model(vocabulary_size, maxlen, cell, layers_count, units, one_hot_
         last = layer == layers_count - 1
         features = RECURRENT_LAYERS[cell](units, return_sequences=every_step or not last,
                                           name=f"{cell}_{layer + 1}")(features)
+        if dropout:
+            features = layers.Dropout(dropout, name=f"dropout_{layer + 1}")(features)
     probabilities = layers.Dense(vocabulary_size, activation="softmax",
                                  name="next_character")(features)
     return keras.Model(characters, probabilities, name=f"char_{cell}")

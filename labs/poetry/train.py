@@ -49,10 +49,12 @@ class TrainingData:
         return len(self.held_out[0])
 
 
-def training_data(config, corpus):
-    """The ``TrainingData`` of a ``Config`` on a ``data.Corpus``."""
+def training_data(config, corpus, held_out=True):
+    """The ``TrainingData`` of a ``Config`` on a ``data.Corpus``; ``held_out=False`` (a
+    tuning trial, every-step only): the held-out text is not even cut into windows."""
     vocabulary, maxlen, step = corpus.vocabulary, config.maxlen, config.step
-    held_out = make_windows(corpus.held_out_texts, vocabulary, maxlen, step)
+    held_out = make_windows(corpus.held_out_texts, vocabulary, maxlen, step) if held_out \
+        else None
     if config.objective == "every-step":
         prepared = TrainingData([encode(text, vocabulary) for text in corpus.fit_texts],
                                 held_out, config.seq_length,
@@ -65,8 +67,9 @@ def training_data(config, corpus):
         prepared = TrainingData(make_windows(corpus.train_texts, vocabulary, maxlen, step),
                                 held_out)
         described = f"{prepared.training_examples:,} for training"
-    print(f"nb sequences: {described}, {prepared.held_out_windows:,} held-out windows (last 10% "
-          f"of the text), maxlen {maxlen}, step {step}")
+    scored = ("no held-out windows (not read)" if held_out is None else
+              f"{prepared.held_out_windows:,} held-out windows (last 10% of the text)")
+    print(f"nb sequences: {described}, {scored}, maxlen {maxlen}, step {step}")
     return prepared
 
 
@@ -202,10 +205,67 @@ class ContinueEarlyStopping(keras.callbacks.Callback):
             self.early.wait = len(self.losses) - 1 - best
 
 
-def fit(model, data, config, report, logs, checkpoints=None):
+class TimeBudget(keras.callbacks.Callback):
+    """Stop before an epoch that would end past ``seconds`` of training, held-out evaluation
+    excluded (the slowest epoch so far is the estimate); ``None``: no budget. ``elapsed()``
+    is the training time so far, the current epoch's batches included."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds, self.spent, self.longest, self.started = seconds, 0.0, 0.0, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        # Training time, as the comparison counts it (EpochTimer ran first), else wall time.
+        elapsed = (logs or {}).get("training_seconds", time.perf_counter() - self.started)
+        self.spent, self.longest = self.spent + elapsed, max(self.longest, elapsed)
+        self.started = None
+        if self.seconds is not None and self.spent + self.longest > self.seconds:
+            self.model.stop_training = True
+
+    def elapsed(self):
+        return self.spent + (time.perf_counter() - self.started if self.started else 0.0)
+
+
+class CosineSchedule(keras.callbacks.Callback):
+    """``--schedule cosine``: the learning rate rises linearly over the first ``WARMUP`` of
+    training, then follows a cosine to 0 at its end. With a time budget, "training" is the
+    budget's seconds (the schedule a budgeted run can use to the full); without one, the
+    epochs. Set before every batch."""
+
+    WARMUP = 0.05
+
+    def __init__(self, peak, budget, epochs):
+        super().__init__()
+        self.peak, self.budget, self.epochs, self.epoch = peak, budget, epochs, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.budget.seconds is not None:
+            progress = self.budget.elapsed() / max(self.budget.seconds, 1e-9)
+        else:
+            progress = (self.epoch + batch / max(self.params.get("steps") or 1, 1)) / self.epochs
+        self.model.optimizer.learning_rate = self.peak * learning_rate_factor(progress,
+                                                                               self.WARMUP)
+
+
+def learning_rate_factor(progress, warmup):
+    """The fraction of the peak learning rate at ``progress`` (0 … 1) of training."""
+    progress = min(max(progress, 0.0), 1.0)
+    if progress < warmup:
+        return (progress + 1e-3) / warmup
+    return 0.5 * (1 + math.cos(math.pi * (progress - warmup) / (1 - warmup)))
+
+
+def fit(model, data, config, report, logs, checkpoints=None, budget_seconds=None):
     """``model.fit`` on the training part, scored on the held-out windows; the model keeps
     the best epoch's weights (early stopping restores them); ``logs``: Keras's CSVLogger
-    and TensorBoard (``labs.training.training_logs``).
+    and TensorBoard (``labs.training.training_logs``); ``budget_seconds``: training ends
+    before an epoch that would pass it (``TimeBudget``), and a cosine schedule spans it.
 
     ``next-char`` (the course's): ``data.training`` is (windows, next characters), and
     Keras's own ``val_loss`` is the held-out loss, as in the course. ``every-step``:
@@ -224,10 +284,13 @@ def fit(model, data, config, report, logs, checkpoints=None):
         options["validation_data"] = make_dataset(*data.held_out, batch_size)
     early = early_stopping(PATIENCE)
     best, last = saving_callbacks(checkpoints, early, config.corpus)
+    budget = TimeBudget(budget_seconds)
+    schedule = ([CosineSchedule(config.learning_rate, budget, config.epochs)]
+                if config.schedule == "cosine" else [])
     started = time.perf_counter()
     history = model.fit(
         batches, epochs=config.epochs, shuffle=False,  # tf.data / the batches shuffle
-        callbacks=[*evaluation, report, early, *best, *logs, *last],
+        callbacks=[*schedule, *evaluation, report, budget, early, *best, *logs, *last],
         verbose=2 if config.verbose else 0, **options)
     seconds = time.perf_counter() - started
     if checkpoints is None:
@@ -320,7 +383,8 @@ class HeldOutLoss(keras.callbacks.Callback):
         if logs is not None:
             started = time.perf_counter()
             logs["val_loss"] = next_char_loss(self.model, *self.validation)
-            logs["held_out_loss"] = next_char_loss(self.model, *self.held_out)
+            if self.held_out is not None:  # a tuning trial never reads the held-out text
+                logs["held_out_loss"] = next_char_loss(self.model, *self.held_out)
             logs["evaluation_seconds"] = time.perf_counter() - started
 
 

@@ -40,19 +40,24 @@ class PositionEmbedding(layers.Layer):
         return {**super().get_config(), "length": self.length}
 
 
-def block(features, units, heads, number):
-    """Pre-norm block: x + attention(norm(x)), then x + feed-forward(norm(x))."""
+def block(features, units, heads, number, dropout=0.0):
+    """Pre-norm block: x + attention(norm(x)), then x + feed-forward(norm(x)); ``dropout``
+    on what each part adds (training only)."""
     normed = layers.LayerNormalization(epsilon=EPSILON, name=f"block{number}_norm1")(features)
     attention = layers.MultiHeadAttention(heads, units // heads, name=f"block{number}_attention")(
         normed, normed, use_causal_mask=True)
+    if dropout:
+        attention = layers.Dropout(dropout, name=f"block{number}_dropout1")(attention)
     features = layers.Add(name=f"block{number}_residual1")([features, attention])
     normed = layers.LayerNormalization(epsilon=EPSILON, name=f"block{number}_norm2")(features)
     expanded = layers.Dense(4 * units, activation="relu", name=f"block{number}_expand")(normed)
     projected = layers.Dense(units, name=f"block{number}_project")(expanded)
+    if dropout:
+        projected = layers.Dropout(dropout, name=f"block{number}_dropout2")(projected)
     return layers.Add(name=f"block{number}_residual2")([features, projected])
 
 
-def build_transformer(vocabulary_size, context, layers_count, units, heads):
+def build_transformer(vocabulary_size, context, layers_count, units, heads, dropout=0.0):
     """Characters (any length up to ``context``) → next-character probabilities at every
     position; ``units`` is the width of the embeddings and of every block."""
     if units % heads:
@@ -61,7 +66,7 @@ def build_transformer(vocabulary_size, context, layers_count, units, heads):
     features = layers.Embedding(vocabulary_size, units, name="embedding")(characters)
     features = PositionEmbedding(context, name="positions")(features)
     for number in range(1, layers_count + 1):
-        features = block(features, units, heads, number)
+        features = block(features, units, heads, number, dropout)
     features = layers.LayerNormalization(epsilon=EPSILON, name="final_norm")(features)
     probabilities = layers.Dense(vocabulary_size, activation="softmax",
                                  name="next_character")(features)
