@@ -34,8 +34,8 @@ from labs.poetry.config import QUICK, Config
 from labs.reports import (atomic_path, atomic_write_json, atomic_write_text, device_line,
                           markdown_table)
 
-TRIALS = 10
-RANDOM_TRIALS = 5  # sampled at random before TPE models the results
+TRIALS = 16
+RANDOM_TRIALS = 6  # sampled at random before TPE models the results
 UNLIMITED_EPOCHS = 10_000  # the budget ends a trial (or early stopping)
 
 
