@@ -19,8 +19,10 @@ Beyond the course: ``--objective every-step`` (a target at every position, ``tra
 EveryStepBatches``), ``--input embedding``, ``--cell transformer`` (``transformer``: a causal
 transformer and its NumPy twin with a key/value cache), one held-out measure for all of them
 (``train.next_char_loss``), the best epoch saved as it happens and ``--resume``
-(``train.Checkpoints``), and ``compare``: every configuration for one time budget against the
-course model's curve.
+(``train.Checkpoints``), ``--dropout`` and ``--schedule cosine`` (``train.CosineSchedule``),
+``compare``: every configuration for one time budget against the course model's curve, and
+``tune``: an Optuna search for the configuration that learns most in that budget, scored on
+the validation part (never the held-out text); its winner is compare's tuned configuration.
 
 ``generate.generate_command`` writes text with a saved model, without retraining. The
 command line is ``cli``: run it all with ``python -m labs.poetry --help``.
