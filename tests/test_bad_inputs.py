@@ -571,7 +571,9 @@ def test_a_compare_killed_mid_configuration_then_rerun(unchanged):
     arguments = ["compare", "--corpus", "leopardi", "--quick", "--budget-minutes", "0.02",
                  "--reports-dir", str(unchanged / "reports")]
     process = start_lab("labs.poetry", arguments)
-    wait_for(process, "[2/5]")
+    from labs.poetry.compare import CONFIGURATIONS
+
+    wait_for(process, f"[2/{len(CONFIGURATIONS)}]")
     process.kill()
     process.communicate()
     rerun = subprocess.run([sys.executable, "-m", "labs.poetry", *arguments], cwd=REPOSITORY,

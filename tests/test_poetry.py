@@ -387,10 +387,22 @@ def test_time_to_quality_is_read_from_the_curves():
              "best_loss": 1.9}
     assert compare.time_to_reach(course, 1.6) == 180.0
     assert compare.time_to_reach(never, 1.6) is None
-    frame = compare.summary_frame([course, faster, never]).set_index("configuration")
+    frame = compare.summary_frame([course, faster, never], goal=1.55).set_index("configuration")
     assert frame.loc["faster", "× course time"] == pytest.approx(40.0 / 180.0)
     assert frame.loc["course", "× course time"] == 1.0
     assert np.isnan(frame.loc["never", "× course time"])
+    assert frame.loc["faster", "s to reach 1.55 (goal)"] == 60.0
+    assert frame.loc["faster", "goal: × course time"] == pytest.approx(60.0 / 180.0)
+    assert np.isnan(frame.loc["course", "goal: × course time"])
+    assert frame.loc["course", "last epoch's loss"] == 1.62
+    goal, overfitting = compare.verdict_lines([course, faster, never], 1.55)
+    assert goal == ("Goal: ≤ 1.55 nats within the course model's time to its best (180 s): "
+                    "reached by faster after 60 s (0.33× the course's time)")
+    assert overfitting.endswith("in 1 of 3 configurations (most: +0.020, course)")
+    late = {**faster, "seconds": [100.0, 200.0, 300.0]}
+    assert compare.verdict_lines([course, late], 1.55)[0].endswith(
+        "not reached; the lowest held-out loss is 1.500 (faster), and faster reached it only "
+        "after 300 s")
 
 
 @pytest.mark.slow

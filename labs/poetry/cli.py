@@ -38,18 +38,7 @@ def add_train_parser(commands):
     case.add_argument("--keep-case", dest="lowercase", action="store_false",
                       help="keep the case (default for Leopardi)")
     add_model_options(parser)
-    parser.add_argument("--optimizer", choices=models.OPTIMIZERS, default=Config.optimizer,
-                        help="optimizer (default: %(default)s)")
-    parser.add_argument("--learning-rate", type=finite_positive_float,
-                        default=Config.learning_rate,
-                        help="learning rate (default: %(default)s)")
-    parser.add_argument("--clipnorm", type=finite_positive_float, default=Config.clipnorm,
-                        help="clip each gradient at this norm (default: %(default)s)")
-    parser.add_argument("--schedule", choices=SCHEDULES, default=Config.schedule,
-                        help="learning rate: constant, or cosine (5%% warm-up, then a cosine "
-                             "to 0 at the last epoch) (default: %(default)s)")
-    parser.add_argument("--batch-size", type=positive_int, default=Config.batch_size,
-                        help="batch size (default: %(default)s; the course uses 128)")
+    add_optimizer_options(parser)
     parser.add_argument("--epochs", type=positive_int,
                         help=f"maximum epochs; early stopping after {train.PATIENCE} without "
                              f"improvement (default: {defaults['epochs']})")
@@ -65,6 +54,22 @@ def add_train_parser(commands):
     add_keras_options(parser)
     add_run_options(parser)
     return parser
+
+
+def add_optimizer_options(parser):
+    """How the network learns: optimizer, learning rate and its schedule, clipping, batch."""
+    parser.add_argument("--optimizer", choices=models.OPTIMIZERS, default=Config.optimizer,
+                        help="optimizer (default: %(default)s)")
+    parser.add_argument("--learning-rate", type=finite_positive_float,
+                        default=Config.learning_rate,
+                        help="learning rate (default: %(default)s)")
+    parser.add_argument("--clipnorm", type=finite_positive_float, default=Config.clipnorm,
+                        help="clip each gradient at this norm (default: %(default)s)")
+    parser.add_argument("--schedule", choices=SCHEDULES, default=Config.schedule,
+                        help="learning rate: constant, or cosine (5%% warm-up, then a cosine "
+                             "to 0 at the last epoch) (default: %(default)s)")
+    parser.add_argument("--batch-size", type=positive_int, default=Config.batch_size,
+                        help="batch size (default: %(default)s; the course uses 128)")
 
 
 def add_model_options(parser):

@@ -284,9 +284,7 @@ def fit(model, data, config, report, logs, checkpoints=None, budget_seconds=None
         options["validation_data"] = make_dataset(*data.held_out, batch_size)
     early = early_stopping(PATIENCE)
     best, last = saving_callbacks(checkpoints, early, config.corpus)
-    budget = TimeBudget(budget_seconds)
-    schedule = ([CosineSchedule(config.learning_rate, budget, config.epochs)]
-                if config.schedule == "cosine" else [])
+    budget, schedule = budget_callbacks(config, budget_seconds)
     started = time.perf_counter()
     history = model.fit(
         batches, epochs=config.epochs, shuffle=False,  # tf.data / the batches shuffle
@@ -303,6 +301,14 @@ def fit(model, data, config, report, logs, checkpoints=None, budget_seconds=None
     for timing in ("seconds", "training_seconds", "evaluation_seconds"):
         history.pop(timing, None)
     return history, seconds
+
+
+def budget_callbacks(config, budget_seconds):
+    """The ``TimeBudget`` of a fit, and the cosine schedule that spans it (if chosen)."""
+    budget = TimeBudget(budget_seconds)
+    if config.schedule == "cosine":
+        return budget, [CosineSchedule(config.learning_rate, budget, config.epochs)]
+    return budget, []
 
 
 def saving_callbacks(checkpoints, early, corpus):
