@@ -46,7 +46,7 @@ poetry-compare: $(STAMP) ## Time to quality on Nietzsche and Leopardi: untuned a
 	$(BIN)/python -m labs.poetry compare --corpus nietzsche $(QUICK_FLAG) $(ARGS)
 	$(BIN)/python -m labs.poetry compare --corpus leopardi $(QUICK_FLAG) $(ARGS)
 
-poetry-tune: $(STAMP) ## Search every-step configurations on Nietzsche (Optuna), 16 trials of 2.5 min (~50 min)
+poetry-tune: $(STAMP) ## Search every-step configurations on Nietzsche (Optuna), 16 trials of 2.5 min (~45 min)
 	$(BIN)/python -m labs.poetry tune --corpus nietzsche $(QUICK_FLAG) $(ARGS)
 
 char-rnn: $(STAMP) ## Character RNN from scratch in NumPy, on Leopardi (QUICK=1 for a smoke run)
