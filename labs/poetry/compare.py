@@ -1,8 +1,10 @@
 """Time to quality: which character model learns fastest per second of training?
 
-    python -m labs.poetry compare --corpus nietzsche --budget-minutes 4
+    python -m labs.poetry compare --corpus nietzsche --budget-minutes 2.5
 
-Every configuration trains on the same text for the same wall-clock budget (the course's
+The configurations: the course's, the tutorials' untuned every-step ones, and the winner of
+``make poetry-tune`` (``labs.poetry.tune``, chosen on the validation part). Every
+configuration trains on the same text for the same budget of training seconds (the course's
 next-char LSTM trains to its early stop instead: its curve is the reference) and is scored
 after every epoch by the one held-out measure all objectives share (``train.next_char_loss``:
 the next character after exactly ``maxlen`` characters). A comparison is a run like a
