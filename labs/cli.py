@@ -9,6 +9,7 @@
 """
 
 import argparse
+import math
 import errno
 import sys
 from pathlib import Path
@@ -54,6 +55,19 @@ def finite_positive_float(text):
     if not (0 < value < float("inf")):
         raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
     return value
+
+
+def float_in(low, high, expected):
+    """An argparse type for a number in [low, high); ``expected`` says what to give."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not low <= value < high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {expected}")
+        return value
+    return parse
 
 
 def add_run_options(parser, models=True):

@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 
 from labs import sampling
-from labs.cli import (MODELS_DIR, add_folder_options, add_keras_options,
+from labs.cli import (MODELS_DIR, add_folder_options, add_keras_options, float_in,
                       add_run_options, finite_positive_float, non_negative_int, positive_int,
                       given_options, quick_help, run_lab, with_default_command)
 from labs.poetry import compare, data, lab, models, report, train, tune
@@ -20,6 +20,8 @@ from labs.poetry.generate import generate_command
 from labs.training import on_devices
 
 COMMANDS = ("train", "generate", "compare", "tune")
+DROPOUT_RATE = float_in(0.0, 1.0, "a dropout rate: give a number from 0 up to, not including, 1")
+NON_NEGATIVE_FLOAT = float_in(0.0, math.inf, "a finite number of 0 or more")
 
 
 def add_train_parser(commands):
@@ -95,21 +97,9 @@ def add_model_options(parser):
                         help="stacked recurrent layers (default: %(default)s)")
     parser.add_argument("--units", type=positive_int, default=Config.units,
                         help="units per layer (default: %(default)s)")
-    parser.add_argument("--dropout", type=dropout_rate, default=Config.dropout,
+    parser.add_argument("--dropout", type=DROPOUT_RATE, default=Config.dropout,
                         help="dropout after each recurrent layer or transformer part, 0 to "
                              "below 1 (default: %(default)s)")
-
-
-def dropout_rate(text):
-    """argparse type: a fraction in [0, 1)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a dropout rate: give a number from 0 "
-                                         "up to, not including, 1")
-    return value
 
 
 def add_generate_parser(commands):
@@ -178,7 +168,7 @@ def add_tune_parser(commands):
                         help="text to learn from (default: %(default)s)")
     parser.add_argument("--trials", type=positive_int, default=tune.TRIALS,
                         help="configurations to try (default: %(default)s)")
-    parser.add_argument("--trial-minutes", type=non_negative_float,
+    parser.add_argument("--trial-minutes", type=NON_NEGATIVE_FLOAT,
                         help="minutes of training per trial; 0: one epoch each (default: the "
                              f"comparison's budget: {budget_defaults()})")
     parser.add_argument("--seed", type=non_negative_int, default=Config.seed,
@@ -188,17 +178,6 @@ def add_tune_parser(commands):
                         help=f"smoke run: the first {QUICK['characters']:,} characters, at most "
                              f"{QUICK['budget_minutes']} minutes per trial")
     add_run_options(parser, models=False)
-
-
-def non_negative_float(text):
-    """argparse type: a finite number of 0 or more."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0.0 <= value < math.inf:
-        raise argparse.ArgumentTypeError(f"expected a finite number of 0 or more, got {text!r}")
-    return value
 
 
 def build_parser():

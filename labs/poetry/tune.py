@@ -107,8 +107,8 @@ class Objective:
     trial's user attributes for the report."""
 
     def __init__(self, base, corpus, budget_seconds, trials):
-        self.base, self.corpus, self.budget_seconds, self.trials = base, corpus, budget_seconds, \
-            trials
+        self.base, self.corpus, self.trials = base, corpus, trials
+        self.budget_seconds = budget_seconds
 
     def __call__(self, trial):
         config = suggest(trial, self.base)
