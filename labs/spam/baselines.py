@@ -28,11 +28,14 @@ BASELINES = {
 }
 
 
-def word_and_char_features(train_texts, test_texts):
-    """TF-IDF of word 1–2-grams and char_wb 2–5-grams, fitted on the training texts only."""
+def word_and_char_features(train_texts, test_texts, vectorizers=False):
+    """TF-IDF of word 1–2-grams and char_wb 2–5-grams, fitted on the training texts only;
+    with ``vectorizers``, the two fitted vectorizers instead of the test features."""
     words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)
     train = sparse.hstack([words.fit_transform(train_texts), chars.fit_transform(train_texts)])
+    if vectorizers:
+        return train.tocsr(), words, chars
     test = sparse.hstack([words.transform(test_texts), chars.transform(test_texts)])
     return train.tocsr(), test.tocsr()
 
@@ -55,14 +58,21 @@ def tuned_linear_model(name, features, labels, groups, seed):
 
 def train_baseline(name, texts, labels, train, test, seed):
     """Fit on ``train`` (everything chosen there), score ``test`` once. Returns the test
-    scores, the decision threshold, the chosen C and the seconds it took."""
+    scores, the decision threshold, the chosen C, the seconds it took and the model's
+    parameters (its weights and bias)."""
     started = time.perf_counter()
     if name == "tfidf-words-default-lr":
         vectorizer = TfidfVectorizer(sublinear_tf=True)
         model = LogisticRegression(max_iter=1000, random_state=seed)
         model.fit(vectorizer.fit_transform(texts[train]), labels[train])
         scores = model.predict_proba(vectorizer.transform(texts[test]))[:, 1]
-        return scores, 0.5, 1.0, time.perf_counter() - started
+        return scores, 0.5, 1.0, time.perf_counter() - started, parameters(model)
     train_features, test_features = word_and_char_features(texts[train], texts[test])
     model, c = tuned_linear_model(name, train_features, labels[train], texts[train], seed)
-    return model.decision_function(test_features), 0.0, c, time.perf_counter() - started
+    return (model.decision_function(test_features), 0.0, c, time.perf_counter() - started,
+            parameters(model))
+
+
+def parameters(model):
+    """A linear model's weights and bias: its parameter count beside a network's."""
+    return int(model.coef_.size + model.intercept_.size)

@@ -10,7 +10,7 @@ from pathlib import Path
 from labs import embeddings
 from labs.cli import (MODELS_DIR, add_folder_options, add_keras_options, add_run_options,
                       non_negative_int, positive_int, quick_help, run_lab, with_default_command)
-from labs.spam import baselines, data, lab, models
+from labs.spam import baselines, data, lab, models, text_models
 from labs.spam.config import INPUT_KINDS, QUICK, RECIPES, Settings
 from labs.training import on_devices
 
@@ -25,9 +25,16 @@ def add_train_parser(commands):
     parser.add_argument("--folds", type=positive_int, default=Settings.folds,
                         help="stratified grouped folds; every model sees the same ones; 1 = one "
                              "80/20 split (default: %(default)s)")
-    parser.add_argument("--variants", nargs="+", choices=models.VARIANTS,
-                        default=list(models.VARIANTS),
-                        help=f"which neural models (default: all {len(models.VARIANTS)})")
+    parser.add_argument("--repeats", type=positive_int, default=Settings.repeats,
+                        help="differently seeded k-fold splits (seed, seed + 1, ...); the "
+                             "intervals and paired tests use all repeats × folds, with the "
+                             "corrected variance (default: %(default)s)")
+    parser.add_argument("--variants", nargs="+", choices=lab.ALL_VARIANTS,
+                        default=list(lab.DEFAULT_VARIANTS), metavar="VARIANT",
+                        help=f"which neural models, of: {', '.join(lab.ALL_VARIANTS)}; the "
+                             f"first {len(models.VARIANTS)} read spaCy vectors, the others learn "
+                             "their input from the text (default: all but "
+                             f"{', '.join(text_models.OPT_IN)}, the slowest)")
     parser.add_argument("--baselines", nargs="*", choices=baselines.BASELINES,
                         default=list(baselines.BASELINES),
                         help="which classical baselines (default: all; none with no name)")
@@ -75,7 +82,8 @@ def add_predict_parser(commands):
     parser.add_argument("texts", nargs="*",
                         help="messages to classify (default: one per line from stdin)")
     parser.add_argument("--model", default="lstm_ragged",
-                        help="<variant>_<inputs>, e.g. bi-gru_padded (default: %(default)s)")
+                        help="<variant>_<inputs>, e.g. bi-gru_padded or words-bi-gru_text "
+                             "(default: %(default)s)")
     parser.add_argument("--spacy-model", default=None,
                         help="check that the model was built for this spaCy pipeline")
     parser.add_argument("--run", help="run id under models/spam/runs/ (default: the last full "

@@ -52,6 +52,7 @@ class Settings:
     inputs: tuple = ("ragged",)  # padded (the course's) and/or ragged
     maxlen: int = 50  # tokens a padded input keeps, as the course pads
     folds: int = 5  # stratified grouped folds; 1: one 80/20 split
+    repeats: int = 1  # differently seeded k-fold splits; the paired test uses all of them
     split: str = "grouped"  # with one fold: grouped, or the course's plain split
     seed: int = 42  # of the folds; fold k trains with seed + k
     quick: bool = False
@@ -72,9 +73,12 @@ class Settings:
         if args.quick:
             recipe = replace(recipe, epochs=min(recipe.epochs, QUICK["epochs"]))
             folds = min(folds, QUICK["folds"])
-        settings = cls(recipe, inputs_for(args.inputs, recipe), args.maxlen, folds, args.split,
-                       args.seed, args.quick, 2 if args.verbose else 0, args.tensorboard,
-                       replicas)
+        if args.repeats > 1 and folds == 1:
+            raise LabError("--repeats needs --folds 2 or more: it repeats the k-fold split with "
+                           "other seeds")
+        settings = cls(recipe, inputs_for(args.inputs, recipe), args.maxlen, folds,
+                       args.repeats, args.split, args.seed, args.quick,
+                       2 if args.verbose else 0, args.tensorboard, replicas)
         if replicas > 1 and "ragged" in settings.inputs:
             raise LabError("--distribute needs --inputs padded: MirroredStrategy cannot split "
                            "ragged batches between replicas")

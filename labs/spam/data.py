@@ -99,10 +99,10 @@ class Fold:
         return replace(self, fit=fit, validation=validation)
 
 
-def make_folds(labels, texts, folds, split, seed):
+def make_folds(labels, texts, folds, split, seed, repeats=1):
     """``Fold``s, the same for every model. ``folds`` > 1: stratified grouped k-fold (every
-    message is tested once, copies of a text stay together); ``folds`` = 1: the single
-    80/20 split of ``split_indices``."""
+    message is tested once, copies of a text stay together), ``repeats`` times with seeds
+    ``seed``, ``seed + 1``, ...; ``folds`` = 1: the single 80/20 split of ``split_indices``."""
     smallest = min(len(set(texts[labels == value])) for value in (0, 1))
     if folds > smallest:
         raise LabError(f"--folds {folds} is more than the {smallest} distinct messages of the "
@@ -114,8 +114,9 @@ def make_folds(labels, texts, folds, split, seed):
         raise LabError("--split course is the course's single train_test_split; use it with "
                        "--folds 1")
     else:
-        splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-        pairs = splitter.split(np.arange(len(labels)), labels, groups=texts)
+        pairs = [pair for repeat in range(repeats) for pair in StratifiedGroupKFold(
+            n_splits=folds, shuffle=True, random_state=seed + repeat).split(
+            np.arange(len(labels)), labels, groups=texts)]
     return [Fold(train, test, labels, texts) for train, test in pairs]
 
 

@@ -1,20 +1,28 @@
 """SMS spam detector lab: the story, from the data to the comparison, and prediction.
 
-    python -m labs.spam train                     # 7 models + 3 baselines on 5 folds
-    python -m labs.spam train --variants lstm bi-gru --folds 3
+    python -m labs.spam train                     # 11 models + 3 baselines on 5 folds
+    python -m labs.spam train --variants lstm bi-gru tfidf-mlp --folds 3 --repeats 2
     python -m labs.spam predict --model lstm_padded "WINNER!! Claim your prize now"
+    python -m labs.spam predict --model words-bi-gru_text "WINNER!! Claim your prize now"
 """
 
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import tensorflow as tf
 
 from labs import embeddings, runs, saving
 from labs.cli import LabError
-from labs.spam import baselines, data, models, report, train
+from labs.spam import baselines, data, models, report, text_models, train
 from labs.spam.config import Settings
 from labs.training import replicas, training_logs, write_summary
+
+
+ALL_VARIANTS = (*models.VARIANTS, *text_models.TEXT_VARIANTS)
+DEFAULT_VARIANTS = tuple(name for name in ALL_VARIANTS if name not in text_models.OPT_IN)
+SPACY_INPUT = "spaCy vectors"
+CLASSICAL_INPUT = "classical: TF-IDF n-grams"
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,7 @@ def train_command(args):
     tf.config.experimental.enable_op_determinism()
     messages = data.load_messages(args.datasets_dir, settings.messages, settings.seed)
     folds = data.make_folds(messages.labels, messages.texts, settings.folds, settings.split,
-                            settings.seed)
+                            settings.seed, settings.repeats)
     features = embeddings.cached_token_vectors(messages.frame["text"], args.spacy_model,
                                                cache_dir=args.cache_dir)
     if settings.recipe.token_features:
@@ -48,14 +56,17 @@ def train_command(args):
     print("\n".join(header))
     experiment = Experiment(messages, folds, features, settings, header, run)
     configurations = [(variant, inputs) for inputs in settings.inputs
-                      for variant in args.variants]
+                      for variant in args.variants if variant in models.VARIANTS]
+    configurations += [(variant, "text") for variant in args.variants
+                       if variant in text_models.TEXT_VARIANTS]
     rows = []
     for number, (variant, inputs) in enumerate(configurations, 1):
         print(f"[{number}/{len(configurations)}] {variant}_{inputs} on {len(folds)} fold(s)")
         rows.append(train_configuration(variant, inputs, experiment))
     rows += [baseline_row(name, experiment) for name in args.baselines]
     test_fraction = len(folds[0].test) / len(messages.labels)
-    frame = report.write_comparison(rows, header, run.reports, test_fraction)
+    frame = report.write_comparison(rows, header, run.reports, test_fraction,
+                                    settings.repeats)
     finish(run, frame, header, args.keep, test_fraction)
     frame.attrs["run"] = run.run_id  # which run a caller (a notebook) should show
     return frame
@@ -63,7 +74,7 @@ def train_command(args):
 
 def subset_note(args):
     """What a run of fewer models left out, for its report header."""
-    left_out = [variant for variant in models.VARIANTS if variant not in args.variants]
+    left_out = [variant for variant in DEFAULT_VARIANTS if variant not in args.variants]
     left_out += [name for name in baselines.BASELINES if name not in args.baselines]
     return f"; SUBSET run, without {', '.join(left_out)}" if left_out else ""
 
@@ -71,7 +82,9 @@ def subset_note(args):
 def run_description(settings, variants):
     """The short part of the run id: recipe, folds, and which variants when not all."""
     parts = [settings.recipe.name, f"{settings.folds}fold", settings.split]
-    if len(variants) < len(models.VARIANTS):
+    if settings.repeats > 1:
+        parts.append(f"x{settings.repeats}")
+    if set(variants) != set(DEFAULT_VARIANTS):
         parts.append("+".join(variants))
     return "-".join(parts)
 
@@ -95,7 +108,7 @@ def train_configuration(variant, inputs, experiment):
     """One variant on every fold; the first fold's model is saved. A failure becomes a
     comparison row that says so: one broken variant must not stop the others."""
     name, settings, run = f"{variant}_{inputs}", experiment.settings, experiment.run
-    kind = "attention" if variant == "transformer" else "RNN"
+    kind, family = variant_kind(variant)
     results = []
     try:
         for number, fold in enumerate(experiment.folds):
@@ -104,21 +117,33 @@ def train_configuration(variant, inputs, experiment):
                 run.tensorboard / name / f"fold{number + 1}" if settings.tensorboard else None)
             model, result = train.train_variant(variant, inputs, experiment.features, fold,
                                                 settings, settings.seed + number, logs)
+            preprocessor = result.pop("preprocessor")
             results.append(result)
             print(f"  fold {number + 1}: spam F1 {result['spam_f1']:.4f} (threshold "
                   f"{result['threshold']:.2f}, best epoch {result['best_epoch']} of "
                   f"{result['epochs_run']}), {result['training_seconds']:.1f} s")
             if number == 0:
+                model_path = saving.model_paths(run.models, name)[0]
                 saving.save_model(model, model_metadata(variant, inputs, result, experiment),
-                                  saving.model_paths(run.models, name)[0])
+                                  model_path)
+                if preprocessor is not None:
+                    text_models.save_preprocessor(preprocessor, model_path)
                 write_summary(model, run.reports / name / "model_summary.txt")
         write_model_report(name, results, experiment)
-        return report.summarise(variant, kind, inputs, results)
+        return report.summarise(variant, kind, inputs, results, family=family)
     except Exception as error:  # noqa: BLE001  (reported in the comparison, never hidden)
         message = str(error).strip().splitlines()[0] if str(error).strip() else ""
         failure = f"{type(error).__name__}: {message}".rstrip(": ")
         print(f"  {name} FAILED: {failure}", file=sys.stderr)
-        return report.summarise(variant, kind, inputs, [], error=failure)
+        return report.summarise(variant, kind, inputs, [], error=failure, family=family)
+
+
+def variant_kind(variant):
+    """The comparison's kind (RNN, attention, CNN, ...) and input family of a variant."""
+    if variant in text_models.TEXT_VARIANTS:
+        family, kind = text_models.TEXT_VARIANTS[variant]
+        return kind, family
+    return ("attention" if variant == "transformer" else "RNN"), SPACY_INPUT
 
 
 def write_model_report(name, results, experiment):
@@ -146,7 +171,7 @@ def baseline_row(name, experiment):
     mean_f1 = sum(result["spam_f1"] for result in results) / len(results)
     print(f"  {name}: mean spam F1 {mean_f1:.4f} (C {', '.join(str(r['C']) for r in results)})")
     write_model_report(f"{name}_text", results, experiment)
-    return report.summarise(name, "baseline", "text", results)
+    return report.summarise(name, "baseline", "text", results, family=CLASSICAL_INPUT)
 
 
 # ---------------------------------------------------------------- predict
@@ -186,7 +211,8 @@ METADATA_KEYS = ("variant", "inputs", "pipeline", "vector_size", "maxlen", "clas
 
 
 def load_saved(name, models_dir, run_id=None, spacy_model=None):
-    """A saved model of a run and its metadata, checked against each other."""
+    """A saved model of a run and its metadata (plus its ``path``), checked against each
+    other."""
     folder, run_id, _ = runs.find("spam", models_dir, run_id, "make spam")
     name = name.removeprefix("spam_").removesuffix(".keras")
     model_path, metadata_path = folder / f"{name}.keras", folder / f"{name}.json"
@@ -201,13 +227,30 @@ def load_saved(name, models_dir, run_id=None, spacy_model=None):
                        "retrain it with --spacy-model or drop the option")
     model = saving.load_model(model_path, "make spam")
     models.check_signature(model, metadata, model_path)
+    metadata["path"] = str(model_path)
     return model, metadata
 
 
 def predict_command(args):
-    """Classify messages with a saved model: token vectors → probability → label."""
+    """Classify messages with a saved model: raw text → probability → label. spaCy-vector
+    models (and the hybrid) get token vectors first; text models read the text itself."""
     model, metadata = load_saved(args.model, args.models_dir, args.run, args.spacy_model)
     texts = read_messages(args.texts)
+    if metadata["inputs"] == "text":
+        probabilities = text_probabilities(model, metadata, texts)
+    else:
+        probabilities = train.predict_probabilities(
+            model, metadata["inputs"], token_vectors(metadata, texts).sequences(range(len(texts))),
+            metadata["maxlen"], metadata["vector_size"])
+    classes = metadata["classes"]
+    for text, probability in zip(texts, probabilities):
+        label = classes[1] if probability >= metadata["threshold"] else classes[0]
+        print(f"{label}\t{probability:.4f}\t{text}")
+    return probabilities
+
+
+def token_vectors(metadata, texts):
+    """The spaCy token vectors a saved model was trained on, for new messages."""
     vectors = embeddings.extract(embeddings.load_pipeline(metadata["pipeline"]), texts,
                                  progress=False)
     if metadata.get("token_features"):
@@ -215,11 +258,20 @@ def predict_command(args):
     if vectors.vector_size != metadata["vector_size"] and len(vectors.vectors):
         raise LabError(f"the model expects {metadata['vector_size']}-d vectors but "
                        f"{metadata['pipeline']} now gives {vectors.vector_size}-d; retrain it")
-    probabilities = train.predict_probabilities(
-        model, metadata["inputs"], vectors.sequences(range(len(texts))), metadata["maxlen"],
-        metadata["vector_size"])
-    classes = metadata["classes"]
-    for text, probability in zip(texts, probabilities):
-        label = classes[1] if probability >= metadata["threshold"] else classes[0]
-        print(f"{label}\t{probability:.4f}\t{text}")
-    return probabilities
+    return vectors
+
+
+def text_probabilities(model, metadata, texts):
+    """A text model's probabilities: its vectorizer (``tfidf-mlp``) is saved beside it."""
+    variant, preprocessor, sequences = metadata["variant"], None, None
+    if variant == "tfidf-mlp":
+        path = Path(metadata["path"])
+        if not text_models.preprocessor_path(path).is_file():
+            raise LabError(f"{text_models.preprocessor_path(path)} is missing: tfidf-mlp "
+                           "reads TF-IDF features through it; retrain it with `make spam`")
+        preprocessor = text_models.load_preprocessor(path)
+    if variant == "hybrid":
+        sequences = token_vectors(metadata, texts).sequences(range(len(texts)))
+    inputs = text_models.model_inputs(variant, texts, sequences, preprocessor,
+                                      metadata["maxlen"], metadata["vector_size"])
+    return train.predict_text(model, inputs)

@@ -189,6 +189,13 @@ def build_model(variant, inputs, vector_size, maxlen=50, units=UNITS, dropout=DR
 def check_signature(model, metadata, path):
     """The metadata must describe the model it sits beside: input kind, length, vector size.
     A padded model fed ragged inputs (or the reverse) would answer, wrongly."""
+    expected = f"spam_{metadata['variant']}".replace("-", "_")
+    if metadata["inputs"] == "text" or not model.name.endswith(("_padded", "_ragged")):
+        if model.name != expected:
+            raise LabError(f"{path.with_suffix('.json')} does not match {path.name}: it says "
+                           f"{expected} but the model is {model.name}; retrain it with "
+                           "`make spam`")
+        return
     _, length, vector_size = model.input_shape
     actual = "ragged" if length is None else "padded"
     problems = []

@@ -22,7 +22,10 @@ from labs.reports import (atomic_path, atomic_write_json, atomic_write_text, dev
 from labs.spam import stats
 from labs.spam.baselines import BASELINES
 from labs.spam.models import DROPOUT, UNITS
+from labs.spam.text_models import describe_text_models
 from labs.spam.train import METRIC_COLUMNS
+
+GOAL = 0.01  # the issue's goal: a neural model within 0.01 F1 of the strongest baseline
 
 
 def run_header(messages, folds, features, settings, run_description):
@@ -30,8 +33,12 @@ def run_header(messages, folds, features, settings, run_description):
     labels, texts = messages.labels, messages.texts
     quick = " — QUICK MODE subset" if settings.quick else ""
     shared = sum(len(set(texts[fold.train]) & set(texts[fold.test])) for fold in folds)
-    split = (f"{len(folds)} stratified grouped folds (seed {settings.seed}): every message "
-             f"is tested once, ~{len(folds[0].test):,} per fold" if len(folds) > 1 else
+    repeats = (f" × {settings.repeats} repeats (seeds {settings.seed}–"
+               f"{settings.seed + settings.repeats - 1}): every message is tested once per "
+               "repeat" if settings.repeats > 1 else f" (seed {settings.seed}): every message "
+               "is tested once")
+    split = (f"{settings.folds} stratified grouped folds{repeats}, ~{len(folds[0].test):,} per "
+             "fold" if len(folds) > 1 else
              f"one {settings.split} split (seed {settings.seed}): train "
              f"{len(folds[0].train):,}, test {len(folds[0].test):,}")
     return [
@@ -48,6 +55,8 @@ def run_header(messages, folds, features, settings, run_description):
         f"Neural models: RNN {UNITS} units ({settings.recipe.pooling} hidden state"
         f"{'s' if settings.recipe.pooling == 'max' else ''}) / transformer, dropout {DROPOUT}, "
         f"Adam; inputs {', '.join(settings.inputs)} (padded: maxlen {settings.maxlen})",
+        f"Text models (their input learned from the fit part of each fold only): "
+        f"{describe_text_models()}",
         f"Baselines: {'; '.join(f'{name}: {text}' for name, text in BASELINES.items())}",
         f"Run: {run_description}, started {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
         device_line(keras),
@@ -85,12 +94,13 @@ def write_model_report(directory, name, results, folds, labels, class_names, hea
         for result in results]})
 
 
-def summarise(name, kind, inputs, results, error=None):
-    """One comparison row: every metric's mean over the folds, F1 with its 95% interval."""
-    row = {"model": name, "kind": kind, "inputs": inputs, "folds": len(results),
-           "status": "ok" if error is None else f"failed: {error}"}
+def summarise(name, kind, inputs, results, error=None, family=""):
+    """One comparison row: every metric's mean over the folds, F1 with its 95% interval.
+    ``family``: what the model reads (spaCy vectors, learned words, ...)."""
+    row = {"model": name, "kind": kind, "input": family, "inputs": inputs,
+           "folds": len(results), "status": "ok" if error is None else f"failed: {error}"}
     for column in (*METRIC_COLUMNS, "spam_f1_at_standard_threshold", "threshold",
-                   "training_seconds"):
+                   "training_seconds", "cpu_seconds"):
         values = [result[column] for result in results]
         row[column] = float(np.mean(values)) if values else float("nan")
     row["spam_f1_low"], row["spam_f1_high"] = stats.mean_interval(
@@ -135,7 +145,27 @@ def reading_guide(frame, test_fraction):
                      f"ahead on {ahead} of {len(top['fold_f1'])} fold(s).")
     if len(neural) > 1:
         lines.append(neural_differences(neural, test_fraction))
+    if len(neural) and len(baseline) and neural["input"].nunique() > 1:
+        lines.append(input_families(neural, baseline.iloc[0], test_fraction))
     return lines
+
+
+def input_families(neural, strongest, test_fraction):
+    """Which input closes the gap: each input family's best model against the strongest
+    baseline, closest first, and whether it is within ``GOAL``."""
+    parts = []
+    for family, rows in neural.groupby("input", sort=False):  # sorted by F1 already
+        top = rows.iloc[0]
+        test = stats.corrected_paired_test(top["fold_f1"], strongest["fold_f1"], test_fraction)
+        parts.append(f"{family} ({top['model']}) {top['spam_f1']:.3f}, {difference(test)}")
+    top = neural.iloc[0]
+    gap = top["spam_f1"] - strongest["spam_f1"]
+    reached = (f"within {GOAL} of it: {top['input']} ({top['model']}, {gap:+.3f})"
+               if gap >= -GOAL else f"no input family comes within {GOAL} of it; the "
+               f"closest is {top['input']} ({top['model']}, {gap:+.3f})")
+    return (f"**Which input closes the gap to {label(strongest)}?** Best model of each input, "
+            f"mean spam F1 and its difference from the baseline: {'; '.join(parts)}. "
+            f"{reached[0].upper()}{reached[1:]}.")
 
 
 def neural_differences(neural, test_fraction):
@@ -182,8 +212,10 @@ def plain(verdict, subject):
 
 def comparison_markdown(frame, header_lines, test_fraction):
     best, pairs = pairwise(frame, test_fraction)
+    strongest = baseline_f1(frame)
     table = pd.DataFrame({
-        "model": frame["model"], "kind": frame["kind"], "inputs": frame["inputs"],
+        "model": frame["model"], "kind": frame["kind"], "input": frame["input"],
+        "format": frame["inputs"],
         "spam F1 (95% CI)": [interval(row) if row["status"] == "ok" else "—"
                              for _, row in frame.iterrows()],
         **{column.replace("_", " "): frame[column] for column in METRIC_COLUMNS
@@ -191,7 +223,11 @@ def comparison_markdown(frame, header_lines, test_fraction):
         "F1 at standard threshold": frame["spam_f1_at_standard_threshold"],
         "threshold": frame["threshold"], "epoch used": frame["epochs"],
         "parameters": [f"{value:,}" if value else "—" for value in frame["parameters"]],
-        "training s": frame["training_seconds"], "status": frame["status"]})
+        "training s per fold": frame["training_seconds"],
+        "CPU s per fold": frame["cpu_seconds"],
+        f"folds ahead of {strongest[0]}": [folds_ahead(row, strongest)
+                                           for _, row in frame.iterrows()],
+        "status": frame["status"]})
     pairs_table = pd.DataFrame({
         "model": pairs.get("model", []), "inputs": pairs.get("inputs", []),
         f"F1 − {label(best)} (95% CI)": [difference(row) for _, row in pairs.iterrows()],
@@ -212,15 +248,17 @@ def comparison_markdown(frame, header_lines, test_fraction):
 
 
 def plot_comparison(frame, path):
-    """Mean spam F1 per model with its 95% interval, and training time."""
+    """Mean spam F1 per model with its 95% interval, and training time, coloured by what
+    the model reads."""
     plt = pyplot()
     done = frame[frame["status"] == "ok"].iloc[::-1]
     names = [label(row) for _, row in done.iterrows()]
-    colours = [{"baseline": "#999999", "attention": "#2ca02c"}.get(kind, "#1f77b4")
-               for kind in done["kind"]]
+    families = list(dict.fromkeys(frame["input"]))
+    palette = dict(zip(families, plt.get_cmap("tab10").colors))
+    colours = [palette[family] for family in done["input"]]
     errors = np.nan_to_num(np.array([done["spam_f1"] - done["spam_f1_low"],
                                      done["spam_f1_high"] - done["spam_f1"]]))
-    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 0.45 * len(done) + 1.8), sharey=True)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 0.45 * len(done) + 2.4), sharey=True)
     left.barh(names, done["spam_f1"], xerr=errors, color=colours, capsize=3)
     left.set_xlabel("spam F1, mean over folds with 95% CI (higher is better)")
     left.set_xlim(max(0.0, float(np.nanmin(done["spam_f1_low"].fillna(done["spam_f1"]))) - 0.05),
@@ -229,15 +267,42 @@ def plot_comparison(frame, path):
     right.set_xlabel("training seconds per fold (lower is better)")
     for axis in (left, right):
         axis.grid(axis="x", alpha=0.3)
-    figure.suptitle("Spam F1 per model (blue: RNN, green: transformer, grey: baselines)")
-    figure.tight_layout()
+    handles = [plt.Rectangle((0, 0), 1, 1, color=palette[family]) for family in families]
+    figure.legend(handles, families, loc="lower center", ncol=min(4, len(families)),
+                  title="input", frameon=False)
+    figure.suptitle("Spam F1 per model, coloured by what it reads")
+    figure.tight_layout(rect=(0, 0.4 / (0.45 * len(done) + 2.4) + 0.06, 1, 1))
     save_figure(figure, path)
 
 
-def write_comparison(rows, header_lines, reports_dir, test_fraction):
-    """comparison.csv, comparison.md and comparison.png, sorted by mean spam F1."""
+def baseline_f1(frame):
+    """The strongest baseline's name and its per-fold F1 (no F1 without a baseline)."""
+    baselines = frame[(frame["kind"] == "baseline") & (frame["status"] == "ok")]
+    if not len(baselines):
+        return "the strongest baseline", []
+    return baselines.iloc[0]["model"], baselines.iloc[0]["fold_f1"]
+
+
+def folds_ahead(row, strongest):
+    """"k/n": the folds on which ``row`` scores a higher F1 than the strongest baseline
+    (``baseline_f1``)."""
+    name, reference = strongest
+    if row["status"] != "ok" or not len(reference) or row["model"] == name:
+        return "—"
+    ahead = sum(mine > theirs for mine, theirs in zip(row["fold_f1"], reference))
+    return f"{ahead}/{len(reference)}"
+
+
+def write_comparison(rows, header_lines, reports_dir, test_fraction, repeats=1):
+    """comparison.csv, comparison.md and comparison.png, sorted by mean spam F1. With
+    ``repeats`` > 1 the intervals of the means use the corrected variance."""
     frame = pd.DataFrame(rows).sort_values("spam_f1", ascending=False, na_position="last")
     frame = frame.reset_index(drop=True)
+    if repeats > 1:
+        for column, values in zip(("spam_f1_low", "spam_f1_high"), zip(*[
+                stats.mean_interval(folds, test_fraction=test_fraction)[1:]
+                for folds in frame["fold_f1"]])):
+            frame[column] = values
     if not (frame["status"] == "ok").any():
         first = frame.iloc[0]
         raise LabError(f"every configuration failed; {first['model']}_{first['inputs']}: "

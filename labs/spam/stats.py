@@ -15,14 +15,17 @@ from scipy import stats
 CONFIDENCE = 0.95
 
 
-def mean_interval(values, confidence=CONFIDENCE):
-    """Mean and its t confidence interval over folds (no interval from one fold)."""
+def mean_interval(values, confidence=CONFIDENCE, test_fraction=None):
+    """Mean and its t confidence interval over folds (no interval from one fold). With
+    ``test_fraction`` (repeated k-fold: every message is tested once per repeat), the
+    variance gets the same Nadeau–Bengio correction as the paired test."""
     values = np.asarray(values, dtype=float)
     mean = float(values.mean()) if len(values) else math.nan
     if len(values) < 2:
         return mean, math.nan, math.nan
-    half = stats.t.ppf((1 + confidence) / 2, len(values) - 1) * values.std(ddof=1) / math.sqrt(
-        len(values))
+    factor = 1 / len(values) + (test_fraction / (1 - test_fraction) if test_fraction else 0)
+    half = stats.t.ppf((1 + confidence) / 2, len(values) - 1) * math.sqrt(
+        factor * values.var(ddof=1))
     return mean, mean - half, mean + half
 
 

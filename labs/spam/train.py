@@ -11,21 +11,28 @@ import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 from sklearn import metrics
 
-from labs.spam import baselines, models
+from labs.spam import baselines, models, text_models
 from labs.spam.data import pad, ragged_dataset, to_ragged
-from labs.training import ProgressNote, early_stopping, history_lists
+from labs.training import (ProgressNote, bucketed_batches, early_stopping, history_lists,
+                           without_autotune)
 
 PREDICT_BATCH_SIZE = 512
 METRIC_COLUMNS = ("accuracy", "spam_precision", "spam_recall", "spam_f1", "mcc", "roc_auc")
 
 
-def fit(model, inputs, features, fold, settings, seed, callbacks=()):
-    """``model.fit`` on ``fold.fit``, validated on ``fold.validation``."""
+def fit(model, inputs, features, fold, settings, seed, callbacks=(), reader=None):
+    """``model.fit`` on ``fold.fit``, validated on ``fold.validation``; ``reader``: a text
+    model's ``TextReader``."""
     fit_rows, validation, labels = fold.fit, fold.validation, fold.labels
     options = dict(epochs=settings.recipe.epochs, verbose=settings.verbose,
                    callbacks=list(callbacks))
+    if reader is not None:
+        return model.fit(reader.dataset(fit_rows, labels, settings.batch_size, seed),
+                         validation_data=reader.dataset(validation, labels, PREDICT_BATCH_SIZE),
+                         shuffle=False, **options)  # the batches are reshuffled already
     if inputs == "padded":
         fit_x = pad(features.sequences(fit_rows), settings.maxlen, features.vector_size)
         validation_x = pad(features.sequences(validation), settings.maxlen,
@@ -82,22 +89,106 @@ def best_f1_threshold(labels, probabilities):
     return float(grid[int(np.argmax(scores))])
 
 
+class TextReader:
+    """How a text model (``text_models``) reads rows of a fold: raw strings (and, for the
+    hybrid, padded spaCy vectors; for ``tfidf-mlp``, TF-IDF rows), in batches of similar
+    length, so a batch is padded only to its own longest message."""
+
+    def __init__(self, variant, texts, features, settings, preprocessor=None):
+        self.variant, self.texts, self.features = variant, np.asarray(texts), features
+        self.maxlen, self.preprocessor = settings.maxlen, preprocessor
+
+    def inputs(self, rows):
+        sequences = self.features.sequences(rows) if self.variant == "hybrid" else None
+        vector_size = self.features.vector_size if self.features is not None else 0
+        return text_models.model_inputs(self.variant, self.texts[rows], sequences,
+                                        self.preprocessor, self.maxlen, vector_size)
+
+    def dataset(self, rows, labels, batch_size, seed=None):
+        """Batches of rows; ``seed`` given → reshuffled every epoch."""
+        lengths = np.array([len(text) for text in self.texts[rows]])
+        rng = None if seed is None else np.random.default_rng(seed)
+
+        def generate():
+            for batch in bucketed_batches(lengths, batch_size, rng):
+                yield self.batch_inputs(rows[batch]), labels[rows[batch]]
+
+        signature = (tf.nest.map_structure(spec_of, self.batch_inputs(rows[:1])),
+                     tf.TensorSpec((None,), tf.float32))
+        dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
+        batches = -(-len(rows) // batch_size)
+        return without_autotune(dataset.apply(tf.data.experimental.assert_cardinality(batches)))
+
+    def batch_inputs(self, rows):
+        inputs = self.inputs(rows)
+        return sparse_tensor(inputs) if self.variant == "tfidf-mlp" else inputs
+
+    def probabilities(self, model, rows):
+        return predict_text(model, self.inputs(rows))
+
+
+def sparse_tensor(matrix):
+    """A SciPy CSR matrix as a ``tf.SparseTensor``."""
+    coordinates = matrix.tocoo()
+    indices = np.stack([coordinates.row, coordinates.col], axis=1).astype(np.int64)
+    return tf.sparse.reorder(tf.SparseTensor(indices, coordinates.data.astype(np.float32),
+                                             coordinates.shape))
+
+
+def spec_of(value):
+    """The TensorSpec of a batch, with the batch dimension left free."""
+    if isinstance(value, tf.SparseTensor):
+        return tf.SparseTensorSpec((None, value.shape[1]), value.dtype)
+    value = tf.convert_to_tensor(value)
+    return tf.TensorSpec((None, *value.shape[1:]), value.dtype)
+
+
+def predict_text(model, inputs, batch_size=PREDICT_BATCH_SIZE):
+    """A text model's spam probabilities for ``text_models.model_inputs``, in their order."""
+    count = inputs.shape[0] if not isinstance(inputs, dict) else len(inputs["text"])
+    probabilities = np.zeros(count, np.float32)
+    for start in range(0, count, batch_size):
+        part = slice(start, start + batch_size)
+        batch = ({key: value[part] for key, value in inputs.items()}
+                 if isinstance(inputs, dict) else inputs[part])
+        if hasattr(batch, "tocoo"):
+            batch = sparse_tensor(batch)
+        probabilities[part] = np.asarray(model.predict_on_batch(batch)).ravel()
+    return probabilities
+
+
+def build(variant, inputs, features, fold, settings):
+    """The model, and the text reader of a text model (``None`` for spaCy-vector models)."""
+    recipe = settings.recipe
+    if variant not in text_models.TEXT_VARIANTS:
+        return models.build_model(variant, inputs, features.vector_size,
+                                  maxlen=settings.maxlen, mask_padding=recipe.mask_padding,
+                                  pooling=recipe.pooling), None
+    vector_size = features.vector_size if features is not None else 0
+    model, preprocessor = text_models.build_text_model(variant, fold.texts[fold.fit],
+                                                       settings.maxlen, vector_size)
+    return model, TextReader(variant, fold.texts, features, settings, preprocessor)
+
+
 def train_variant(variant, inputs, features, fold, settings, seed, logs=()):
     """Build, fit and score one variant on one ``data.Fold``; returns the model and its
-    metrics. ``logs``: the callbacks that log the epochs (``labs.training.training_logs``)."""
+    metrics (a text model's fitted TF-IDF vectorizer, if any, as ``result["preprocessor"]``).
+    ``logs``: the callbacks that log the epochs (``labs.training.training_logs``)."""
     keras.utils.set_random_seed(seed)
     recipe = settings.recipe
-    model = models.build_model(variant, inputs, features.vector_size, maxlen=settings.maxlen,
-                               mask_padding=recipe.mask_padding, pooling=recipe.pooling)
-    fold = fold.for_recipe(recipe, seed)
+    fold = fold.for_recipe(recipe, seed)  # vocabularies are learned from fold.fit only
+    model, reader = build(variant, inputs, features, fold, settings)
     callbacks = [ProgressNote(f"{variant}_{inputs}, seed {seed}"), *logs]
     if recipe.patience:
         callbacks.append(early_stopping(recipe.patience))
-    started = time.perf_counter()
-    history = history_lists(fit(model, inputs, features, fold, settings, seed, callbacks))
-    seconds = time.perf_counter() - started
+    started, cpu_started = time.perf_counter(), time.process_time()
+    history = history_lists(fit(model, inputs, features, fold, settings, seed, callbacks,
+                                reader))
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
 
     def probabilities(rows):
+        if reader is not None:
+            return reader.probabilities(model, rows)
         return predict_probabilities(model, inputs, features.sequences(rows), settings.maxlen,
                                      features.vector_size)
 
@@ -107,8 +198,9 @@ def train_variant(variant, inputs, features, fold, settings, seed, logs=()):
                                       probabilities(fold.validation))
     test_probabilities = probabilities(fold.test)  # the test part, predicted once
     result = score(fold, test_probabilities, threshold, 0.5)
-    result.update(seed=seed, training_seconds=seconds, parameters=model.count_params(),
-                  epochs_run=len(history["loss"]), history=history,
+    result.update(seed=seed, training_seconds=seconds, cpu_seconds=cpu_seconds,
+                  parameters=model.count_params(), epochs_run=len(history["loss"]),
+                  history=history, preprocessor=reader and reader.preprocessor,
                   best_epoch=(int(np.argmin(history["val_loss"])) + 1 if recipe.patience
                               else len(history["loss"])))  # the epoch whose weights are used
     return model, result
@@ -126,8 +218,10 @@ def score(fold, scores, threshold, standard_threshold):
 
 def train_baseline(name, fold, seed):
     """A classical baseline on the same fold: C chosen on the training part only."""
-    scores, threshold, c, seconds = baselines.train_baseline(
+    cpu_started = time.process_time()
+    scores, threshold, c, seconds, parameters = baselines.train_baseline(
         name, fold.texts, fold.labels, fold.train, fold.test, seed)
     result = score(fold, scores, threshold, threshold)
-    result.update(seed=seed, training_seconds=seconds, C=c, history={}, parameters=0)
+    result.update(seed=seed, training_seconds=seconds, C=c, history={}, parameters=parameters,
+                  cpu_seconds=time.process_time() - cpu_started)
     return result
