@@ -56,16 +56,18 @@ class DensifyRagged(layers.Layer):
 
 @keras.saving.register_keras_serializable(package="rnn_labs")
 class MaxOverTime(layers.Layer):
-    """The largest value of each feature over the real (unmasked) time steps."""
+    """The largest value of each feature over the real (unmasked) time steps; zeros for a
+    message with none (a text model's message made only of unknown symbols)."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
 
     def call(self, inputs, mask=None):
-        if mask is not None:
-            inputs = keras.ops.where(mask[..., None], inputs, float("-inf"))
-        return keras.ops.max(inputs, axis=1)
+        if mask is None:
+            return keras.ops.max(inputs, axis=1)
+        largest = keras.ops.max(keras.ops.where(mask[..., None], inputs, float("-inf")), axis=1)
+        return keras.ops.where(keras.ops.any(mask, axis=1)[:, None], largest, 0.0)
 
     def compute_mask(self, inputs, mask=None):
         return None

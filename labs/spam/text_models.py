@@ -63,7 +63,7 @@ def keep_symbols(text):
     stay ("£1000", "0800", "txt" are what the n-gram models see)."""
     text = tf.strings.lower(text, encoding="utf-8")
     text = tf.strings.regex_replace(text, r"([£$!.:])", r" \1 ")
-    return tf.strings.regex_replace(text, r"[^\w£$!.:\s]", " ")
+    return tf.strings.regex_replace(text, r"[^\pL\pN_£$!.:\s]", " ")
 
 
 def describe_text_models():
@@ -78,6 +78,33 @@ def describe_text_models():
             f"embeddings averaged (Adam {BAG_LEARNING_RATE:g}); tfidf-mlp: the baseline's TF-IDF "
             f"features → Dense {MLP_UNITS} → Dropout {MLP_DROPOUT}; the others: dropout "
             f"{DROPOUT} before the output")
+
+
+@keras.saving.register_keras_serializable(package="rnn_labs")
+class EndPadding(layers.Layer):
+    """One padding id (0) after every sequence of ids: a message whose every symbol is
+    unknown to the standardisation still has a time step (masked), so a batch of such
+    messages never has length 0."""
+
+    def call(self, ids):
+        return keras.ops.pad(ids, [[0, 0], [0, 1]])
+
+
+@keras.saving.register_keras_serializable(package="rnn_labs")
+class MaskedMean(layers.Layer):
+    """The mean of the real (unmasked) steps; zeros for a message with none."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        weights = keras.ops.cast(mask, inputs.dtype)[..., None]
+        return keras.ops.sum(inputs * weights, axis=1) / keras.ops.maximum(
+            keras.ops.sum(weights, axis=1), 1.0)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
 
 def word_tokens(texts):
@@ -137,7 +164,7 @@ def words_model(texts):
     text = text_input()
     reader = word_reader(texts)
     embedded = layers.Embedding(reader.vocabulary_size(), WORD_DIMENSION, mask_zero=True,
-                                name="word_embedding")(reader(text))
+                                name="word_embedding")(EndPadding()(reader(text)))
     return text, recurrent_branch(embedded)
 
 
@@ -167,8 +194,8 @@ def ngram_bag_model(texts):
     for reader in (words, characters):
         reader.adapt(np.asarray(texts, dtype=object))
         embedded = layers.Embedding(reader.vocabulary_size(), BAG_DIMENSION, mask_zero=True,
-                                    name=f"{reader.name}_embedding")(reader(text))
-        averages.append(layers.GlobalAveragePooling1D()(embedded))
+                                    name=f"{reader.name}_embedding")(EndPadding()(reader(text)))
+        averages.append(MaskedMean()(embedded))
     return text, layers.Concatenate()(averages)
 
 
