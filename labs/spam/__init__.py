@@ -1,4 +1,5 @@
-"""SMS spam detector lab: spaCy token vectors → RNN variants, padded and ragged, compared.
+"""SMS spam detector lab: spaCy token vectors → RNN variants, padded and ragged, and models
+that learn their input from the text, compared with classical baselines on the same folds.
 
 The lesson, in the order the code runs it (start reading at ``lab.train_command``; every
 setting it reads is a field of ``config.Settings`` and its ``config.Recipe``):
@@ -10,6 +11,10 @@ setting it reads is a field of ``config.Settings`` and its ``config.Recipe``):
    optional token attributes.
 3. ``models``: one builder for every variant — SimpleRNN, LSTM, GRU, their Bidirectional
    versions and a small Transformer encoder — over padded or ragged inputs.
+   ``text_models``: the models that read what the n-gram baselines read — learned words,
+   characters, a spaCy + characters hybrid, a bag of n-gram embeddings, an MLP on TF-IDF
+   features — their vocabularies fitted on each fold's fit part, their text processing
+   saved with them.
 4. ``train``: the two recipes (the course's, and the tuned one that chooses epoch and
    threshold on the validation part), one variant on one fold, the test part predicted once.
 5. ``baselines``: TF-IDF word and character n-grams into linear models, C chosen by grouped

@@ -29,6 +29,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
+from scipy import sparse
+from sklearn.feature_selection import SelectKBest, f_classif
 
 from labs.spam.baselines import word_and_char_features
 from labs.spam.data import pad
@@ -53,6 +55,7 @@ BAG_DIMENSION = 32
 BAG_WORD_NGRAMS = 20_000  # the most frequent n-grams of the training part
 BAG_CHARACTER_NGRAMS = 30_000
 BAG_LEARNING_RATE = 3e-3
+MLP_FEATURES = 20_000  # of ~72,000 TF-IDF n-grams in a fold's fit part
 MLP_UNITS = 64
 MLP_DROPOUT = 0.5
 
@@ -76,7 +79,8 @@ def describe_text_models():
             "(padded, masked) + chars-cnn; ngram-bag: word 1–2-grams + char 2–5-grams (the "
             f"{BAG_WORD_NGRAMS:,} + {BAG_CHARACTER_NGRAMS:,} most frequent) → {BAG_DIMENSION}-d "
             f"embeddings averaged (Adam {BAG_LEARNING_RATE:g}); tfidf-mlp: the baseline's TF-IDF "
-            f"features → Dense {MLP_UNITS} → Dropout {MLP_DROPOUT}; the others: dropout "
+            f"features, the {MLP_FEATURES:,} with the highest ANOVA F on the fit part → Dense "
+            f"{MLP_UNITS} → Dropout {MLP_DROPOUT}; the others: dropout "
             f"{DROPOUT} before the output")
 
 
@@ -200,23 +204,25 @@ def ngram_bag_model(texts):
 
 
 class TfidfReader:
-    """The baseline's TF-IDF word + character n-grams, fitted on the training texts; a
-    ``tfidf-mlp`` model reads its output, and ``predict`` loads it from beside the model."""
+    """The baseline's TF-IDF word + character n-grams, fitted on the training texts, then
+    the ``MLP_FEATURES`` with the highest ANOVA F against the training labels (Google's
+    n-gram-model recipe); a ``tfidf-mlp`` model reads its output, and ``predict`` loads it
+    from beside the model."""
 
-    def __init__(self, texts):
-        _, self.words, self.characters = word_and_char_features(texts, texts[:0],
-                                                                vectorizers=True)
+    def __init__(self, texts, labels):
+        train, self.words, self.characters = word_and_char_features(texts, texts[:0],
+                                                                    vectorizers=True)
+        self.selector = SelectKBest(f_classif, k=min(MLP_FEATURES, train.shape[1]))
+        self.selector.fit(train, labels)
 
     def __call__(self, texts):
-        from scipy import sparse
-
         texts = np.asarray(texts, dtype=object)
-        return sparse.hstack([self.words.transform(texts),
-                              self.characters.transform(texts)]).tocsr().astype(np.float32)
+        features = sparse.hstack([self.words.transform(texts), self.characters.transform(texts)])
+        return self.selector.transform(features.tocsr()).astype(np.float32)
 
     @property
     def size(self):
-        return len(self.words.vocabulary_) + len(self.characters.vocabulary_)
+        return int(self.selector.get_support().sum())
 
 
 def tfidf_mlp_model(reader):
@@ -225,9 +231,10 @@ def tfidf_mlp_model(reader):
     return features, layers.Dropout(MLP_DROPOUT)(hidden)
 
 
-def build_text_model(variant, texts, maxlen=50, vector_size=0):
-    """A compiled ``variant`` whose vocabularies come from ``texts`` (the fit part), and its
-    preprocessor (``None``, or the ``TfidfReader`` a ``tfidf-mlp`` reads through)."""
+def build_text_model(variant, texts, labels=None, maxlen=50, vector_size=0):
+    """A compiled ``variant`` whose vocabularies come from ``texts`` (the fit part) and, for
+    ``tfidf-mlp``'s feature selection, their ``labels``; and its preprocessor (``None``, or
+    the ``TfidfReader`` a ``tfidf-mlp`` reads through)."""
     texts = np.asarray(texts, dtype=object)
     preprocessor, learning_rate = None, LEARNING_RATE
     if variant == "words-bi-gru":
@@ -239,7 +246,7 @@ def build_text_model(variant, texts, maxlen=50, vector_size=0):
     elif variant == "ngram-bag":
         (inputs, features), learning_rate = ngram_bag_model(texts), BAG_LEARNING_RATE
     elif variant == "tfidf-mlp":
-        preprocessor = TfidfReader(texts)
+        preprocessor = TfidfReader(texts, labels)
         inputs, features = tfidf_mlp_model(preprocessor)
     else:
         raise ValueError(f"unknown text model {variant!r}; choose from "

@@ -165,8 +165,8 @@ def build(variant, inputs, features, fold, settings):
                                   maxlen=settings.maxlen, mask_padding=recipe.mask_padding,
                                   pooling=recipe.pooling), None
     vector_size = features.vector_size if features is not None else 0
-    model, preprocessor = text_models.build_text_model(variant, fold.texts[fold.fit],
-                                                       settings.maxlen, vector_size)
+    model, preprocessor = text_models.build_text_model(
+        variant, fold.texts[fold.fit], fold.labels[fold.fit], settings.maxlen, vector_size)
     return model, TextReader(variant, fold.texts, features, settings, preprocessor)
 
 
