@@ -82,7 +82,7 @@ def add_predict_parser(commands):
     parser.add_argument("texts", nargs="*",
                         help="messages to classify (default: one per line from stdin)")
     parser.add_argument("--model", default="lstm_ragged",
-                        help="<variant>_<inputs>, e.g. bi-gru_padded or words-bi-gru_text "
+                        help="<variant>_<inputs>, e.g. bi-gru_padded or words-gru_text "
                              "(default: %(default)s)")
     parser.add_argument("--spacy-model", default=None,
                         help="check that the model was built for this spaCy pipeline")

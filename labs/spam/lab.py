@@ -3,7 +3,7 @@
     python -m labs.spam train                     # 11 models + 3 baselines on 5 folds
     python -m labs.spam train --variants lstm bi-gru tfidf-mlp --folds 3 --repeats 2
     python -m labs.spam predict --model lstm_padded "WINNER!! Claim your prize now"
-    python -m labs.spam predict --model words-bi-gru_text "WINNER!! Claim your prize now"
+    python -m labs.spam predict --model words-gru_text "WINNER!! Claim your prize now"
 """
 
 import sys

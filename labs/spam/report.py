@@ -254,7 +254,10 @@ def plot_comparison(frame, path):
     done = frame[frame["status"] == "ok"].iloc[::-1]
     names = [label(row) for _, row in done.iterrows()]
     families = list(dict.fromkeys(frame["input"]))
-    palette = dict(zip(families, plt.get_cmap("tab10").colors))
+    learned = [family for family in families
+               if family not in set(frame.loc[frame["kind"] == "baseline", "input"])]
+    palette = {family: "#999999" for family in families}  # baselines in grey
+    palette.update(zip(learned, plt.get_cmap("tab10").colors))
     colours = [palette[family] for family in done["input"]]
     errors = np.nan_to_num(np.array([done["spam_f1"] - done["spam_f1_low"],
                                      done["spam_f1_high"] - done["spam_f1"]]))

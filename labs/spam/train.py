@@ -97,8 +97,12 @@ class TextReader:
     def __init__(self, variant, texts, features, settings, preprocessor=None):
         self.variant, self.texts, self.features = variant, np.asarray(texts), features
         self.maxlen, self.preprocessor = settings.maxlen, preprocessor
+        # TF-IDF rows are computed once, not again for every batch of every epoch.
+        self.tfidf = preprocessor(self.texts) if preprocessor is not None else None
 
     def inputs(self, rows):
+        if self.tfidf is not None:
+            return self.tfidf[rows]
         sequences = self.features.sequences(rows) if self.variant == "hybrid" else None
         vector_size = self.features.vector_size if self.features is not None else 0
         return text_models.model_inputs(self.variant, self.texts[rows], sequences,
