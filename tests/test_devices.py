@@ -19,21 +19,33 @@ from conftest import REPOSITORY
 pytestmark = pytest.mark.slow
 
 
-def train(lab, options, root):
-    """Run one quick training of ``lab`` in its own process; its first epoch's log row and
-    the text of its reports."""
+def start(lab, options, root):
+    """Start one quick training of ``lab`` in its own process."""
     command = [sys.executable, "-m", lab, "--quick", *options,
                "--reports-dir", str(root / "reports")]
     if lab != "labs.words":
         command[3:3] = ["train"]
         command += ["--models-dir", str(root / "models")]
-    result = subprocess.run(command, cwd=REPOSITORY, capture_output=True, text=True,
+    return subprocess.Popen(command, cwd=REPOSITORY, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def finish(process, root):
+    """Wait for a training; its first epoch's log row and the text of its reports."""
+    _, stderr = process.communicate()
+    assert process.returncode == 0, stderr[-2000:]
     with sorted((root / "reports").rglob("training_log*.csv"))[0].open() as handle:
         first_epoch = next(csv.DictReader(handle))
     reports = "".join(path.read_text() for path in (root / "reports").rglob("*.md"))
     return first_epoch, reports
+
+
+def side_by_side(*trainings):
+    """Several trainings at once (each compares numbers, never times): the suite's wall
+    time is what they cost."""
+    processes = [(start(lab, options, root), root) for lab, options, root in trainings]
+    return [finish(process, root) for process, root in processes]
 
 
 LABS = {
@@ -55,17 +67,18 @@ def test_two_replicas_train_like_one_device_with_the_same_global_batch(name, tmp
     the batch, gives nearly the loss of one device taking the whole batch (the gradient is
     the same mean; initialisation and summation order differ slightly)."""
     lab, options, batch = LABS[name]
-    single, _ = train(lab, [*options, "--batch-size", str(batch)], tmp_path / "single")
-    mirrored, reports = train(lab, [*options, "--batch-size", str(batch // 2), "--distribute",
-                                   "--cpu-replicas", "2"], tmp_path / "mirrored")
+    (single, _), (mirrored, reports) = side_by_side(
+        (lab, [*options, "--batch-size", str(batch)], tmp_path / "single"),
+        (lab, [*options, "--batch-size", str(batch // 2), "--distribute", "--cpu-replicas", "2"],
+         tmp_path / "mirrored"))
     assert "MirroredStrategy over 2 replicas (CPU:0, CPU:1)" in reports
     for key in ("loss", "val_loss"):
         assert float(mirrored[key]) == pytest.approx(float(single[key]), rel=0.05), key
 
 
 def test_tensorboard_logs_only_when_asked(tmp_path):
-    train("labs.words", ["--epochs", "1", "--tensorboard"], tmp_path / "with")
-    train("labs.words", ["--epochs", "1"], tmp_path / "without")
+    side_by_side(("labs.words", ["--epochs", "1", "--tensorboard"], tmp_path / "with"),
+                 ("labs.words", ["--epochs", "1"], tmp_path / "without"))
     events = list((tmp_path / "with" / "reports" / "tensorboard" / "words").rglob(
         "events.out.tfevents.*"))
     assert {event.parent.name for event in events} == {"train", "validation"}
