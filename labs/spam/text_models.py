@@ -7,8 +7,8 @@ comparison can say which input closes the gap:
 - ``words-gru`` (learned words): ``TextVectorization`` whose standardisation lowercases
   but keeps ``£ $ ! . :`` and digits (the default strips them) → trainable ``Embedding`` →
   GRU, max over time. GRU, not Bi-GRU: on spaCy vectors the two are not detectably
-  different (README) and the GRU takes 0.7 of the time, which ``make spam``'s 20 minutes
-  need.
+  different (README) and the GRU takes 0.7–0.8 of the time, which ``make spam``'s 20
+  minutes need.
 - ``chars-cnn`` (characters, case kept): character embedding → ``Conv1D`` at widths 3, 5, 7
   → max pooling.
 - ``hybrid`` (spaCy vectors + characters): the spaCy-vector Bi-GRU and the character CNN
