@@ -150,16 +150,26 @@ def ragged_dataset(token_vectors, indices, labels, batch_size, seed=None):
     sequences = token_vectors.sequences(indices)
     lengths = np.array([len(sequence) for sequence in sequences])
     targets = np.asarray(labels, np.float32)
+
+    def make_batch(batch):
+        values = np.concatenate([sequences[row] for row in batch])
+        return tf.RaggedTensor.from_row_lengths(values, lengths[batch]), targets[batch]
+
+    dimension = token_vectors.vector_size
+    return bucketed_dataset(lengths, batch_size, make_batch, (
+        tf.RaggedTensorSpec(shape=(None, None, dimension), dtype=tf.float32, ragged_rank=1),
+        tf.TensorSpec(shape=(None,), dtype=tf.float32)), seed)
+
+
+def bucketed_dataset(lengths, batch_size, make_batch, signature, seed=None):
+    """A tf.data pipeline of ``make_batch(indices)`` over batches of similar ``lengths``
+    (``labs.training.bucketed_batches``); ``seed`` given → reshuffled every epoch."""
     rng = None if seed is None else np.random.default_rng(seed)
 
     def generate():
         for batch in bucketed_batches(lengths, batch_size, rng):
-            values = np.concatenate([sequences[row] for row in batch])
-            yield (tf.RaggedTensor.from_row_lengths(values, lengths[batch]), targets[batch])
+            yield make_batch(batch)
 
-    dimension = token_vectors.vector_size
-    dataset = tf.data.Dataset.from_generator(generate, output_signature=(
-        tf.RaggedTensorSpec(shape=(None, None, dimension), dtype=tf.float32, ragged_rank=1),
-        tf.TensorSpec(shape=(None,), dtype=tf.float32)))
-    batches = -(-len(indices) // batch_size)
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
+    batches = -(-len(lengths) // batch_size)
     return without_autotune(dataset.apply(tf.data.experimental.assert_cardinality(batches)))

@@ -277,16 +277,6 @@ def model_inputs(variant, texts, sequences=None, preprocessor=None, maxlen=50,
     return strings
 
 
-def vocabularies(model, preprocessor=None):
-    """Every learned vocabulary of a built model (for the leakage test and the report)."""
-    found = {layer.name: set(layer.get_vocabulary()[2:]) for layer in model.layers
-             if isinstance(layer, layers.TextVectorization)}
-    if preprocessor is not None:
-        found["tfidf_words"] = set(preprocessor.words.vocabulary_)
-        found["tfidf_characters"] = set(preprocessor.characters.vocabulary_)
-    return found
-
-
 def preprocessor_path(model_path):
     return model_path.with_suffix(".tfidf.joblib")
 

@@ -15,9 +15,8 @@ import tensorflow as tf
 from sklearn import metrics
 
 from labs.spam import baselines, models, text_models
-from labs.spam.data import pad, ragged_dataset, to_ragged
-from labs.training import (ProgressNote, bucketed_batches, early_stopping, history_lists,
-                           without_autotune)
+from labs.spam.data import bucketed_dataset, pad, ragged_dataset, to_ragged
+from labs.training import ProgressNote, early_stopping, history_lists
 
 PREDICT_BATCH_SIZE = 512
 METRIC_COLUMNS = ("accuracy", "spam_precision", "spam_recall", "spam_f1", "mcc", "roc_auc")
@@ -111,17 +110,11 @@ class TextReader:
     def dataset(self, rows, labels, batch_size, seed=None):
         """Batches of rows; ``seed`` given → reshuffled every epoch."""
         lengths = np.array([len(text) for text in self.texts[rows]])
-        rng = None if seed is None else np.random.default_rng(seed)
-
-        def generate():
-            for batch in bucketed_batches(lengths, batch_size, rng):
-                yield self.batch_inputs(rows[batch]), labels[rows[batch]]
-
         signature = (tf.nest.map_structure(spec_of, self.batch_inputs(rows[:1])),
                      tf.TensorSpec((None,), tf.float32))
-        dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
-        batches = -(-len(rows) // batch_size)
-        return without_autotune(dataset.apply(tf.data.experimental.assert_cardinality(batches)))
+        return bucketed_dataset(
+            lengths, batch_size,
+            lambda batch: (self.batch_inputs(rows[batch]), labels[rows[batch]]), signature, seed)
 
     def batch_inputs(self, rows):
         inputs = self.inputs(rows)
