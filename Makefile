@@ -18,10 +18,10 @@ QUICK_FLAG := $(if $(filter 1 yes true,$(QUICK)),--quick,)
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data spam poetry poetry-compare poetry-tune char-rnn words test lint bench notebooks html tensorboard clean
+.PHONY: help venv data spam poetry poetry-compare poetry-tune char-rnn words gpt2 test lint bench notebooks html tensorboard clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): $(REQUIREMENTS)
 	@test -x $(BIN)/python || { $(check_python) echo "creating $(VENV) with $(PYTHON) (Python $(call python_version,$(PYTHON)))"; $(PYTHON) -m venv $(VENV); }
@@ -52,8 +52,14 @@ poetry-tune: $(STAMP) ## Search every-step configurations on Nietzsche (Optuna),
 char-rnn: $(STAMP) ## Character RNN from scratch in NumPy, on Leopardi (QUICK=1 for a smoke run)
 	$(BIN)/python -m labs.char_rnn_numpy $(QUICK_FLAG) $(ARGS)
 
-words: $(STAMP) ## Word-level LSTM language model with perplexity, on Nietzsche (QUICK=1 for a smoke run)
-	$(BIN)/python -m labs.words $(QUICK_FLAG) $(ARGS)
+words: $(STAMP) ## Word-level LSTM language model on Nietzsche, on words and on a learned BPE (QUICK=1 for a smoke run)
+	$(BIN)/python -m labs.words --tokens words $(QUICK_FLAG) $(ARGS)
+	$(BIN)/python -m labs.words --tokens subword $(QUICK_FLAG) $(ARGS)
+
+gpt2: $(STAMP) ## GPT-2 (keras-hub) on Nietzsche: zero-shot, fine-tuned 10 min, then every model in one table (downloads ~0.5 GB once)
+	$(BIN)/python -m labs.gpt2 evaluate --corpus nietzsche $(QUICK_FLAG) $(ARGS)
+	$(BIN)/python -m labs.gpt2 finetune --corpus nietzsche $(QUICK_FLAG) $(ARGS)
+	$(BIN)/python -m labs.gpt2 compare --corpus nietzsche $(QUICK_FLAG)
 
 test: $(STAMP) ## Run the test suite (-m "not slow" in PYTEST_ARGS skips the training tests)
 	$(BIN)/python -m pytest -q tests $(PYTEST_ARGS)

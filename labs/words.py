@@ -1,14 +1,21 @@
 """Word-level language model: Embedding → LSTM → softmax over words, with perplexity.
 
     python -m labs.words                                  # Nietzsche, report and samples
+    python -m labs.words --tokens subword                 # a byte-level BPE: nothing unknown
     python -m labs.words --corpus leopardi --seed-phrase "sempre caro mi fu"
 
-Tokens are lowercased words (``\\w+``, an inner apostrophe kept: "don't", "l'erme") and
-punctuation marks, each its own token: punctuation carries the rhythm of the text, and
-generating it makes samples readable. Words seen fewer than ``--min-count`` times in the
-training text become ``<unk>``. Each window of 5 tokens predicts the next one. Perplexity
-on the held-out last 10% is reported per epoch next to a unigram model's, the number a
-language model has to beat.
+``--tokens words``: lowercased words (``\\w+``, an inner apostrophe kept: "don't",
+"l'erme") and punctuation marks, each its own token: punctuation carries the rhythm of the
+text, and generating it makes samples readable. Words seen fewer than ``--min-count`` times
+in the training text become ``<unk>``, which is never sampled. ``--tokens subword``: a
+byte-level BPE of ``--vocabulary-size`` tokens learned from the training text only
+(``labs.tokens``), so no word is unknown and spaces and line breaks are tokens too.
+
+The text is cut as the poetry lab cuts it (``labs.poetry.data.held_out_parts``): the model
+learns from the first 85%, the next 5% chooses its epoch (early stopping), and the last 10%
+is scored once, at the end: perplexity per token beside a unigram model's (the number a
+language model has to beat) and **bits per character**, the measure every model of the
+course shares (``make gpt2``'s comparison).
 """
 
 import argparse
@@ -21,32 +28,36 @@ import keras
 import numpy as np
 from keras import layers
 
-from labs import data
 from labs import runs
-from labs.cli import (LabError, add_keras_options, add_run_options, apply_quick,
-                      non_negative_int, positive_int, quick_help, run_lab)
-from labs.data import split_holdout
+from labs.cli import (LabError, add_keras_options, add_run_options, apply_quick, non_negative_int,
+                      positive_int, quick_help, run_lab, whole_number)
+from labs.poetry.data import VALIDATION_PART, held_out_parts
 from labs.reports import atomic_write_json, atomic_write_text, device_line, plot_history
 from labs.sampling import Sampler
+from labs.tokens import learn_bpe
 from labs.training import (ProgressNote, early_stopping, history_lists, make_dataset, on_devices,
                            replicas, training_logs, write_summary)
 
-CORPORA = {"nietzsche": "nietzsche.txt", "leopardi": "leopardi.txt"}
+CORPORA = ("nietzsche", "leopardi")
+TOKENIZATIONS = ("words", "subword")
 UNKNOWN = "<unk>"
 TOKEN = re.compile(r"\w+(?:'\w+)*'?|[^\w\s]")
-WINDOW = 5
+WINDOWS = {"words": 5, "subword": 10}  # tokens of context: a subword is ~4 characters, a word ~5
+WINDOW = WINDOWS["words"]
 MIN_COUNT = 3
+VOCABULARY_SIZE = 4000  # of the learned BPE (256 bytes and 3,744 merges)
 EMBEDDING_DIM = 128
 UNITS = 256
 BATCH_SIZE = 256
 EPOCHS = 8
-PATIENCE = 2  # epochs without a better held-out loss before stopping
+PATIENCE = 2  # epochs without a better validation loss before stopping
 LEARNING_RATE = 2e-3
 SEED = 42
 GENERATED_WORDS = 40
 TOP_K = 10
+COMPARISON_TEMPERATURE = 0.5  # labs.gpt2.compare samples every model at this temperature
 SEED_PHRASES = {"nietzsche": "the philosopher is", "leopardi": "sempre caro mi fu"}
-QUICK = {"tokens": 20_000, "epochs": 1}
+QUICK = {"characters": 120_000, "epochs": 1}
 
 
 def tokenize(text):
@@ -56,6 +67,8 @@ def tokenize(text):
 
 class Vocabulary:
     """Tokens seen at least ``min_count`` times, most frequent first; index 0 is ``<unk>``."""
+
+    unknown = 0  # the id generation never draws
 
     def __init__(self, tokens, min_count=MIN_COUNT):
         if min_count < 1:
@@ -76,12 +89,83 @@ class Vocabulary:
         return [token for token in tokens if token not in self.index]
 
 
-def check_token_count(tokens, path, window=WINDOW):
-    """Refuse, before any training, a text too short for one held-out window."""
-    needed = int((window + 1) / data.VALIDATION_FRACTION) + 1
-    if len(tokens) < needed:
-        raise LabError(f"{path} has {len(tokens):,} tokens (words and punctuation marks); the "
-                       f"held-out last {data.VALIDATION_FRACTION:.0%} must hold a window of "
+class Tokenization:
+    """One way to cut the text into ids: ``encode`` a text, ``decode`` ids, and how many
+    characters the first ``window`` ids of a text take (they are context, never scored)."""
+
+    def __init__(self, kind, fit_text, min_count=MIN_COUNT, size=VOCABULARY_SIZE):
+        self.kind, self.min_count = kind, min_count
+        if kind == "words":
+            self.fit_tokens = tokenize(fit_text)
+            self.vocabulary = Vocabulary(self.fit_tokens, min_count)
+            self.spelling = SpellingCost(self.fit_tokens)
+        else:
+            self.vocabulary = learn_bpe(fit_text, size)
+        self.window = WINDOWS[kind]
+
+    def __len__(self):
+        return len(self.vocabulary)
+
+    @property
+    def unknown(self):
+        return self.vocabulary.unknown if self.kind == "words" else None
+
+    def encode(self, text):
+        if self.kind == "words":
+            return self.vocabulary.encode(tokenize(text))
+        return np.array(self.vocabulary.encode(text), np.int32)
+
+    def decode(self, ids):
+        if self.kind == "words":
+            return detokenize([self.vocabulary.words[index] for index in ids])
+        return self.vocabulary.decode(ids)
+
+    def context_characters(self, text):
+        """Characters of ``text`` that its first ``window`` tokens cover."""
+        if self.kind == "words":
+            spans = [match.end() for match in TOKEN.finditer(text.lower())]
+            return spans[self.window - 1] if len(spans) >= self.window else len(text)
+        return len(self.vocabulary.decode(self.vocabulary.encode(text)[:self.window]))
+
+    def extra_nats(self, text, targets):
+        """What the model's probabilities leave out: for words, each ``<unk>`` target stands
+        for a whole rare word, so the cost of spelling that word is added."""
+        if self.kind != "words":
+            return 0.0
+        tokens = tokenize(text)[self.window:]
+        return sum(self.spelling(token) for token, target in zip(tokens, targets) if target == 0)
+
+    def describe(self):
+        if self.kind == "words":
+            return (f"lowercased words and punctuation, vocabulary {len(self):,} with `<unk>` "
+                    f"(min count {self.min_count})")
+        return (f"a byte-level BPE of {len(self):,} tokens learned from the first 85% (nothing "
+                "is unknown)")
+
+
+class SpellingCost:
+    """Nats to spell a word letter by letter with the training words' character frequencies
+    (add-one smoothed, an end-of-word mark, one slot for unseen characters): the price of an
+    ``<unk>`` in bits per character, so a word model is not credited for the letters it never
+    predicts."""
+
+    def __init__(self, tokens):
+        self.counts = collections.Counter(character for token in tokens for character in token)
+        self.ends = len(tokens)
+        self.total = sum(self.counts.values()) + self.ends + len(self.counts) + 2
+
+    def __call__(self, word):
+        nats = -math.log((self.ends + 1) / self.total)
+        return nats - sum(math.log((self.counts.get(character, 0) + 1) / self.total)
+                          for character in word)
+
+
+def check_token_count(count, path, window=WINDOW):
+    """Refuse, before any training, a text too short for one window in its validation part."""
+    needed = int((window + 1) / VALIDATION_PART) + 1
+    if count < needed:
+        raise LabError(f"{path} has {count:,} tokens; its validation part "
+                       f"({VALIDATION_PART:.0%}, before the held-out 10%) must hold a window of "
                        f"{window + 1}, so at least {needed:,} are needed: use a longer text")
 
 
@@ -104,6 +188,16 @@ def perplexity(probabilities_of_targets):
     return float(np.exp(-np.mean(np.log(probabilities_of_targets))))
 
 
+def target_probabilities(model, inputs, targets, batch_size=2048):
+    """The probability the model gives each target (in batches: all the softmax rows at once
+    would be windows × vocabulary floats)."""
+    result = []
+    for start in range(0, len(inputs), batch_size):
+        rows = model.predict_on_batch(inputs[start:start + batch_size])
+        result.append(np.asarray(rows)[np.arange(len(rows)), targets[start:start + batch_size]])
+    return np.concatenate(result).astype(np.float64)
+
+
 def build_model(vocabulary_size, window=WINDOW, embedding_dim=EMBEDDING_DIM, units=UNITS,
                 learning_rate=LEARNING_RATE):
     """Embedding → LSTM → softmax over the vocabulary, Adam with gradient clipping."""
@@ -117,24 +211,32 @@ def build_model(vocabulary_size, window=WINDOW, embedding_dim=EMBEDDING_DIM, uni
     return model
 
 
-def generate(model, vocabulary, seed_tokens, length, rng, sampler):
-    """Continue ``seed_tokens`` (already known or ``<unk>``) by ``length`` tokens.
+def generate(model, vocabulary, seed_tokens, length, rng, sampler, window=WINDOW):
+    """Continue ``seed_tokens`` (words, known or ``<unk>``) by ``length`` words."""
+    ids = generate_ids(model, list(vocabulary.encode(seed_tokens)), length, rng, sampler, window,
+                       unknown=0)
+    return [vocabulary.words[index] for index in ids]
 
-    ``<unk>`` is never drawn: it stands for every rare word at once, so the model gives it
-    much of its probability and a sample full of ``<unk>`` says nothing. Its probability is
-    set to 0 and the rest renormalised (the perplexity still counts it as the model gave it).
-    ``predict_on_batch`` per token: one compiled call, not ``predict``'s per-call setup.
+
+def generate_ids(model, seed_ids, length, rng, sampler, window, unknown=None):
+    """``length`` ids after ``seed_ids``.
+
+    ``unknown`` (``<unk>``) is never drawn: it stands for every rare word at once, so the
+    model gives it much of its probability and a sample full of ``<unk>`` says nothing. Its
+    probability is set to 0 and the rest renormalised (the perplexity still counts it as the
+    model gave it). ``predict_on_batch`` per token: one compiled call, not ``predict``'s
+    per-call setup.
     """
-    window = list(vocabulary.encode(seed_tokens))
-    window = [0] * max(0, WINDOW - len(window)) + window
+    context = [0] * max(0, window - len(seed_ids)) + list(seed_ids)
     output = []
     for _ in range(length):
-        probabilities = np.asarray(model.predict_on_batch(np.array([window[-WINDOW:]])),
+        probabilities = np.asarray(model.predict_on_batch(np.array([context[-window:]])),
                                    np.float64)[0]
-        probabilities[0] = 0.0  # <unk>
+        if unknown is not None:
+            probabilities[unknown] = 0.0
         index = sampler.draw(probabilities / probabilities.sum(), rng)
-        output.append(vocabulary.words[index])
-        window.append(index)
+        output.append(index)
+        context.append(index)
     return output
 
 
@@ -145,93 +247,137 @@ def detokenize(tokens):
 
 # ---------------------------------------------------------------- the story
 def run(args):
-    """Tokens → vocabulary → windows → unigram baseline → LSTM → perplexity → samples."""
+    """Text cut as the poetry lab cuts it → tokens → windows → unigram baseline → LSTM
+    (epoch chosen on the validation part) → held-out perplexity and bits/char → samples."""
     keras.utils.set_random_seed(args.seed)
     seed_phrase = args.seed_phrase or SEED_PHRASES[args.corpus]
-    seed_tokens = tokenize(seed_phrase)
-    if not seed_tokens:
+    if not tokenize(seed_phrase):
         raise LabError("the seed phrase has no words")
-    path = data.locate(CORPORA[args.corpus], args.datasets_dir)
-    tokens = tokenize(data.load_text(path))[:QUICK["tokens"] if args.quick else None]
-    check_token_count(tokens, path)
-    train_tokens, held_out_tokens = split_holdout(tokens)
-    vocabulary = Vocabulary(train_tokens, args.min_count)
-    train_encoded = vocabulary.encode(train_tokens)
-    held_out_encoded = vocabulary.encode(held_out_tokens)
-    (train_x, train_y), (held_x, held_y) = windows(train_encoded), windows(held_out_encoded)
-    unigram = perplexity(unigram_probabilities(train_encoded, len(vocabulary))[held_y])
-    print(f"{len(tokens):,} tokens, vocabulary {len(vocabulary):,} (min count {args.min_count}), "
-          f"{len(train_x):,} training windows, {len(held_x):,} held out; unigram perplexity "
-          f"{unigram:.1f}")
-    run = runs.start(f"words/{args.corpus}", "lstm", args.quick, args.reports_dir)
-    model = build_model(len(vocabulary))
+    parts = held_out_parts(args.corpus, args.datasets_dir, args.seed,
+                           QUICK["characters"] if args.quick else None, log=lambda *_: None)
+    tokens = Tokenization(args.tokens, parts.fit, args.min_count, args.vocabulary_size)
+    encoded, pairs = encoded_windows(args, parts, tokens)
+    (train_x, train_y), (validation_x, validation_y), (held_x, held_y) = pairs
+    unigram = perplexity(unigram_probabilities(encoded[0], len(tokens))[held_y])
+    print(f"{sum(map(len, encoded)):,} tokens ({args.tokens}), vocabulary {len(tokens):,}, "
+          f"{len(train_x):,} training windows, {len(validation_x):,} validation, "
+          f"{len(held_x):,} held out; unigram held-out perplexity {unigram:.1f}")
+    lab = f"words/{args.corpus}" + ("-subword" if args.tokens == "subword" else "")
+    run = runs.start(lab, "lstm" if args.tokens == "words" else "lstm-bpe", args.quick,
+                     args.reports_dir)
+    model = build_model(len(tokens), tokens.window)
     started = time.perf_counter()
-    history = fit(model, (train_x, train_y), (held_x, held_y), args, run)
+    history = fit(model, (train_x, train_y), (validation_x, validation_y), args, run)
+    training_seconds = time.perf_counter() - started
     write_summary(model, run.reports / "model_summary.txt")
-    metrics = word_metrics(args, tokens, vocabulary, held_out_encoded, history, unigram)
-    metrics.update(parameters=model.count_params(), training_seconds=time.perf_counter() - started)
-    samples = sample_rows(model, vocabulary, seed_tokens, args.length, args.seed)
-    write_report(run, metrics, history, seed_phrase, vocabulary.unknown_in(seed_tokens), samples)
-    runs.publish(run, f"40-words-{args.corpus}", "\n".join([
-        f"## Word-level language model: {args.corpus}\n", f"- {run.describe()}",
+    metrics = word_metrics(args, tokens, encoded, history, unigram)
+    metrics.update(held_out_scores(model, tokens, parts.held_out, held_x, held_y))
+    metrics.update(parameters=model.count_params(), training_seconds=training_seconds)
+    samples = sample_rows(model, tokens, seed_phrase, args.length, args.seed)
+    metrics.update(comparison_sample(model, tokens, parts.prompt, args))
+    unknown = (tokens.vocabulary.unknown_in(tokenize(seed_phrase)) if args.tokens == "words"
+               else [])
+    write_report(run, metrics, history, seed_phrase, unknown, samples)
+    runs.publish(run, f"40-{lab.replace('/', '-')}", "\n".join([
+        f"## Word-level language model: {args.corpus}, {args.tokens}\n", f"- {run.describe()}",
         *summary_lines(metrics), f"[report]({run.link}/report.md)\n",
         f"![history]({run.link}/history.png)\n"]), args.keep)
-    print(f"held-out perplexity {metrics['best_held_out_perplexity']:.1f} (epoch "
-          f"{metrics['best_epoch']}) vs unigram {unigram:.1f}; wrote {run.reports / 'report.md'}")
+    print(f"held-out perplexity {metrics['held_out_perplexity']:.1f} per token vs unigram "
+          f"{unigram:.1f}, {metrics['held_out_bits_per_char']:.3f} bits/char (epoch "
+          f"{metrics['best_epoch']}); wrote {run.reports / 'report.md'}")
     return metrics
 
 
-def fit(model, training, held_out, args, run):
-    """``model.fit`` with early stopping: the model that generates is the best epoch's (the
-    small corpus overfits within a few). The batch is per replica under --distribute."""
+def encoded_windows(args, parts, tokens):
+    """The three parts as ids, checked, and cut into (windows, next token) pairs."""
+    encoded = [tokens.encode(text) for text in (parts.fit, parts.validation, parts.held_out)]
+    check_token_count(sum(map(len, encoded)), f"{args.corpus}.txt ({args.tokens})",
+                      tokens.window)
+    return encoded, [windows(ids, tokens.window) for ids in encoded]
+
+
+def comparison_sample(model, tokens, prompt, args):
+    """The continuation of the comparison prompt that ``labs.gpt2.compare`` shows."""
+    continuation = generate_ids(model, tokens.encode(prompt), args.length,
+                                np.random.RandomState(args.seed),
+                                Sampler("temperature", COMPARISON_TEMPERATURE), tokens.window,
+                                tokens.unknown)
+    separator = " " if args.tokens == "words" else ""
+    return {"comparison_prompt": prompt,
+            "comparison_sample": prompt + separator + tokens.decode(continuation)}
+
+
+def fit(model, training, validation, args, run):
+    """``model.fit`` with early stopping on the validation part: the model that is scored
+    and generates is the best epoch's (the small corpus overfits within a few). The batch
+    is per replica under --distribute."""
     batch_size = args.batch_size * replicas()
     logs = training_logs(run.reports / "training_log.csv",
                          run.tensorboard if args.tensorboard else None)
     return history_lists(model.fit(
         make_dataset(*training, batch_size, seed=args.seed),
-        validation_data=make_dataset(*held_out, batch_size), epochs=args.epochs, shuffle=False,
+        validation_data=make_dataset(*validation, batch_size), epochs=args.epochs, shuffle=False,
         verbose=2, callbacks=[early_stopping(PATIENCE), ProgressNote(args.corpus), *logs]))
 
 
-def word_metrics(args, tokens, vocabulary, held_out_encoded, history, unigram):
+def held_out_scores(model, tokens, text, held_x, held_y):
+    """Perplexity per token and bits per character of the held-out part, scored once."""
+    probabilities = target_probabilities(model, held_x, held_y)
+    nats = -float(np.log(probabilities).sum())
+    extra = tokens.extra_nats(text, held_y)
+    characters = len(text) - tokens.context_characters(text)
+    return {"held_out_perplexity": perplexity(probabilities),
+            "held_out_bits_per_char": (nats + extra) / math.log(2) / characters,
+            "held_out_characters_scored": characters, "unknown_spelling_nats": extra}
+
+
+def word_metrics(args, tokens, encoded, history, unigram):
     perplexities = [math.exp(value) for value in history["val_loss"]]
     best = int(np.argmin(history["val_loss"]))
-    return {"corpus": args.corpus, "tokens": len(tokens), "vocabulary_size": len(vocabulary),
-            "min_count": args.min_count, "window": WINDOW, "epochs": len(history["loss"]),
-            "held_out_perplexity": perplexities, "best_epoch": best + 1,
-            "best_held_out_perplexity": perplexities[best],
+    held_out = encoded[2]
+    return {"corpus": args.corpus, "tokenization": tokens.describe(), "tokens_kind": args.tokens,
+            "tokens": int(sum(map(len, encoded))), "vocabulary_size": len(tokens),
+            "min_count": args.min_count, "window": tokens.window,
+            "epochs": len(history["loss"]), "validation_perplexity": perplexities,
+            "best_epoch": best + 1, "best_validation_perplexity": perplexities[best],
             "unigram_held_out_perplexity": unigram,
-            "held_out_unknown_rate": float(np.mean(held_out_encoded == 0)),
+            "held_out_unknown_rate": (float(np.mean(held_out == 0)) if args.tokens == "words"
+                                      else 0.0),
             "seed": args.seed, "quick": args.quick}
 
 
-def sample_rows(model, vocabulary, seed_tokens, length, seed):
+def sample_rows(model, tokens, seed_phrase, length, seed):
     """(method, Markdown-safe text) for greedy, random, temperature 0.7 and top-k."""
     rng = np.random.RandomState(seed)
     methods = [("greedy", Sampler("greedy")),
                ("random (temperature 1.0)", Sampler("temperature", 1.0)),
                ("temperature 0.7", Sampler("temperature", 0.7)),
                (f"top-k (k = {TOP_K})", Sampler("top-k", top_k=TOP_K))]
-    rows = []
+    rows, seed_ids = [], tokens.encode(seed_phrase)
+    start = detokenize(tokenize(seed_phrase)) if tokens.kind == "words" else seed_phrase
     for title, sampler in methods:
-        words = generate(model, vocabulary, seed_tokens, length, rng, sampler)
-        text = detokenize(seed_tokens) + " **" + detokenize(words) + "**"
-        rows.append((title, text.replace("<", "&lt;").replace(">", "&gt;")))
+        ids = generate_ids(model, seed_ids, length, rng, sampler, tokens.window, tokens.unknown)
+        text = tokens.decode(ids)
+        text = (start + " **" + text.strip() + "**").replace("\n", " / ")
+        rows.append((title, text.replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")))
     return rows
 
 
 # ---------------------------------------------------------------- report
 def summary_lines(metrics):
-    return [f"- {metrics['tokens']:,} tokens (lowercased words and punctuation), vocabulary "
-            f"{metrics['vocabulary_size']:,} with `<unk>` (min count {metrics['min_count']}; "
-            f"{metrics['held_out_unknown_rate']:.1%} of held-out tokens are `<unk>`)",
-            f"- Embedding({EMBEDDING_DIM}) → LSTM({UNITS}) → softmax, Adam, windows of {WINDOW} "
-            f"tokens; {metrics['epochs']} epochs in {metrics['training_seconds']:.0f} s (early "
-            f"stopping, patience {PATIENCE}; the samples come from the best epoch)"
+    unknown = (f"; {metrics['held_out_unknown_rate']:.1%} of held-out tokens are `<unk>`, each "
+               "charged the cost of spelling its word" if metrics["tokens_kind"] == "words"
+               else "")
+    return [f"- {metrics['tokens']:,} tokens: {metrics['tokenization']}{unknown}",
+            f"- Embedding({EMBEDDING_DIM}) → LSTM({UNITS}) → softmax, Adam, windows of "
+            f"{metrics['window']} tokens; {metrics['epochs']} epochs in "
+            f"{metrics['training_seconds']:.0f} s (early stopping on the validation part, the "
+            f"next 5%, patience {PATIENCE}; the best epoch is scored and samples)"
             + (" — QUICK MODE" if metrics["quick"] else ""),
-            f"- best held-out perplexity {metrics['best_held_out_perplexity']:.1f} (epoch "
-            f"{metrics['best_epoch']}) against the unigram model's "
-            f"{metrics['unigram_held_out_perplexity']:.1f}\n"]
+            f"- held-out (last 10%, scored once): perplexity "
+            f"{metrics['held_out_perplexity']:.1f} per token against the unigram model's "
+            f"{metrics['unigram_held_out_perplexity']:.1f}; "
+            f"**{metrics['held_out_bits_per_char']:.3f} bits per character**\n"]
 
 
 def write_report(run, metrics, history, seed_phrase, unknown, samples):
@@ -239,30 +385,34 @@ def write_report(run, metrics, history, seed_phrase, unknown, samples):
     directory, corpus = run.reports, metrics["corpus"]
     unigram = metrics["unigram_held_out_perplexity"]
     training = [math.exp(value) for value in history["loss"]]
-    plot_history({"perplexity": training, "val_perplexity": metrics["held_out_perplexity"],
+    plot_history({"perplexity": training, "val_perplexity": metrics["validation_perplexity"],
                   "loss": history["loss"], "val_loss": history["val_loss"]},
                  directory / "history.png",
                  [("loss", "cross-entropy (nats per token)"), ("perplexity", "perplexity")],
-                 f"word LSTM on {corpus}; unigram held-out perplexity {unigram:.0f}")
+                 f"word LSTM on {corpus} ({metrics['tokens_kind']}); validation = the 5% before "
+                 f"the held-out text; unigram held-out perplexity {unigram:.0f}")
     atomic_write_json(directory / "metrics.json", metrics)
     unknown_note = (f"Seed words not in the vocabulary, read as `<unk>`: {', '.join(unknown)}."
                     if unknown else "Every seed word is in the vocabulary.")
     if unknown:
         print(f"note: {unknown_note}")
-    table = ["| epoch | training perplexity | held-out perplexity | unigram perplexity |",
-             "|---:|---:|---:|---:|"]
-    table += [f"| {epoch} | {train:.1f} | {held:.1f} | {unigram:.1f} |" for epoch, (train, held)
-              in enumerate(zip(training, metrics["held_out_perplexity"]), 1)]
-    lines = [f"# Word-level LSTM: {corpus}\n", f"- {run.describe()}",
+    table = ["| epoch | training perplexity | validation perplexity |", "|---:|---:|---:|"]
+    table += [f"| {epoch} | {train:.1f} | {held:.1f} |" for epoch, (train, held)
+              in enumerate(zip(training, metrics["validation_perplexity"]), 1)]
+    never = ("`<unk>` (every word seen fewer than "
+             f"{metrics['min_count']} times) is never drawn: its probability is set to 0 and "
+             "the others renormalised." if metrics["tokens_kind"] == "words" else
+             "Nothing is unknown: every text is bytes, and the BPE's tokens cover them.")
+    lines = [f"# Word-level LSTM: {corpus}, {metrics['tokens_kind']}\n", f"- {run.describe()}",
              f"- {device_line(keras)}", *summary_lines(metrics),
              "![history](history.png)\n", *table, "",
              f"## Samples from “{seed_phrase}”\n", unknown_note + "\n",
-             "Greedy decoding always takes the most probable word, so it falls into loops; "
-             "sampling trades that for variety. `<unk>` (every word seen fewer than "
-             f"{metrics['min_count']} times) is never drawn: its probability is set to 0 and "
-             "the others renormalised.\n",
+             "Greedy decoding always takes the most probable token, so it falls into loops; "
+             f"sampling trades that for variety. {never} Line breaks show as /.\n",
              "| method | text |", "|---|---|",
-             *[f"| {title} | {text} |" for title, text in samples]]
+             *[f"| {title} | {text} |" for title, text in samples], "",
+             f"## From the comparison prompt (temperature {COMPARISON_TEMPERATURE})\n",
+             "```text", metrics["comparison_sample"], "```"]
     atomic_write_text(directory / "report.md", "\n".join(lines) + "\n")
 
 
@@ -271,12 +421,18 @@ def main(argv=None):
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", choices=CORPORA, default="nietzsche",
                         help="text to learn from (default: %(default)s)")
+    parser.add_argument("--tokens", choices=TOKENIZATIONS, default="words",
+                        help="words (rare ones <unk>) or subword (a byte-level BPE learned from "
+                             "the training text) (default: %(default)s)")
+    parser.add_argument("--vocabulary-size", type=whole_number(300, 100_000),
+                        default=VOCABULARY_SIZE,
+                        help="tokens of the learned BPE, --tokens subword (default: %(default)s)")
     parser.add_argument("--epochs", type=positive_int, default=EPOCHS,
                         help="epochs (default: %(default)s)")
     parser.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE,
                         help="batch size (default: %(default)s)")
     parser.add_argument("--min-count", type=positive_int, default=MIN_COUNT,
-                        help="rarer words become <unk> (default: %(default)s)")
+                        help="rarer words become <unk>, --tokens words (default: %(default)s)")
     parser.add_argument("--seed-phrase", help="beginning for the samples (default: one per corpus)")
     parser.add_argument("--length", type=positive_int, default=GENERATED_WORDS,
                         help="tokens to generate per sample (default: %(default)s)")

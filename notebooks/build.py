@@ -12,7 +12,7 @@ import jupytext
 import nbformat
 
 FOLDER = Path(__file__).resolve().parent
-SOURCES = ("spam.py", "poetry.py")
+SOURCES = ("spam.py", "poetry.py", "gpt2.py")
 METADATA = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
             "language_info": {"name": "python"}}
 

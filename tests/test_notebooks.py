@@ -116,3 +116,18 @@ def course_generation(folder, seed_text, length, temperature=0.5, random_seed=42
         index = course.sample(model.predict(one_hot, verbose=0)[0], temperature, rng)
         window, text = window[1:] + chars[index], text + chars[index]
     return seed_text + text
+
+
+@pytest.mark.slow
+def test_the_gpt2_notebook_generates_chats_evaluates_finetunes_and_compares(executed_notebooks):
+    output, books = executed_notebooks
+    book = books["gpt2"]
+    printed = "".join(item["text"] for item in outputs(book, "stdout"))
+    assert "--- 1/2: The philosopher is" in printed and "--- 2/2: The philosopher is" in printed
+    assert "You: What do you think of philosophers?\nGPT-2:" in printed
+    assert "held-out" in printed and "bits/char" in printed
+    markdown = "".join(item["data"]["text/markdown"] for item in outputs(book, "text/markdown"))
+    assert "# GPT-2 fine-tuned on nietzsche" in markdown and "TEST PRESET" in markdown
+    assert "Every model on the same held-out text: nietzsche" in markdown
+    assert list((output / "models" / "gpt2" / "nietzsche" / "finetune" / "runs").glob(
+        "*-test-quick/preset/model.weights.h5"))

@@ -3,8 +3,9 @@ import math
 import numpy as np
 import pytest
 
+from conftest import REPOSITORY
 from labs import words
-from labs.data import split_holdout
+from labs.poetry.data import held_out_parts
 from labs.sampling import Sampler
 
 
@@ -60,26 +61,60 @@ def test_quick_run_reports_perplexity_and_says_which_seed_words_are_unknown(
         tmp_path, capsys, dataset_path):
     metrics = words.main(["--quick", "--corpus", "leopardi", "--seed-phrase", "xyzzy caro",
                           "--length", "5", "--reports-dir", str(tmp_path)])
-    tokens = words.tokenize(dataset_path("leopardi.txt").read_text(encoding="utf-8"))
-    train_tokens, held_out = split_holdout(tokens[:words.QUICK["tokens"]])
-    vocabulary = words.Vocabulary(train_tokens)
-    assert metrics["epochs"] == 1 and metrics["vocabulary_size"] == len(vocabulary)
-    encoded = vocabulary.encode(held_out)
-    unigram = words.unigram_probabilities(vocabulary.encode(train_tokens), len(vocabulary))
+    dataset_path("leopardi.txt")
+    parts = held_out_parts("leopardi", REPOSITORY / "datasets",
+                           characters=words.QUICK["characters"], log=lambda *_: None)
+    tokens = words.Tokenization("words", parts.fit)
+    assert metrics["epochs"] == 1 and metrics["vocabulary_size"] == len(tokens.vocabulary)
+    encoded = tokens.encode(parts.held_out)
+    unigram = words.unigram_probabilities(tokens.encode(parts.fit), len(tokens))
     _, targets = words.windows(encoded)
     assert metrics["unigram_held_out_perplexity"] == pytest.approx(
         words.perplexity(unigram[targets]))
     assert metrics["held_out_unknown_rate"] == pytest.approx(float(np.mean(encoded == 0)))
+    assert metrics["unknown_spelling_nats"] == pytest.approx(
+        sum(tokens.spelling(token) for token, target
+            in zip(words.tokenize(parts.held_out)[words.WINDOW:], targets) if target == 0))
+    assert 0 < metrics["held_out_bits_per_char"] < 8
     (run,) = (tmp_path / "words" / "leopardi" / "runs").iterdir()
     report = (run / "report.md").read_text()
     assert "read as `<unk>`: xyzzy" in report
     samples = [line for line in report.splitlines() if line.startswith("| ") and "**" in line]
     assert len(samples) == 4 and not any("<unk>" in line for line in samples)  # escaped
     assert not any("&lt;unk&gt;" in line.split("**")[1] for line in samples)  # never drawn
-    assert "is never drawn" in report
+    assert "is never drawn" in report and "<unk>" not in metrics["comparison_sample"]
+    assert metrics["comparison_sample"].startswith(parts.prompt)
     for method in ("greedy", "temperature 0.7", "top-k"):
         assert method in report
     assert "xyzzy" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_subword_tokens_leave_nothing_unknown_and_score_bits_per_character(tmp_path):
+    metrics = words.main(["--quick", "--tokens", "subword", "--vocabulary-size", "1000",
+                          "--length", "8", "--reports-dir", str(tmp_path)])
+    parts = held_out_parts("nietzsche", REPOSITORY / "datasets",
+                           characters=words.QUICK["characters"], log=lambda *_: None)
+    tokens = words.Tokenization("subword", parts.fit, size=1000)
+    assert tokens.decode(tokens.encode(parts.held_out)) == parts.held_out  # nothing lost
+    assert metrics["vocabulary_size"] == len(tokens) <= 1000
+    assert metrics["held_out_unknown_rate"] == 0 and metrics["unknown_spelling_nats"] == 0
+    scored = len(parts.held_out) - len(tokens.decode(tokens.encode(parts.held_out)[:10]))
+    assert metrics["held_out_characters_scored"] == scored
+    assert 0 < metrics["held_out_bits_per_char"] < 8
+    (run,) = (tmp_path / "words" / "nietzsche-subword" / "runs").iterdir()
+    report = (run / "report.md").read_text()
+    assert "Nothing is unknown" in report and "unk&gt;" not in report.split("## Samples")[1]
+
+
+def test_spelling_cost_and_context_characters():
+    spelling = words.SpellingCost(["ab", "a"])  # a: 2, b: 1, 2 word ends; 2 kinds + 2 slots
+    total = 2 + 1 + 2 + 2 + 2
+    assert spelling("ab") == pytest.approx(-math.log(3 / total) - math.log(2 / total)
+                                           - math.log(3 / total))
+    assert spelling("z") == pytest.approx(-math.log(3 / total) - math.log(1 / total))
+    tokens = words.Tokenization("words", "one two, three. " * 20)
+    assert tokens.context_characters("one two, three. four five") == len("one two, three.")
 
 
 def test_cli_errors(tmp_path, capsys):

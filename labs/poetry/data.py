@@ -172,3 +172,30 @@ def random_window(text, maxlen, rng):
     """``maxlen`` consecutive characters of ``text`` from a random start (a seed text)."""
     start = int(rng.randint(0, len(text) - maxlen))
     return text[start:start + maxlen]
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """One text of a corpus cut as the poetry lab cuts it, for models trained elsewhere (the
+    word models, GPT-2) to be scored on exactly the characters the character models are: the
+    fit part to learn from, the validation part to choose with, the held-out part to report,
+    and ``prompt``, the held-out window that ``compare`` samples every model from."""
+    fit: str
+    validation: str
+    held_out: str
+    prompt: str
+
+
+def held_out_parts(name, datasets_dir=data.DATASETS_DIR, seed=42, characters=None, log=print):
+    """``HeldOut`` of a one-file corpus: its course case and ``maxlen``, the same split and
+    the same seed window as ``compare`` draws with ``seed`` (of its first ``characters``
+    only, for quick runs)."""
+    if name not in CORPORA or len(CORPORA[name]["files"]) != 1:
+        one_file = [corpus for corpus, settings in CORPORA.items() if len(settings["files"]) == 1]
+        raise LabError(f"corpus {name!r} is not one text; choose from {', '.join(one_file)}")
+    text, = load_corpus(name, datasets_dir, characters=characters, log=log)
+    maxlen = CORPORA[name]["maxlen"]
+    check_length([text], maxlen)
+    fit, validation, held_out = split_text(text)
+    return HeldOut(fit, validation, held_out,
+                   random_window(held_out, maxlen, np.random.RandomState(seed)))

@@ -1,0 +1,3 @@
+from labs.gpt2.cli import main
+
+main()

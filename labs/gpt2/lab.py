@@ -1,0 +1,194 @@
+"""The GPT-2 lab's runs: ``evaluate`` and ``finetune``, each a run with a report.
+
+    reports/gpt2/<corpus>/evaluate/runs/<run id>/   report.md, metrics.json
+    reports/gpt2/<corpus>/finetune/runs/<run id>/   report.md, metrics.json, evaluations.csv
+    models/gpt2/<corpus>/finetune/runs/<run id>/preset/   the best checkpoint (--run loads it)
+
+A run of a test preset (``presets.build_tiny_preset``) says so in its id, its report and
+its metrics (``"test_preset": true``); ``compare`` labels it as a test, never a result.
+"""
+
+import json
+import sys
+import time
+from dataclasses import replace
+
+import pandas as pd
+
+from labs import runs
+from labs.cli import LabError, note_progress
+from labs.gpt2 import presets
+from labs.gpt2.config import COMPARISON_TEMPERATURE, COMPARISON_TOKENS, Generation
+from labs.gpt2.evaluate import Scorer
+from labs.gpt2.finetune import finetune
+from labs.gpt2.generate import Generator
+from labs.poetry.data import held_out_parts
+from labs.reports import atomic_write_json, atomic_write_text, device_line, markdown_table
+
+TEST_NOTE = ("**TEST PRESET**: a tiny, randomly initialised GPT-2 built for the tests; its "
+             "numbers check the code, they are not results")
+
+
+def load_model(args):
+    """The model a command works with: ``--run`` (a fine-tuned run) or ``--preset``."""
+    if getattr(args, "run", None):
+        folder, run_id, _ = runs.find(f"gpt2/{args.corpus}/finetune", args.models_dir, args.run,
+                                      f"python -m labs.gpt2 finetune --corpus {args.corpus}")
+        model, source = presets.load_folder(folder / "preset", f"fine-tuned run {run_id}")
+        return model, {**source, "fine_tuned_run": run_id}
+    model, source = presets.load(args.preset, args.models_dir)
+    return model, {**source, "fine_tuned_run": None}
+
+
+def text_parts(args):
+    parts = held_out_parts(args.corpus, args.datasets_dir, log=lambda *_: None)
+    if args.quick:
+        limit = args.quick_characters
+        parts = replace(parts, fit=parts.fit[:20 * limit], validation=parts.validation[:limit],
+                        held_out=parts.held_out[:limit])
+    return parts
+
+
+def comparison_sample(model, prompt, seed):
+    """The prompt's continuation that ``compare`` shows: temperature sampling, 50 tokens."""
+    generator = Generator(model, Generation(method="temperature",
+                                            temperature=COMPARISON_TEMPERATURE,
+                                            max_new_tokens=COMPARISON_TOKENS, seed=seed))
+    return prompt + generator.generate(prompt)[0][0]
+
+
+def header(run, source, model, parts, args, kind=None):
+    kind = kind or (f"fine-tuned (run {source['fine_tuned_run']})" if source["fine_tuned_run"]
+                    else "zero-shot")
+    lines = [f"- {run.describe()}", f"- {device_line()}",
+             f"- model: {source['preset']}, {model.count_params():,} parameters, {kind}; "
+             f"context {model.backbone.max_sequence_length} tokens",
+             f"- text: {args.corpus}, the poetry lab's held-out last 10% "
+             f"({len(parts.held_out):,} characters" + (", QUICK: its beginning only"
+                                                       if args.quick else "") + ")"]
+    return ([TEST_NOTE + "\n"] if source["test"] else []) + lines
+
+
+def publish(run, args, name, title, lines, keep):
+    runs.publish(run, f"5{name}-gpt2-{args.corpus}",
+                 "\n".join([f"## GPT-2: {title}, {args.corpus}\n", *lines,
+                            f"\n[report]({run.link}/report.md)\n"]), keep)
+
+
+# ---------------------------------------------------------------- evaluate
+def evaluate_command(args):
+    """Model → held-out bits per character (and a sample from the comparison prompt)."""
+    model, source = load_model(args)
+    parts = text_parts(args)
+    kind = "finetuned" if source["fine_tuned_run"] else "zero-shot"
+    run = runs.start(f"gpt2/{args.corpus}/evaluate", kind + ("-test" if source["test"] else ""),
+                     args.quick, args.reports_dir)
+    scorer = Scorer(model, args.scoring)
+    started = time.perf_counter()
+    score = scorer.bits_per_character(parts.held_out)
+    seconds = time.perf_counter() - started
+    metrics = {"run": run.run_id, "corpus": args.corpus, "model": kind, "preset": source["preset"],
+               "fine_tuned_run": source["fine_tuned_run"], "test_preset": source["test"],
+               "parameters": model.count_params(), "held_out": score,
+               "scoring_seconds": seconds, "prompt": parts.prompt,
+               "sample": comparison_sample(model, parts.prompt, args.generation.seed),
+               "sample_temperature": COMPARISON_TEMPERATURE, "quick": args.quick}
+    atomic_write_json(run.reports / "metrics.json", metrics)
+    lines = header(run, source, model, parts, args) + [
+        f"- held-out: **{score['bits_per_character']:.3f} bits per character** "
+        f"({score['tokens']:,} tokens, {score['characters_per_token']:.2f} characters each; "
+        f"{score['nats_per_token']:.3f} nats per token, perplexity {score['perplexity']:.1f}; "
+        f"windows of {score['context']} tokens, stride {score['stride']}; {seconds:.0f} s)"]
+    sample = [f"\nFrom the comparison prompt at temperature {COMPARISON_TEMPERATURE}:\n",
+              "```text", metrics["sample"], "```"]
+    atomic_write_text(run.reports / "report.md",
+                      "\n".join([f"# GPT-2 on {args.corpus}: {kind}\n", *lines, *sample]) + "\n")
+    publish(run, args, "0", f"{kind} held-out bits per character", lines, args.keep)
+    print(f"held-out {score['bits_per_character']:.3f} bits/char on {args.corpus} "
+          f"({kind}); wrote {run.reports / 'report.md'}")
+    return metrics
+
+
+# ---------------------------------------------------------------- finetune
+def finetune_command(args):
+    """Model → fine-tuned on the fit part for the budget, checkpoint chosen on the
+    validation part → held-out bits per character before and after."""
+    model, source = load_model(args)
+    parts = text_parts(args)
+    settings = args.finetuning
+    run = runs.start(f"gpt2/{args.corpus}/finetune",
+                     f"{settings.budget_minutes:g}min" + ("-test" if source["test"] else ""),
+                     args.quick, args.reports_dir, args.models_dir)
+    scorer = Scorer(model, args.scoring)
+    before = scorer.bits_per_character(parts.held_out)
+    print(f"held-out before fine-tuning: {before['bits_per_character']:.3f} bits/char",
+          file=sys.stderr)
+    note_progress("during fine-tuning", "the best checkpoint so far is in "
+                  f"{run.models / 'preset'}; the run is not published")
+    history, sequence_count = finetune(model, parts.fit, parts.validation, settings,
+                                       run.models / "preset", scorer)
+    best, _ = presets.load_folder(run.models / "preset", f"run {run.run_id}")
+    after = Scorer(best, args.scoring).bits_per_character(parts.held_out)
+    chosen = min(history, key=lambda row: row["validation_bits_per_character"])
+    metrics = {"run": run.run_id, "corpus": args.corpus, "preset": source["preset"],
+               "test_preset": source["test"],
+               "parameters": model.count_params(), "settings": settings.__dict__,
+               "sequences": sequence_count, "steps": history[-1]["step"],
+               "training_seconds": history[-1]["training_seconds"],
+               "chosen_step": chosen["step"], "evaluations": history,
+               "held_out_before": before, "held_out": after, "prompt": parts.prompt,
+               "sample": comparison_sample(best, parts.prompt, settings.seed),
+               "sample_temperature": COMPARISON_TEMPERATURE, "quick": args.quick}
+    atomic_write_json(run.reports / "metrics.json", metrics)
+    lines = write_finetune_report(run, args, source, model, parts, metrics)
+    publish(run, args, "1", "fine-tuned", lines, args.keep)
+    print(f"held-out {before['bits_per_character']:.3f} → {after['bits_per_character']:.3f} "
+          f"bits/char; wrote {run.reports / 'report.md'}")
+    return metrics
+
+
+def write_finetune_report(run, args, source, model, parts, metrics):
+    """report.md and evaluations.csv of a fine-tuning run; returns its summary lines."""
+    settings, history, chosen = args.finetuning, metrics["evaluations"], metrics["chosen_step"]
+    before, after = metrics["held_out_before"], metrics["held_out"]
+    table = pd.DataFrame(history).rename(columns={
+        "training_seconds": "training s", "training_loss": "training loss (nats/token)",
+        "validation_bits_per_character": "validation bits/char", "saved": "best so far"})
+    table.to_csv(run.reports / "evaluations.csv", index=False)
+    lines = header(run, source, model, parts, args, "the starting point") + [
+        f"- fine-tuned on the first 85% ({metrics['sequences']:,} sequences of "
+        f"{settings.sequence_length} tokens), batch {settings.batch_size}, AdamW "
+        f"{settings.learning_rate:g}: {metrics['steps']} steps in "
+        f"{metrics['training_seconds']:.0f} s of training; the checkpoint of step "
+        f"{chosen} has the best validation score (the next 5%)",
+        f"- held-out: **{before['bits_per_character']:.3f} → {after['bits_per_character']:.3f} "
+        f"bits per character** (perplexity per token {before['perplexity']:.1f} → "
+        f"{after['perplexity']:.1f})"]
+    report = [f"# GPT-2 fine-tuned on {args.corpus}\n", *lines, "",
+              markdown_table(table), "",
+              f"From the comparison prompt at temperature {COMPARISON_TEMPERATURE}:\n",
+              "```text", metrics["sample"], "```",
+              f"\nGenerate with it: `python -m labs.gpt2 generate --corpus {args.corpus} "
+              f"--run {run.run_id} --prompt \"...\"`"]
+    atomic_write_text(run.reports / "report.md", "\n".join(report) + "\n")
+    return lines
+
+
+def latest_metrics(lab, reports_dir, wanted=lambda metrics: True):
+    """The metrics of the newest complete run of ``lab`` that ``wanted`` accepts, or None."""
+    folder = reports_dir / lab / "runs"
+    for run_folder in sorted(folder.iterdir(), reverse=True) if folder.is_dir() else []:
+        if runs.read_status(run_folder).get("status") != "complete":
+            continue
+        try:
+            metrics = json.loads((run_folder / "metrics.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if wanted(metrics):
+            return {**metrics, "run": run_folder.name}
+    return None
+
+
+def check_budget(minutes):
+    if not 0 < minutes < 24 * 60:
+        raise LabError(f"--budget-minutes must be above 0 and below a day, got {minutes}")

@@ -1,0 +1,184 @@
+"""Where a GPT-2 comes from: a keras-hub preset name, a preset folder or an ``hf://`` handle.
+
+A preset *name* (``gpt2_base_en``) is downloaded from Kaggle the first time. keras-hub checks
+that download over the network on every later load, so the lab keeps its own copy,
+``<models-dir>/gpt2/presets/<name>/`` (written with ``save_to_preset``), and loads that copy
+from then on, online or not. With no network and no copy, the load would fail somewhere
+inside ``requests`` (or hang on a network that drops packets): a connection to the host is
+tried first, for at most ``CONNECT_SECONDS``, and its failure is one line that names the
+preset and says how to get it.
+
+``build_tiny_preset`` writes a small, randomly initialised GPT-2 with a byte-level BPE
+learned from a text: the tests (and anyone offline) load it through the very same
+``GPT2CausalLM.from_preset`` as the real one. Its text is noise until fine-tuned; the file
+``TEST_MARKER`` in it marks every run made with it as a test, never a result.
+"""
+
+import os
+import shutil
+import socket
+import sys
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+import keras
+
+from labs import quiet_stderr
+from labs.cli import LabError
+from labs.gpt2.config import DEFAULT_PRESET
+from labs.tokens import learn_bpe
+
+CONNECT_SECONDS = 10  # to open a connection to the download host, name lookup included
+STALL_SECONDS = 60  # a download that receives nothing for this long fails
+TEST_MARKER = "rnn-labs-test-preset.txt"
+HOSTS = {"kaggle": "KAGGLE_API_ENDPOINT", "hf": "HF_ENDPOINT"}
+DEFAULT_HOSTS = {"kaggle": "https://www.kaggle.com", "hf": "https://huggingface.co"}
+
+
+def keras_hub():
+    """keras-hub, imported on first use (6 s here): ``--help`` and one-line errors stay fast."""
+    with quiet_stderr():
+        import keras_hub as module
+    return module
+
+
+def load(preset, models_dir):
+    """``(GPT2CausalLM, description)`` for a preset name, folder or handle (see the module)."""
+    folder = Path(preset).expanduser()
+    if folder.is_dir():
+        return load_folder(folder)
+    if os.sep in preset or preset.startswith(".") or folder.suffix:
+        raise LabError(f"--preset {preset}: no such preset folder; give a folder written by "
+                       f"save_to_preset, a keras-hub preset name ({DEFAULT_PRESET}) or an hf:// "
+                       "handle")
+    copy = local_copy(preset, models_dir)
+    if (copy / "config.json").is_file():
+        print(f"loading {preset} from its copy in {copy}", file=sys.stderr)
+        return load_folder(copy, preset)
+    kind = remote_kind(preset)
+    host = urlparse(os.environ.get(HOSTS[kind], DEFAULT_HOSTS[kind])).hostname
+    offline = kind == "hf" and os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+    if not offline and not reachable(host):
+        raise LabError(offline_message(preset, copy, f"no connection to {host} within "
+                                                     f"{CONNECT_SECONDS} s"))
+    print(f"loading {preset} (the first time, it is downloaded: GPT-2 base is about 0.5 GB)",
+          file=sys.stderr)
+    try:
+        with download_timeout(STALL_SECONDS):
+            model = keras_hub().models.GPT2CausalLM.from_preset(preset)
+    except OSError as error:  # requests' ConnectionError, a stalled read, a full disk
+        raise LabError(offline_message(preset, copy, f"{type(error).__name__}: "
+                                                     f"{str(error)[:120]}")) from None
+    save_atomically(model, copy)
+    print(f"kept a copy of {preset} in {copy}: later loads need no network", file=sys.stderr)
+    return model, {"preset": preset, "test": False}
+
+
+def load_folder(folder, name=None):
+    try:
+        model = keras_hub().models.GPT2CausalLM.from_preset(str(folder))
+    except (ValueError, KeyError, FileNotFoundError) as error:
+        raise LabError(f"--preset {folder}: not a GPT-2 preset folder ({error}); give a folder "
+                       "written by save_to_preset") from None
+    test = (Path(folder) / TEST_MARKER).is_file()
+    if test:
+        mark_test(model)
+    return model, {"preset": name or str(folder), "test": test}
+
+
+def local_copy(preset, models_dir):
+    return Path(models_dir) / "gpt2" / "presets" / preset.replace("://", "_").replace("/", "_")
+
+
+def remote_kind(preset):
+    """``kaggle`` or ``hf``: where a preset that is not a folder comes from."""
+    if preset.startswith("hf://"):
+        return "hf"
+    if preset.startswith("kaggle://"):
+        return "kaggle"
+    names = sorted(keras_hub().models.GPT2CausalLM.presets)
+    if preset not in names:
+        raise LabError(f"--preset {preset}: not a keras-hub GPT-2 preset; choose from "
+                       f"{', '.join(names)}, or give a preset folder or an hf:// handle")
+    return "kaggle"
+
+
+def reachable(host, seconds=CONNECT_SECONDS):
+    """Whether a TCP connection to ``host``:443 opens within ``seconds``. In a thread, so a
+    name lookup that hangs is bounded too."""
+    opened = []
+
+    def attempt():
+        try:
+            socket.create_connection((host, 443), timeout=seconds).close()
+            opened.append(True)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(seconds + 1)
+    return bool(opened)
+
+
+@contextmanager
+def download_timeout(seconds):
+    """Sockets opened without a timeout (``requests`` opens them so) give up after
+    ``seconds`` without data: a stalled download fails instead of hanging."""
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+def offline_message(preset, copy, reason):
+    return (f"cannot download GPT-2 preset {preset} ({reason}). Run this command once with a "
+            f"network (it keeps a copy in {copy} that loads offline), or download the preset "
+            "folder elsewhere (keras_hub.models.GPT2CausalLM.from_preset(...).save_to_preset(DIR)"
+            ") and pass --preset DIR")
+
+
+def save_atomically(model, folder):
+    """``save_to_preset`` into a temporary folder beside ``folder``, then renamed into place:
+    a killed save never leaves a half-written preset where a load would find it."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    temporary = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
+    old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+    shutil.rmtree(temporary, ignore_errors=True)
+    model.save_to_preset(str(temporary))
+    for marker in getattr(model, "rnn_labs_markers", ()):
+        (temporary / marker).write_text("a tiny random GPT-2 for tests, not a result\n")
+    if folder.exists():
+        folder.rename(old)
+    temporary.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def build_tiny_preset(folder, text, vocabulary_size=512, layers=2, heads=2, hidden=64,
+                      sequence_length=128, seed=0):
+    """A random GPT-2 of a few hundred thousand parameters with a BPE learned from ``text``,
+    saved as a preset folder (``TEST_MARKER`` inside). Returns the folder."""
+    hub = keras_hub()
+    keras.utils.set_random_seed(seed)
+    vocabulary = learn_bpe(text, vocabulary_size, end_token=True)
+    tokenizer = hub.models.GPT2Tokenizer(vocabulary=vocabulary.vocabulary,
+                                         merges=vocabulary.merges)
+    backbone = hub.models.GPT2Backbone(
+        vocabulary_size=len(vocabulary), num_layers=layers, num_heads=heads, hidden_dim=hidden,
+        intermediate_dim=4 * hidden, max_sequence_length=sequence_length)
+    preprocessor = hub.models.GPT2CausalLMPreprocessor(tokenizer,
+                                                       sequence_length=sequence_length)
+    model = hub.models.GPT2CausalLM(backbone=backbone, preprocessor=preprocessor)
+    mark_test(model)
+    save_atomically(model, folder)
+    return Path(folder)
+
+
+def mark_test(model):
+    """Marks a model whose saved presets are tests (``TEST_MARKER``), e.g. a fine-tuned tiny."""
+    model.rnn_labs_markers = (TEST_MARKER,)
