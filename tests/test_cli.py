@@ -3,12 +3,14 @@
 import pytest
 
 from labs import browser, char_rnn_numpy, cli, data, words
+from labs.gpt2 import cli as gpt2
 from labs.poetry import cli as poetry
 from labs.spam import cli as spam
 
 HELP = [(spam.main, []), (spam.main, ["train"]), (spam.main, ["predict"]),
         (poetry.main, []), (poetry.main, ["train"]), (poetry.main, ["generate"]),
         (poetry.main, ["compare"]),
+        (gpt2.main, []), *[(gpt2.main, [command]) for command in gpt2.COMMANDS],
         (words.main, []), (char_rnn_numpy.main, []), (data.main, []),
         (browser.main, [])]
 
