@@ -770,7 +770,7 @@ def test_a_words_text_of_one_huge_token(tmp_path):
     (tmp_path / "nietzsche.txt").write_text("a" * 100_000)
     with pytest.raises(SystemExit) as raised:
         words.main(["--datasets-dir", str(tmp_path), "--reports-dir", str(tmp_path)])
-    one_line_error(raised, "labs.words", "nietzsche.txt (words) has 1 tokens",
+    one_line_error(raised, "labs.words", "nietzsche.txt (words) has 3 tokens",
                    "at least 121 are needed")
 
 
