@@ -780,7 +780,7 @@ def test_notebook_build_of_a_missing_script():
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip() == ("notebooks/build.py: error: no script missing.py in "
                                      f"{REPOSITORY / 'notebooks'}; give one of spam.py, "
-                                     "poetry.py (or none for all)")
+                                     "poetry.py, gpt2.py (or none for all)")
 
 
 @pytest.mark.parametrize("arguments", [["labs.poetry", "--help"], ["labs.spam", "--help"],

@@ -193,6 +193,13 @@ def test_offline_without_a_copy_stops_in_one_line_within_30_seconds(tmp_path):
     assert lines[-1].startswith("labs.gpt2: error: cannot download GPT-2 preset gpt2_base_en")
     assert "--preset DIR" in lines[-1] and "once with a network" in lines[-1]
     assert not (tmp_path / "reports" / "gpt2").exists()  # no run started
+    result = subprocess.run([sys.executable, "-m", "labs.gpt2", "generate", "--prompt", "x",
+                             "--preset", "hf://keras/gpt2_base_en", "--models-dir",
+                             str(tmp_path / "models")], cwd=REPOSITORY, capture_output=True,
+                            text=True, timeout=60, env={**environment, "HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "labs.gpt2: error: cannot download GPT-2 preset hf://keras/gpt2_base_en")
 
 
 def test_bad_options_are_one_line(tiny, capsys, tmp_path):

@@ -77,11 +77,11 @@ def gpt2_row(corpus, kind, reports_dir, quick):
             "quick": metrics["quick"], "test": metrics["test_preset"]}
 
 
-MISSING = {"course char-LSTM": "make poetry-compare",
-           "best every-step model": "make poetry-compare",
-           "word LSTM (words)": "make words", "word LSTM (subword)": "make words",
-           "GPT-2 zero-shot": "make gpt2 (needs the GPT-2 download once)",
-           "GPT-2 fine-tuned": "make gpt2 (needs the GPT-2 download once)"}
+MISSING = {"course char-LSTM": "`make poetry-compare`",
+           "best every-step model": "`make poetry-compare`",
+           "word LSTM (words)": "`make words`", "word LSTM (subword)": "`make words`",
+           "GPT-2 zero-shot": "`make gpt2` (downloads GPT-2 once)",
+           "GPT-2 fine-tuned": "`make gpt2` (downloads GPT-2 once)"}
 
 
 def compare_command(args):
@@ -121,7 +121,7 @@ def table_and_samples(found):
     samples = []
     for name, row in found.items():
         if row is None:
-            table.append(f"| {name} | | | | not measured yet | `{MISSING[name]}` |")
+            table.append(f"| {name} | | | | not measured yet | {MISSING[name]} |")
             continue
         label = row["model"] + (" — TEST PRESET, not a result" if row["test"] else "") + (
             " — QUICK run" if row["quick"] else "")

@@ -2,8 +2,10 @@
 
 from dataclasses import dataclass
 
+from labs import sampling
+
 DEFAULT_PRESET = "gpt2_base_en"  # 124M parameters, ~0.5 GB of float32 weights
-METHODS = ("greedy", "temperature", "top-k", "top-p", "beam")
+METHODS = (*sampling.METHODS, "beam")  # the labs' methods, and keras-hub's beam search
 # Smoke runs (--quick): the first characters of each text part, a one-minute budget.
 QUICK = {"characters": 5_000, "budget_minutes": 1.0}
 

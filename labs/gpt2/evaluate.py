@@ -16,8 +16,12 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from tqdm import tqdm
+
 from labs.cli import LabError
 from labs.gpt2.config import Scoring
+
+PROGRESS_FROM = 5  # batches of windows: GPT-2 base scores the Nietzsche held-out in ~15
 
 
 def score_windows(length, context, stride):
@@ -62,7 +66,9 @@ class Scorer:
         """log p(ids[i] | ids[:i], at most ``context`` back) for i = 1..len(ids)-1."""
         windows = score_windows(len(ids), self.context, self.stride)
         result = np.zeros(len(ids) - 1)
-        for first_window in range(0, len(windows), self.batch_size):
+        batches = range(0, len(windows), self.batch_size)
+        for first_window in tqdm(batches, desc="scoring", unit="batch", leave=False,
+                                 disable=len(batches) < PROGRESS_FROM):
             batch = windows[first_window:first_window + self.batch_size]
             width = max(end - begin for begin, end, _ in batch)
             token_ids = np.zeros((len(batch), width), "int32")

@@ -141,7 +141,8 @@ def generate_command(args, model):
     """Each prompt → ``--num-return-sequences`` continuations, printed with tokens/s."""
     generator = Generator(model, args.generation)
     for prompt in args.prompt:
-        generator.generate(prompt, 1) if args.warm_up else None
+        if args.warm_up:
+            generator.generate(prompt, 1)
         texts, speed = generator.generate(prompt, args.generation.num_return_sequences)
         for number, text in enumerate(texts, 1):
             print(f"--- {number}/{len(texts)}: {prompt}" + text)

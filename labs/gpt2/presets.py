@@ -49,7 +49,7 @@ def load(preset, models_dir):
     folder = Path(preset).expanduser()
     if folder.is_dir():
         return load_folder(folder)
-    if os.sep in preset or preset.startswith(".") or folder.suffix:
+    if "://" not in preset and (os.sep in preset or preset.startswith(".") or folder.suffix):
         raise LabError(f"--preset {preset}: no such preset folder; give a folder written by "
                        f"save_to_preset, a keras-hub preset name ({DEFAULT_PRESET}) or an hf:// "
                        "handle")
@@ -68,9 +68,11 @@ def load(preset, models_dir):
     try:
         with download_timeout(STALL_SECONDS):
             model = keras_hub().models.GPT2CausalLM.from_preset(preset)
-    except OSError as error:  # requests' ConnectionError, a stalled read, a full disk
-        raise LabError(offline_message(preset, copy, f"{type(error).__name__}: "
-                                                     f"{str(error)[:120]}")) from None
+    except (OSError, ValueError) as error:  # requests' ConnectionError, a stalled read, a full
+        # disk; keras-hub's ValueError when an hf:// handle is neither cached nor reachable
+        reason = ("HF_HUB_OFFLINE is set and it is not in the Hugging Face cache" if offline
+                  else f"{type(error).__name__}: {str(error)[:120]}")
+        raise LabError(offline_message(preset, copy, reason)) from None
     save_atomically(model, copy)
     print(f"kept a copy of {preset} in {copy}: later loads need no network", file=sys.stderr)
     return model, {"preset": preset, "test": False}
