@@ -2,7 +2,7 @@
 
 No mock of keras-hub: the tiny preset loads through the same ``GPT2CausalLM.from_preset``
 as ``gpt2_base_en``. Fine-tuning lowers the held-out perplexity per token by at least 20%
-(30 steps at a learning rate of 1e-3 on the quick text: it measured 513 → 221 here).
+(20 steps at a learning rate of 1e-3 on the quick text: it measured 513 → 256 here).
 """
 
 import io
@@ -156,13 +156,13 @@ def test_chat_keeps_the_history_and_cuts_it_from_the_left(model, monkeypatch, ca
 def test_evaluate_finetune_generate_and_compare_on_the_tiny_preset(tiny, tmp_path, capsys):
     folders = ["--reports-dir", str(tmp_path / "reports"), "--models-dir", str(tmp_path / "models")]
     zero_shot = cli.main(["evaluate", "--preset", str(tiny), "--quick", *folders, *DATASETS])
-    tuned = cli.main(["finetune", "--preset", str(tiny), "--quick", "--max-steps", "30",
+    tuned = cli.main(["finetune", "--preset", str(tiny), "--quick", "--max-steps", "20",
                       "--eval-every", "10", "--learning-rate", "1e-3", *folders, *DATASETS])
     assert tuned["held_out_before"]["bits_per_character"] == pytest.approx(
         zero_shot["held_out"]["bits_per_character"])
     before, after = tuned["held_out_before"]["perplexity"], tuned["held_out"]["perplexity"]
     assert after <= (1 - FINE_TUNING_GAIN) * before, (before, after)
-    assert [row["step"] for row in tuned["evaluations"]] == [0, 10, 20, 30]
+    assert [row["step"] for row in tuned["evaluations"]] == [0, 10, 20]
     (run,) = (tmp_path / "models" / "gpt2" / "nietzsche" / "finetune" / "runs").iterdir()
     assert (run / "preset" / presets.TEST_MARKER).is_file() and run.name.endswith("-test-quick")
     capsys.readouterr()

@@ -161,11 +161,13 @@ def settings_from(args):
         args.scoring = Scoring(context=args.context, stride=args.stride)
     if args.command == "finetune":
         lab.check_budget(args.budget_minutes)
-        budget = min(args.budget_minutes, QUICK["budget_minutes"]) if args.quick else \
-            args.budget_minutes
+        budget, steps = args.budget_minutes, args.max_steps
+        if args.quick:
+            budget = min(budget, QUICK["budget_minutes"])
+            steps = min(steps or QUICK["max_steps"], QUICK["max_steps"])
         args.finetuning = FineTuning(
             sequence_length=args.sequence_length, batch_size=args.batch_size,
-            learning_rate=args.learning_rate, budget_minutes=budget, max_steps=args.max_steps,
+            learning_rate=args.learning_rate, budget_minutes=budget, max_steps=steps,
             eval_every=args.eval_every, seed=args.seed)
     args.quick_characters = QUICK["characters"]
     return args

@@ -6,8 +6,9 @@ from labs import sampling
 
 DEFAULT_PRESET = "gpt2_base_en"  # 124M parameters, ~0.5 GB of float32 weights
 METHODS = (*sampling.METHODS, "beam")  # the labs' methods, and keras-hub's beam search
-# Smoke runs (--quick): the first characters of each text part, a one-minute budget.
-QUICK = {"characters": 5_000, "budget_minutes": 1.0}
+# Smoke runs (--quick): the first characters of each text part, at most a minute and 20
+# fine-tuning steps (GPT-2 base on a CPU: about 100 s; the tests' tiny GPT-2: 2 s).
+QUICK = {"characters": 5_000, "budget_minutes": 1.0, "max_steps": 20}
 
 
 @dataclass(frozen=True)
