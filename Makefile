@@ -61,8 +61,8 @@ gpt2: $(STAMP) ## GPT-2 (keras-hub) on Nietzsche: zero-shot, fine-tuned 10 min, 
 	$(BIN)/python -m labs.gpt2 finetune --corpus nietzsche $(QUICK_FLAG) $(ARGS)
 	$(BIN)/python -m labs.gpt2 compare --corpus nietzsche $(QUICK_FLAG)
 
-test: $(STAMP) ## Run the test suite (-m "not slow" in PYTEST_ARGS skips the training tests)
-	$(BIN)/python -m pytest -q tests $(PYTEST_ARGS)
+test: $(STAMP) ## Run the test suite on 2 processes (PYTEST_ARGS="-n 0": one; -m "not slow": no training tests)
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup tests $(PYTEST_ARGS)
 
 lint: $(STAMP) ## Check the code with ruff (ruff.toml; CI runs it)
 	$(BIN)/ruff check labs bench tests notebooks/build.py
