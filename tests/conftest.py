@@ -20,6 +20,21 @@ import build  # noqa: E402  (notebooks/build.py)
 SPAM_NOTEBOOK_VARIANTS = ("gru", "words-gru")
 NOTEBOOKS = [REPOSITORY / "notebooks" / name.replace(".py", ".ipynb") for name in build.SOURCES]
 
+# Fixtures that train or execute for a minute or more: ``make test`` runs the suite on two
+# processes (pytest-xdist, --dist loadgroup), and every test that uses one of these runs on
+# the same process, so each is built once.
+EXPENSIVE_FIXTURES = ("executed_notebooks", "world", "trained")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for name in EXPENSIVE_FIXTURES:
+            if name in item.fixturenames:
+                shared = name if name == "executed_notebooks" else f"{item.module.__name__}.{name}"
+                item.add_marker(pytest.mark.xdist_group(shared))
+                break
+
 
 @pytest.fixture(scope="session")
 def dataset_path():

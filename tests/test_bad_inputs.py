@@ -20,8 +20,7 @@ from labs import char_rnn_numpy, data, embeddings, words
 from labs.poetry import cli as poetry
 from labs.spam import cli as spam
 
-# One xdist worker runs the whole module: its published "world" is built once.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("runs")]
+pytestmark = pytest.mark.slow
 REPOSITORY = Path(__file__).resolve().parent.parent
 SMALL_POETRY = ["--maxlen", "12", "--step", "20", "--units", "16", "--epochs", "1"]
 

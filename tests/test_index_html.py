@@ -18,9 +18,6 @@ needs_browser = pytest.mark.skipif(
     not any(shutil.which(name) for name in browser.BROWSERS) and not os.environ.get("CI"),
     reason="no headless Chromium installed (CI installs it)")
 
-# The executed notebooks (a session fixture) serve both files: one xdist worker runs them.
-pytestmark = pytest.mark.xdist_group("notebooks")
-
 
 def test_the_html_index_is_written_with_the_markdown_one(tmp_path):
     write_index_section("10-lab", "## A lab\n\n| model | F1 |\n|---|---|\n| b | 0.9 |\n"

@@ -16,9 +16,6 @@ import pytest
 from conftest import NOTEBOOKS, REPOSITORY, build
 from labs import data
 
-# The executed notebooks (a session fixture) serve both files: one xdist worker runs them.
-pytestmark = pytest.mark.xdist_group("notebooks")
-
 
 def committed_and_regenerated(path):
     committed = nbformat.read(path, as_version=4)
