@@ -9,6 +9,11 @@ import pytest
 from nbclient import NotebookClient
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Two test processes on a 2-core machine: one thread each for TensorFlow's operations
+    # (and the labs and notebook kernels they start) instead of two each, fighting.
+    for variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
 
 import labs  # noqa: E402,F401  (quiets TensorFlow before any test imports it)
 from labs import data  # noqa: E402
