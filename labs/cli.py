@@ -180,6 +180,28 @@ def run_lab(prog, command, args):
         raise
 
 
+def utf8_text(text, what, fix="type it again or convert it (iconv -t UTF-8)"):
+    """``text`` if it is UTF-8 text; an argument or a line read with ``surrogateescape`` that
+    held other bytes (Latin-1, say) is a ``LabError`` naming ``what``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise LabError(f"{what} is not UTF-8 text; {fix}") from None
+    return text
+
+
+def decoded(line, number):
+    """One line of standard input (bytes, or text when stdin is already text) as text."""
+    if isinstance(line, str):
+        return utf8_text(line, f"line {number} of standard input",
+                         "convert the file (iconv -t UTF-8) and pipe it again").rstrip("\n")
+    try:
+        return line.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise LabError(f"line {number} of standard input is not UTF-8 text; convert the file "
+                       "(iconv -t UTF-8) and pipe it again") from None
+
+
 def os_error_line(error):
     """An operating-system error in one line that names the file and what to do."""
     where = f" ({error.filename})" if error.filename else ""

@@ -143,16 +143,17 @@ def remove_leftovers(lab, reports_root, models_root):
         if status.get("status") == "complete" or running_elsewhere:
             continue
         if (models_root / lab / "runs" / folder.name / BACKUP).is_dir():
-            print(f"keeping interrupted run {folder.name}: its best epoch's model is saved; "
-                  "continue it with --resume, or delete the folder", file=sys.stderr)
+            print(f"keeping interrupted run {folder.name}: its state is saved; continue it "
+                  "with --resume, or delete the folder", file=sys.stderr)
             continue
         print(f"removing unfinished run {folder.name} (status: "
               f"{status.get('status', 'unknown')})", file=sys.stderr)
         remove_run(lab, folder.name, reports_root, models_root)
 
 
-def resume(lab, reports_root, models_root):
-    """The newest unfinished run of ``lab`` that left a backup (``BACKUP``), running again."""
+def resume(lab, reports_root, models_root, unit="epoch"):
+    """The newest unfinished run of ``lab`` that left a backup (``BACKUP``), running again.
+    ``unit`` is what the lab backs up (an epoch, a checkpoint), for the messages."""
     reports_root, models_root = Path(reports_root), Path(models_root)
     runs = reports_root / lab / "runs"
     unsaved = []
@@ -167,7 +168,7 @@ def resume(lab, reports_root, models_root):
         if status.get("status") in ("interrupted", "running"):
             unsaved.append(folder.name)
     if unsaved:
-        raise LabError(f"run {unsaved[0]} of {lab} stopped before its first epoch was saved: "
+        raise LabError(f"run {unsaved[0]} of {lab} stopped before its first {unit} was saved: "
                        "there is nothing to resume; train again without --resume (that removes "
                        "it)")
     raise LabError(f"no interrupted run of {lab} to resume in {runs}: --resume continues a run "

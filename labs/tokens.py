@@ -3,7 +3,7 @@
 Byte-level BPE is GPT-2's tokenisation: every text is bytes first, so no character, word or
 symbol is ever unknown, and the merges learned from the training text make frequent words
 one token and rare ones a few. The word model (``labs.words --tokens subword``) and the
-tests' tiny GPT-2 (``labs.gpt2.presets.build_tiny_preset``) learn theirs here, from their
+tests' GPT-2 (``labs.gpt2.presets.build_test_preset``) learn theirs here, from their
 training text only: GPT-2's own vocabulary comes with its weights' download. The Hugging
 Face ``tokenizers`` library learns it (a few seconds for the Nietzsche text); the result is
 the ``vocab.json``/``merges.txt`` pair that ``keras_hub``'s ``GPT2Tokenizer`` reads.

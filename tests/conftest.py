@@ -1,7 +1,10 @@
 import json
 import os
 import re
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -100,11 +103,11 @@ def plant_decoy(output):
 
 
 def tiny_preset(folder):
-    from labs.gpt2.presets import build_tiny_preset
+    from labs.gpt2.presets import build_test_preset
     from labs.poetry.data import held_out_parts
 
     text = held_out_parts("nietzsche", REPOSITORY / "datasets", log=lambda *_: None).fit
-    return build_tiny_preset(folder, text[:100_000])
+    return build_test_preset(folder, text[:100_000])
 
 
 @pytest.fixture(scope="session")
@@ -124,3 +127,35 @@ def executed_notebooks(tmp_path_factory):
                        resources={"metadata": {"path": str(path.parent)}}).execute()
         books[path.stem] = book
     return output, books
+
+
+# ---------------------------------------------------------------- labs in subprocesses
+def subprocess_env(**extra):
+    environment = dict(os.environ, PYTHONUNBUFFERED="1", **extra)
+    environment.setdefault(data.SEARCH_PATH_VARIABLE, os.environ.get(data.SEARCH_PATH_VARIABLE, ""))
+    return environment
+
+
+def interruptible():
+    """In the child, before Python starts: Ctrl-C's default action. A suite started in the
+    background (``make test &``) passes SIGINT on as *ignored*, and Python then installs no
+    KeyboardInterrupt handler, so the interrupt tests would see the lab run to its end."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def start_lab(module, arguments, cwd=REPOSITORY, stdin=None):
+    return subprocess.Popen([sys.executable, "-m", module, *arguments], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=stdin,
+                            text=True, env=subprocess_env(), preexec_fn=interruptible)
+
+
+def wait_for(process, text, timeout=120):
+    """Read stdout until ``text`` appears; returns what was read."""
+    seen, deadline = "", time.monotonic() + timeout
+    while text not in seen:
+        character = process.stdout.read(1)
+        if not character or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"{text!r} never appeared; stdout: {seen[-500:]}")
+        seen += character
+    return seen

@@ -19,6 +19,7 @@ import pytest
 from labs import char_rnn_numpy, data, embeddings, words
 from labs.poetry import cli as poetry
 from labs.spam import cli as spam
+from conftest import start_lab, subprocess_env, wait_for
 
 pytestmark = pytest.mark.slow
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -57,37 +58,6 @@ def spam_args(root, *extra, cache=None):
     return ["train", "--variants", "simplernn", "--inputs", "padded", "--folds", "2",
             "--baselines", "--epochs", "1", *folders(root),
             "--cache-dir", str(cache or root / "cache"), *extra]
-
-
-def subprocess_env(**extra):
-    environment = dict(os.environ, PYTHONUNBUFFERED="1", **extra)
-    environment.setdefault(data.SEARCH_PATH_VARIABLE, os.environ.get(data.SEARCH_PATH_VARIABLE, ""))
-    return environment
-
-
-def interruptible():
-    """In the child, before Python starts: Ctrl-C's default action. A suite started in the
-    background (``make test &``) passes SIGINT on as *ignored*, and Python then installs no
-    KeyboardInterrupt handler, so the interrupt tests would see the lab run to its end."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def start_lab(module, arguments, cwd=REPOSITORY, stdin=None):
-    return subprocess.Popen([sys.executable, "-m", module, *arguments], cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=stdin,
-                            text=True, env=subprocess_env(), preexec_fn=interruptible)
-
-
-def wait_for(process, text, timeout=120):
-    """Read stdout until ``text`` appears; returns what was read."""
-    seen, deadline = "", time.monotonic() + timeout
-    while text not in seen:
-        character = process.stdout.read(1)
-        if not character or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(f"{text!r} never appeared; stdout: {seen[-500:]}")
-        seen += character
-    return seen
 
 
 @pytest.fixture(scope="module")

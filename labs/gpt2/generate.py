@@ -15,7 +15,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from labs.cli import LabError
+from labs.cli import LabError, decoded
 from labs.gpt2.config import Generation
 from labs.gpt2.presets import keras_hub
 
@@ -27,16 +27,19 @@ def banned_logits(logits, tokens, index, size):
     ``tokens[:, :index]`` set to ``BANNED``. ``tokens`` is the generation buffer: positions
     before ``index`` are written, the one at ``index`` is being chosen."""
     length, vocabulary = ops.shape(tokens)[1], ops.shape(logits)[-1]
+    batch = ops.shape(tokens)[0]
     count = length - size + 1  # N-grams that fit in the buffer
     if count <= 0:
         return logits
     grams = ops.stack([tokens[:, k:k + count] for k in range(size)], axis=-1)  # (B, count, N)
-    recent = ops.stack([ops.take(tokens, ops.maximum(index - size + 1 + k, 0), axis=1)
-                        for k in range(size - 1)], axis=-1)  # (B, N - 1): the last N - 1
-    same = ops.all(ops.equal(grams[:, :, :-1], recent[:, None, :]), axis=-1)
+    if size == 1:  # unigrams: every token written so far is banned, whatever came before
+        same = ops.ones((batch, count), "bool")
+    else:
+        recent = ops.stack([ops.take(tokens, ops.maximum(index - size + 1 + k, 0), axis=1)
+                            for k in range(size - 1)], axis=-1)  # (B, N - 1): the last N - 1
+        same = ops.all(ops.equal(grams[:, :, :-1], recent[:, None, :]), axis=-1)
     written = ops.arange(count) + size - 1 < index  # the N-gram's last token is written
     banned = ops.logical_and(ops.logical_and(same, written[None, :]), index >= size - 1)
-    batch = ops.shape(tokens)[0]
     rows = ops.repeat(ops.arange(batch)[:, None], count, axis=1)
     targets = ops.where(banned, grams[:, :, -1], vocabulary)  # vocabulary: a spare column
     positions = ops.reshape(ops.stack([rows, ops.cast(targets, rows.dtype)], axis=-1), (-1, 2))
@@ -89,6 +92,12 @@ class Generator:
         self.use(settings)
 
     def use(self, settings):
+        vocabulary = int(self.tokenizer.vocabulary_size())
+        for option, value, method in (("--top-k", settings.top_k, "top-k"),
+                                      ("--beams", settings.beams, "beam")):
+            if settings.method == method and value > vocabulary:
+                raise LabError(f"{option} {value} is more than the model's vocabulary of "
+                               f"{vocabulary:,} tokens; give at most {vocabulary}")
         keras.utils.set_random_seed(settings.seed)
         self.settings = settings
         self.model.sampler = make_sampler(settings)
@@ -140,7 +149,11 @@ class Generator:
 def generate_command(args, model):
     """Each prompt → ``--num-return-sequences`` continuations, printed with tokens/s."""
     generator = Generator(model, args.generation)
+    room = generator.context - args.generation.max_new_tokens - 1
     for prompt in args.prompt:
+        if len(generator.encode(prompt)) > room:
+            print(f"(the prompt {prompt[:30]!r}... is longer than the {room} tokens the context "
+                  "leaves beside the new ones: the model reads its end only)", file=sys.stderr)
         if args.warm_up:
             generator.generate(prompt, 1)
         texts, speed = generator.generate(prompt, args.generation.num_return_sequences)
@@ -179,16 +192,17 @@ def chat_command(args, model, lines=None, write=print):
     """Read a line, answer it, until end of input or Ctrl-C (both end it cleanly)."""
     conversation = Conversation(Generator(model, args.generation))
     interactive = lines is None and sys.stdin.isatty()
-    lines = iter(lines if lines is not None else sys.stdin)
+    lines = iter(lines if lines is not None else getattr(sys.stdin, "buffer", sys.stdin))
     write(f"chatting with {args.preset}: type a line and press Enter; Ctrl-D or Ctrl-C ends it")
-    turns = 0
+    turns, number = 0, 0
     try:
         while True:
             if interactive:
                 print(f"{conversation.you}: ", end="", flush=True)
-            line = next(lines, None)
+            line, number = next(lines, None), number + 1
             if line is None:
                 break
+            line = decoded(line, number)
             if not line.strip():
                 continue
             write(f"{conversation.bot}: {conversation.reply(line)}")

@@ -4,36 +4,49 @@
     reports/gpt2/<corpus>/finetune/runs/<run id>/   report.md, metrics.json, evaluations.csv
     models/gpt2/<corpus>/finetune/runs/<run id>/preset/   the best checkpoint (--run loads it)
 
-A run of a test preset (``presets.build_tiny_preset``) says so in its id, its report and
+A run of a test preset (``presets.build_test_preset``) says so in its id, its report and
 its metrics (``"test_preset": true``); ``compare`` labels it as a test, never a result.
 """
 
 import json
+import shutil
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
+import keras
 import pandas as pd
 
 from labs import runs
-from labs.cli import LabError, note_progress
+from labs.cli import REPORTS_DIR, LabError, note_progress
+from labs.runs import BACKUP
 from labs.gpt2 import presets
 from labs.gpt2.config import COMPARISON_TEMPERATURE, COMPARISON_TOKENS, Generation
 from labs.gpt2.evaluate import Scorer
-from labs.gpt2.finetune import finetune
+from labs.gpt2.finetune import finetune, training_rows
 from labs.gpt2.generate import Generator
 from labs.poetry.data import held_out_parts
 from labs.reports import atomic_write_json, atomic_write_text, device_line, markdown_table
 
-TEST_NOTE = ("**TEST PRESET**: a tiny, randomly initialised GPT-2 built for the tests; its "
+TEST_NOTE = ("**TEST PRESET**: a randomly initialised GPT-2 built for the tests; its "
              "numbers check the code, they are not results")
 
 
 def load_model(args):
     """The model a command works with: ``--run`` (a fine-tuned run) or ``--preset``."""
     if getattr(args, "run", None):
-        folder, run_id, _ = runs.find(f"gpt2/{args.corpus}/finetune", args.models_dir, args.run,
+        lab = f"gpt2/{args.corpus}/finetune"
+        folder, run_id, _ = runs.find(lab, args.models_dir, args.run,
                                       f"python -m labs.gpt2 finetune --corpus {args.corpus}")
+        status = runs.read_status(Path(getattr(args, "reports_dir", REPORTS_DIR)) / lab / "runs"
+                                  / run_id).get("status", "complete")
+        if status != "complete":
+            print(f"run {run_id} did not finish ({status}): this is its best checkpoint so far",
+                  file=sys.stderr)
+        if not (folder / "preset" / "config.json").is_file():
+            raise LabError(f"run {run_id} has no checkpoint yet ({folder / 'preset'}); pick "
+                           "another run or fine-tune again")
         model, source = presets.load_folder(folder / "preset", f"fine-tuned run {run_id}")
         return model, {**source, "fine_tuned_run": run_id}
     model, source = presets.load(args.preset, args.models_dir)
@@ -81,9 +94,9 @@ def evaluate_command(args):
     model, source = load_model(args)
     parts = text_parts(args)
     kind = "finetuned" if source["fine_tuned_run"] else "zero-shot"
+    scorer = Scorer(model, args.scoring)
     run = runs.start(f"gpt2/{args.corpus}/evaluate", kind + ("-test" if source["test"] else ""),
                      args.quick, args.reports_dir)
-    scorer = Scorer(model, args.scoring)
     started = time.perf_counter()
     score = scorer.bits_per_character(parts.held_out)
     seconds = time.perf_counter() - started
@@ -112,21 +125,46 @@ def evaluate_command(args):
 # ---------------------------------------------------------------- finetune
 def finetune_command(args):
     """Model → fine-tuned on the fit part for the budget, checkpoint chosen on the
-    validation part → held-out bits per character before and after."""
+    validation part → held-out bits per character before and after. ``--resume``
+    continues the last interrupted run from its last checkpoint (``finetune`` module)."""
+    resumed = getattr(args, "resumed", None)  # set by resume_run, before the settings
+    keras.utils.set_random_seed(args.seed)  # before the model exists: its dropout seeds too
     model, source = load_model(args)
     parts = text_parts(args)
     settings = args.finetuning
-    run = runs.start(f"gpt2/{args.corpus}/finetune",
-                     f"{settings.budget_minutes:g}min" + ("-test" if source["test"] else ""),
-                     args.quick, args.reports_dir, args.models_dir)
     scorer = Scorer(model, args.scoring)
-    before = scorer.bits_per_character(parts.held_out)
+    training_rows(scorer.encode(parts.fit), settings, int(model.backbone.max_sequence_length))
+    description = f"{settings.budget_minutes:g}min" + ("-test" if source["test"] else "")
+    run = resumed or runs.start(f"gpt2/{args.corpus}/finetune", description, args.quick,
+                                args.reports_dir, args.models_dir)
+    if not resumed:
+        atomic_write_json(run.models / "options.json",
+                          {name: getattr(args, name) for name in RESUMED_OPTIONS})
+    before = saved_before(run) or scorer.bits_per_character(parts.held_out)
+    atomic_write_json(run.models / "before.json", before)
     print(f"held-out before fine-tuning: {before['bits_per_character']:.3f} bits/char",
           file=sys.stderr)
-    note_progress("during fine-tuning", "the best checkpoint so far is in "
-                  f"{run.models / 'preset'}; the run is not published")
-    history, sequence_count = finetune(model, parts.fit, parts.validation, settings,
-                                       run.models / "preset", scorer)
+    note_progress("during fine-tuning", "the best checkpoint so far is kept in "
+                  f"{run.models / 'preset'} (generate --run {run.run_id} loads it); continue "
+                  f"with `python -m labs.gpt2 finetune --corpus {args.corpus} --resume`")
+    try:
+        history, sequence_count = finetune(model, parts.fit, parts.validation, settings,
+                                           run.models / "preset", scorer, run.models / BACKUP)
+    except LabError as error:  # a damaged backup: this run cannot continue
+        runs.abandon(run, str(error))
+    metrics = finetune_metrics(run, args, source, model, parts, history, sequence_count, before)
+    lines = write_finetune_report(run, args, source, model, parts, metrics)
+    publish(run, args, "1", "fine-tuned", lines, args.keep)
+    shutil.rmtree(run.models / BACKUP, ignore_errors=True)  # complete: nothing to resume
+    print(f"held-out {before['bits_per_character']:.3f} → "
+          f"{metrics['held_out']['bits_per_character']:.3f} bits/char; wrote "
+          f"{run.reports / 'report.md'}")
+    return metrics
+
+
+def finetune_metrics(run, args, source, model, parts, history, sequence_count, before):
+    """The best checkpoint scored on the held-out text, and what the run did (metrics.json)."""
+    settings = args.finetuning
     best, _ = presets.load_folder(run.models / "preset", f"run {run.run_id}")
     after = Scorer(best, args.scoring).bits_per_character(parts.held_out)
     chosen = min(history, key=lambda row: row["validation_bits_per_character"])
@@ -138,13 +176,52 @@ def finetune_command(args):
                "chosen_step": chosen["step"], "evaluations": history,
                "held_out_before": before, "held_out": after, "prompt": parts.prompt,
                "sample": comparison_sample(best, parts.prompt, settings.seed),
-               "sample_temperature": COMPARISON_TEMPERATURE, "quick": args.quick}
+               "sample_temperature": COMPARISON_TEMPERATURE, "quick": args.quick,
+               "resumed": bool(getattr(args, "resumed", None))}
     atomic_write_json(run.reports / "metrics.json", metrics)
-    lines = write_finetune_report(run, args, source, model, parts, metrics)
-    publish(run, args, "1", "fine-tuned", lines, args.keep)
-    print(f"held-out {before['bits_per_character']:.3f} → {after['bits_per_character']:.3f} "
-          f"bits/char; wrote {run.reports / 'report.md'}")
     return metrics
+
+
+# What a fine-tuning run is started with, saved in its models folder: --resume continues
+# with these, and refuses a command line that would change one of them.
+RESUMED_OPTIONS = ("preset", "quick", "context", "stride", "seed", "budget_minutes",
+                   "max_steps", "eval_every", "sequence_length", "batch_size", "learning_rate")
+
+
+def resume_run(args):
+    """``finetune --resume``: the last interrupted run, running again, as ``args.resumed``,
+    and ``args`` given the options it started with."""
+    args.resumed = runs.resume(f"gpt2/{args.corpus}/finetune", args.reports_dir,
+                               args.models_dir, "checkpoint")
+    return with_saved_options(args, args.resumed)
+
+
+def with_saved_options(args, run):
+    """``args`` with the options the resumed ``run`` started with (``RESUMED_OPTIONS``)."""
+    try:
+        saved = json.loads((run.models / "options.json").read_text(encoding="utf-8"))
+        saved = {name: saved[name] for name in RESUMED_OPTIONS}
+    except (OSError, ValueError, KeyError, TypeError):
+        runs.abandon(run, f"its options ({run.models / 'options.json'}) are missing or damaged")
+    changed = [f"--{name.replace('_', '-')} {getattr(args, name)} (it has {saved[name]})"
+               for name in sorted(getattr(args, "given", ())) if name in saved
+               and getattr(args, name) != saved[name]]
+    if changed:
+        raise LabError(f"--resume continues {run.run_id} with the options it started with; "
+                       f"{', '.join(changed)} would change it: drop the option, or fine-tune "
+                       "a new run without --resume")
+    for name, value in saved.items():
+        setattr(args, name, value)
+    return args
+
+
+def saved_before(run):
+    """The held-out score before fine-tuning, as a resumed run measured it at its start."""
+    try:
+        before = json.loads((run.models / "before.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return before if isinstance(before, dict) and "bits_per_character" in before else None
 
 
 def write_finetune_report(run, args, source, model, parts, metrics):

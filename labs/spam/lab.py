@@ -13,7 +13,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from labs import embeddings, runs, saving
-from labs.cli import LabError
+from labs.cli import LabError, decoded, utf8_text
 from labs.spam import baselines, data, models, report, text_models, train
 from labs.spam.config import Settings
 from labs.training import replicas, training_logs, write_summary
@@ -185,25 +185,10 @@ def read_messages(texts):
     for number, text in enumerate(texts, 1):
         if not text.strip():
             raise LabError(f"message {number} is empty; give the text of an SMS")
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:  # bytes that were not UTF-8, in an argument
-            raise LabError(f"message {number} is not UTF-8 text; type it again or convert "
-                           "it (iconv -t UTF-8)") from None
+        utf8_text(text, f"message {number}")  # bytes that were not UTF-8, in an argument
     if not texts:
         raise LabError("no message given; pass texts as arguments or one per line on stdin")
     return texts
-
-
-def decoded(line, number):
-    """One line of standard input (bytes, or text when stdin is already text)."""
-    if isinstance(line, str):
-        return line.rstrip("\n")
-    try:
-        return line.decode("utf-8").rstrip("\r\n")
-    except UnicodeDecodeError:
-        raise LabError(f"line {number} of standard input is not UTF-8 text; convert the file "
-                       "(iconv -t UTF-8) and pipe it again") from None
 
 
 METADATA_KEYS = ("variant", "inputs", "pipeline", "vector_size", "maxlen", "classes",
