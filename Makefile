@@ -18,7 +18,7 @@ QUICK_FLAG := $(if $(filter 1 yes true,$(QUICK)),--quick,)
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data spam poetry poetry-compare poetry-tune char-rnn words gpt2 test lint bench notebooks html tensorboard clean
+.PHONY: help venv data spam poetry poetry-compare poetry-tune char-rnn words gpt2 test lint bench bench-gpt2 notebooks html tensorboard clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -77,8 +77,11 @@ tensorboard: $(STAMP) ## TensorBoard on the runs trained with --tensorboard (ins
 	$(BIN)/python -m pip install --quiet -r requirements-tensorboard.txt -c constraints.txt
 	$(BIN)/tensorboard --logdir reports/tensorboard
 
-bench: $(STAMP) ## Benchmarks: the labs against the course recipes (~15 min; see bench/README.md)
+bench: $(STAMP) ## Benchmarks: the labs against the course recipes, and GPT-2 base's CPU cost (~20 min; see bench/README.md)
 	$(BIN)/python -m bench.run
+
+bench-gpt2: $(STAMP) ## What GPT-2 base costs on this CPU: random weights of its shape, built offline (~3 min)
+	$(BIN)/python -m bench.gpt2
 
 clean: ## Remove every run (reports and models), the caches and stray temporary files; never the datasets
 	find reports models -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +

@@ -1,6 +1,6 @@
 """Benchmarks: the labs' pipelines against the course's recipes, in one run, on one machine.
 
-    python -m bench.run            # `make bench`: ~15 minutes, writes reports/bench.{md,json}
+    python -m bench.run            # `make bench`: ~20 minutes, writes reports/bench.{md,json}
     python -m bench.run --smoke    # tiny inputs, one repeat: checks that the bench runs
 
 Every timing is repeated (median and spread of at least 3) and reported as a ratio of two
@@ -27,6 +27,7 @@ import pandas as pd
 import spacy
 import tensorflow as tf
 
+from bench import gpt2
 from labs import course, data, embeddings
 from labs.cli import LabError
 from labs.poetry import data as poetry_data
@@ -76,7 +77,7 @@ TARGETS = {"generation speedup": 50, "epoch time ratio": 0.8, "memory ratio": 0.
 TEMPERATURE = 0.5
 SEED = 42
 SECTIONS = ("Generation", "Training epoch", "Spam features", "Padded vs ragged", "Scaling",
-            "End to end")
+            "End to end", "GPT-2 base on this CPU")
 
 
 def heading(name):
@@ -476,7 +477,9 @@ def write_report(results, reports_dir, smoke):
     lines = [*header_lines(results, smoke), *generation_section(results),
              *training_section(results), *features_section(results),
              *padded_ragged_section(results), *scaling_section(results, reports_dir),
-             *end_to_end_section(results)]
+             *end_to_end_section(results),
+             *(gpt2.section(results["gpt2"], heading("GPT-2 base on this CPU")[3:])
+               if results.get("gpt2") else [])]
     missed = [line for line in lines if "**no**" in line]
     lines += ["## Targets missed\n", "None." if not missed else
               "Each row marked **no** above missed its target; the numbers are as measured."]
@@ -508,6 +511,8 @@ def run_benchmarks(results, args, workdir):
     results["padded_ragged"] = bench_padded_ragged(sizes.spam_epochs, sizes.spam_messages, log)
     if sizes.end_to_end:
         results["end_to_end"] = bench_end_to_end(workdir, log)
+    if not args.smoke:  # its own smoke test: python -m bench.gpt2 --smoke
+        results["gpt2"] = gpt2.run(log=log)
 
 
 def main(argv=None):
