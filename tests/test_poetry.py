@@ -432,7 +432,7 @@ def test_a_run_killed_after_one_epoch_keeps_its_model_and_resumes_to_one_history
     import time
 
     from conftest import REPOSITORY
-    from test_bad_inputs import interruptible
+    from conftest import interruptible
 
     folders = ["--reports-dir", str(tmp_path / "reports"), "--models-dir",
                str(tmp_path / "models")]

@@ -3,6 +3,7 @@ the report that lists every trial; the cosine schedule the search can choose."""
 
 import json
 import math
+import signal
 
 import numpy as np
 import optuna
@@ -13,6 +14,7 @@ from labs.poetry import data as poetry
 from labs.poetry.config import Config
 from labs.poetry.data import Corpus
 from labs.poetry.train import learning_rate_factor
+from conftest import start_lab, wait_for
 
 TEXT = "Sempre caro mi fu quest'ermo colle,\nE questa siepe, che da tanto parte\n"
 BASE = Config(corpus="leopardi", maxlen=12, step=3, objective="every-step", optimizer="adam",
@@ -99,3 +101,107 @@ def test_the_tune_command_lists_every_trial_and_names_the_best(tmp_path):
     assert all(f"- trial {number}: " in markdown for number in (1, 2))
     assert len((folder / "trials.csv").read_text().splitlines()) == 3
     assert "## Poetry tuning: leopardi" in (reports / "index.md").read_text()
+
+
+def test_compare_reads_the_tuned_configuration_of_the_last_complete_tuning_run(tmp_path):
+    folder = tmp_path / "poetry" / "nietzsche" / "tune"
+    (folder / "runs" / "20261204-120000-4x1min").mkdir(parents=True)
+    settings, source = compare.tuned_configuration(tmp_path, "leopardi")
+    assert settings == compare.CONFIGURATIONS[compare.TUNED]
+    assert source.startswith(f"the committed winner of make poetry-tune run "
+                             f"{compare.COMMITTED_TUNING}")
+    (folder / "latest.json").write_text(json.dumps({"run": "20261204-120000-4x1min"}))
+    best = folder / "runs" / "20261204-120000-4x1min" / "best.json"
+    best.write_text(json.dumps({"configuration": SMALL_GRU}))
+    settings, source = compare.tuned_configuration(tmp_path, "leopardi")
+    assert settings == SMALL_GRU
+    assert source.startswith("the best.json of make poetry-tune run 20261204-120000-4x1min on "
+                             "nietzsche")
+    assert compare.configuration(compare.TUNED, BASE, settings).cell == "gru"
+    best.write_text(json.dumps({"configuration": {**SMALL_GRU, "cell": "rnn-of-my-own"}}))
+    assert compare.tuned_configuration(tmp_path, "leopardi")[1].startswith("the committed")
+
+
+def test_the_course_budget_is_the_course_models_time_to_its_best():
+    course = {"seconds": [10.0, 21.0, 33.0], "held_out_loss": [2.0, 1.5, 1.6],
+              "best_loss": 1.5}
+    assert compare.budget_seconds(compare.COURSE_BUDGET, [course]) == 21.0
+    assert compare.budget_seconds(2.5, [course]) == 150.0
+    assert cli.build_parser().parse_args(["compare", "--budget-minutes", "course"]) \
+        .budget_minutes == "course"
+
+
+# ---------------------------------------------------------------- a study that survives
+TUNE = ["tune", "--corpus", "leopardi", "--quick", "--trial-minutes", "0", "--seed", "3"]
+
+
+def tune_folder(reports):
+    (run,) = (reports / "poetry" / "leopardi" / "tune" / "runs").iterdir()
+    return run
+
+
+def rows_by_trial(run):
+    lines = (run / "trials.csv").read_text().splitlines()
+    return {line.split(",")[0]: line for line in lines[1:]}
+
+
+def journal_study(run):
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(
+        str(run / "backup" / tune.JOURNAL)))
+    return optuna.load_study(study_name=tune.STUDY, storage=storage)
+
+
+@pytest.mark.slow
+def test_a_tune_killed_in_trial_k_resumes_with_its_first_trials_untouched(tmp_path):
+    reports = tmp_path / "reports"
+    arguments = [*TUNE, "--trials", "3", "--reports-dir", str(reports)]
+    process = start_lab("labs.poetry", arguments)
+    wait_for(process, "[trial 3/3]")
+    process.kill()
+    process.communicate()
+    run = tune_folder(reports)
+    before = rows_by_trial(run)
+    assert sorted(before) == ["1", "2"]
+    (cut_off,) = [trial for trial in journal_study(run).trials
+                  if trial.state == optuna.trial.TrialState.RUNNING]
+    frame = cli.main(["tune", "--corpus", "leopardi", "--resume", "--reports-dir", str(reports)])
+    assert len(frame) == 3  # the requested number of trials, none retrained
+    after = rows_by_trial(run)
+    assert {trial: after[trial] for trial in before} == before  # byte for byte
+    study = journal_study(run)
+    (retried,) = [trial for trial in study.trials if trial.number > cut_off.number]
+    assert retried.params == cut_off.params and retried.state.name == "COMPLETE"
+    assert json.loads((run / "run.json").read_text())["status"] == "complete"
+
+
+@pytest.mark.slow
+def test_two_workers_make_the_requested_number_of_distinct_trials(tmp_path):
+    reports = tmp_path / "reports"
+    frame = cli.main([*TUNE, "--trials", "4", "--workers", "2", "--reports-dir", str(reports)])
+    study = journal_study(tune_folder(reports))
+    states = [trial.state.name for trial in study.trials]
+    assert states == ["COMPLETE"] * 4 and len(frame) == 4
+    assert sorted(frame["trial"]) == [1, 2, 3, 4]
+    settings = {json.dumps(trial.params, sort_keys=True) for trial in study.trials}
+    assert len(settings) == 4  # no trial drawn twice
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("moment", ["[trial 2/3]", "validation loss"])
+def test_ctrl_c_at_a_trial_boundary_or_inside_a_trial_exits_130_in_one_line(tmp_path, moment):
+    """Inside a trial (the second, as it starts) and at a trial boundary (the first's result
+    printed, the study being told); either way the run is marked interrupted, not lost."""
+    reports = tmp_path / "reports"
+    process = start_lab("labs.poetry", [*TUNE, "--trials", "3", "--reports-dir", str(reports)])
+    wait_for(process, moment)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err[-2000:]
+    assert "Traceback" not in err and "Exception ignored" not in err
+    assert [line for line in err.splitlines() if "interrupted" in line] == [
+        err.strip().splitlines()[-1]]
+    assert err.strip().splitlines()[-1].startswith("labs.poetry: interrupted")
+    run = tune_folder(reports)
+    assert json.loads((run / "run.json").read_text())["status"] == "interrupted"
+    assert "[trial 3/3]" not in out  # nothing trained after the interrupt
+    assert len(journal_study(run).trials) >= 1

@@ -12,7 +12,7 @@ from pathlib import Path
 from labs import sampling
 from labs.cli import (MODELS_DIR, add_folder_options, add_keras_options, float_in,
                       add_run_options, finite_positive_float, non_negative_int, positive_int,
-                      given_options, quick_help, run_lab, with_default_command)
+                      given_options, quick_help, run_lab, whole_number, with_default_command)
 from labs.poetry import compare, data, lab, models, report, train, tune
 from labs.poetry.config import (CELLS, EMBEDDING_DIM, INPUTS, OBJECTIVES, QUICK, SCHEDULES,
                                  Config)
@@ -138,8 +138,9 @@ def add_compare_parser(commands):
                                                  "time and compare their held-out loss curves")
     parser.add_argument("--corpus", choices=data.CORPORA, default="nietzsche",
                         help="text to learn from (default: %(default)s)")
-    parser.add_argument("--budget-minutes", type=finite_positive_float,
-                        help="minutes of training per configuration (default: "
+    parser.add_argument("--budget-minutes", type=budget_minutes,
+                        help="minutes of training per configuration, or 'course': the course "
+                             "model's time to its best epoch in this run (default: "
                              f"{budget_defaults()})")
     parser.add_argument("--configurations", nargs="+", choices=compare.CONFIGURATIONS,
                         default=list(compare.CONFIGURATIONS), metavar="NAME",
@@ -154,6 +155,12 @@ def add_compare_parser(commands):
                         help=f"smoke run: the first {QUICK['characters']:,} characters, "
                              f"{QUICK['budget_minutes']} minutes per configuration")
     add_run_options(parser, models=False)
+
+
+def budget_minutes(text):
+    """``--budget-minutes``: a finite number above 0, or ``course``."""
+    return compare.COURSE_BUDGET if text == compare.COURSE_BUDGET else \
+        finite_positive_float(text)
 
 
 def budget_defaults():
@@ -177,7 +184,20 @@ def add_tune_parser(commands):
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: the first {QUICK['characters']:,} characters, at most "
                              f"{QUICK['budget_minutes']} minutes per trial")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the last unfinished tuning run: its finished trials are "
+                             "kept, a trial cut off is tried again, with the run's own options")
+    parser.add_argument("--workers", type=whole_number(1, 64), default=1,
+                        help="processes training trials side by side, each with its share of "
+                             "the cores (default: %(default)s)")
+    parser.add_argument("--storage", metavar="URL",
+                        help="keep the study in this database (sqlite:///tune.db, postgresql://"
+                             "user:password@host/db) so that tunes on other machines join it "
+                             "(default: a journal file in the run's folder)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)  # a worker of --workers: its run
+    parser.add_argument("--worker-number", type=int, default=0, help=argparse.SUPPRESS)
     add_run_options(parser, models=False)
+    return parser
 
 
 def build_parser():
@@ -188,7 +208,7 @@ def build_parser():
     parser.train = add_train_parser(commands)
     add_generate_parser(commands)
     add_compare_parser(commands)
-    add_tune_parser(commands)
+    parser.tune = add_tune_parser(commands)
     return parser
 
 
@@ -196,8 +216,8 @@ def main(argv=None):
     argv = with_default_command(argv, COMMANDS)
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "train":  # what --resume must not silently change
-        args.given = given_options(parser.train, argv[1:])
+    if args.command in ("train", "tune"):  # what --resume must not silently change
+        args.given = given_options(getattr(parser, args.command), argv[1:])
     command = {"train": on_devices(lab.train_command), "generate": generate_command,
                "compare": compare.compare_command, "tune": tune.tune_command}[args.command]
     return run_lab("labs.poetry", command, args)

@@ -15,20 +15,38 @@ Trial timings depend on the CPU, so a rerun on another machine may choose differ
 The run (``reports/poetry/<corpus>/tune/runs/<run id>/``) writes ``tune.md`` and
 ``trials.csv`` (every trial: its settings, epochs, seconds and validation loss, best first)
 after every trial, and ``best.json``: the winning settings as differences from ``Config``,
-which ``compare`` names as its tuned configuration.
+which ``compare`` reads from the last complete tuning run as its tuned configuration.
+
+The study lives in storage, not in memory: Optuna's journal file in the run's ``backup/``
+folder (or ``--storage``, a database URL that other machines join). ``--resume`` continues
+the last unfinished tuning run: its finished trials are kept as they are, a trial that was
+cut off is tried again with the same settings, and the budget per trial stays the same.
+``--workers N`` runs N processes on the study, each with its share of the cores: a trial's
+budget is still its seconds of training, so a trial learns less in them. Ctrl-C is
+honoured at any moment (a flag that the loop and the training check, since an interrupt
+that lands in a finalizer is swallowed by Python): one line, exit 130, the study intact.
 """
 
+import ctypes
+import fcntl
+import json
 import math
+import os
+import signal
+import subprocess
+import sys
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import asdict, replace
 
 import keras
 import optuna
 import pandas as pd
+from optuna.trial import TrialState
 
 from labs import runs
-from labs.cli import note_progress
+from labs.cli import LabError, note_progress
 from labs.poetry import data, models, train
 from labs.poetry.compare import BUDGET_MINUTES
 from labs.poetry.config import QUICK, Config
@@ -48,6 +66,11 @@ STARTING_POINTS = (
      "dropout": 0.0, "clipnorm": 1.0})
 RANDOM_TRIALS = 6  # the starting points included
 UNLIMITED_EPOCHS = 10_000  # the budget ends a trial (or early stopping)
+JOURNAL = "study.journal"  # Optuna's journal storage, in the run's backup folder
+STUDY = "tune"  # the study's name in its storage
+# What a tuning run is started with (options.json): --resume continues with these.
+RESUMED_OPTIONS = ("trials", "trial_minutes", "seed", "quick", "storage", "workers")
+INTERRUPTED = []  # set by the SIGINT handler; checked between and inside trials
 
 
 def suggest(trial, base):
@@ -87,6 +110,23 @@ def differences(config):
             if name not in skipped and value != defaults[name]}
 
 
+class StopOnInterrupt(keras.callbacks.Callback):
+    """Ctrl-C inside a trial, even one Python swallowed: the next batch ends the trial."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        check_interrupted()
+
+
+def check_interrupted():
+    if INTERRUPTED:
+        raise KeyboardInterrupt
+
+
+def on_interrupt(signum, frame):
+    INTERRUPTED.append(signum)
+    raise KeyboardInterrupt
+
+
 def run_trial(config, corpus, budget_seconds):
     """Train ``config`` for ``budget_seconds`` of training on the fitting part; its
     validation curve, seconds, epochs and parameters. The held-out windows are not built."""
@@ -96,7 +136,8 @@ def run_trial(config, corpus, budget_seconds):
     model = models.build(config, len(corpus.vocabulary))
     report = train.EpochReport(config.model_metadata(corpus.vocabulary), "", math.inf,
                                config.seed)
-    history, _ = train.fit(model, prepared, config, report, [], budget_seconds=budget_seconds)
+    history, _ = train.fit(model, prepared, config, report, [StopOnInterrupt()],
+                           budget_seconds=budget_seconds)
     return {"validation_loss": min(history["val_loss"]), "epochs": len(history["val_loss"]),
             "training_seconds": float(sum(report.training_seconds)),
             "parameters": model.count_params(), "validation_curve": history["val_loss"]}
@@ -134,29 +175,45 @@ def shown(value):
 def tune_command(args):
     """Corpus → ``--trials`` configurations, each trained for ``--trial-minutes`` and scored
     on the validation part → the trial table and the winner, in a run of its own."""
-    minutes = BUDGET_MINUTES[args.corpus] if args.trial_minutes is None else args.trial_minutes
-    minutes = min(minutes, QUICK["budget_minutes"]) if args.quick else minutes
-    base = Config(corpus=args.corpus, seed=args.seed, quick=args.quick, objective="every-step",
-                  optimizer="adam", epochs=UNLIMITED_EPOCHS)  # each trial resolves its own
+    if args.worker:
+        return worker_command(args)
+    INTERRUPTED.clear()
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        return tune(args)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def tune(args):
+    """``tune_command`` with Ctrl-C's flag set up (see the module)."""
+    run = resumed_run(args) if args.resume else None
+    minutes, base, corpus = settings(args)
+    if run is None:
+        run = runs.start(f"poetry/{args.corpus}/tune", f"{args.trials}x{minutes:g}min",
+                         args.quick, args.reports_dir)
+        atomic_write_json(run.reports / "options.json",
+                          {name: getattr(args, name) for name in RESUMED_OPTIONS})
+    study = open_study(args.storage, run, args.seed, args.trials)
+    if args.resume:
+        retry_cut_off(study)
     common = base.resolved()
-    corpus = data.read_corpus(common.corpus, args.datasets_dir, common.lowercase,
-                              common.characters, common.maxlen)
-    run = runs.start(f"poetry/{args.corpus}/tune", f"{args.trials}x{minutes:g}min", args.quick,
-                     args.reports_dir)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(
-        seed=args.seed, n_startup_trials=RANDOM_TRIALS, multivariate=True, group=True))
-    for point in STARTING_POINTS[:args.trials]:
-        study.enqueue_trial(point)
+    note_progress("during the first trial", "the study is kept; continue with `python -m "
+                  f"labs.poetry tune --corpus {args.corpus} --resume`")
     started = time.perf_counter()
 
-    def after_trial(study, trial):
+    def after_trial(completed):
         write_report(study, run, common, minutes, args.trials, time.perf_counter() - started)
-        note_progress(f"after trial {trial.number + 1} of {args.trials}")
+        note_progress(f"after trial {completed} of {args.trials}",
+                      "the finished trials are kept in the study; continue with `python -m "
+                      f"labs.poetry tune --corpus {args.corpus} --resume`")
 
-    study.optimize(Objective(base, corpus, minutes * 60, args.trials), n_trials=args.trials,
-                   callbacks=[after_trial], catch=())
+    if args.workers > 1:
+        run_workers(args, run, study, after_trial)
+    else:
+        work(study, Objective(base, corpus, minutes * 60, args.trials), args.trials,
+             run.reports / BACKUP_LOCK, after_trial)
+    check_interrupted()
     frame, header = write_report(study, run, common, minutes, args.trials,
                                  time.perf_counter() - started)
     runs.publish(run, f"22-poetry-tune-{args.corpus}",
@@ -165,6 +222,190 @@ def tune_command(args):
     print(f"best: {describe(study.best_trial.user_attrs['configuration'])}")
     print(f"wrote {run.reports / 'tune.md'} ({run.describe()})")
     return frame
+
+
+BACKUP_LOCK = f"{runs.BACKUP}/ask.lock"  # one worker at a time counts and asks
+
+
+def settings(args):
+    """The trial budget in minutes, the base ``Config`` and the corpus."""
+    minutes = BUDGET_MINUTES[args.corpus] if args.trial_minutes is None else args.trial_minutes
+    minutes = min(minutes, QUICK["budget_minutes"]) if args.quick else minutes
+    base = Config(corpus=args.corpus, seed=args.seed, quick=args.quick, objective="every-step",
+                  optimizer="adam", epochs=UNLIMITED_EPOCHS)  # each trial resolves its own
+    common = base.resolved()
+    corpus = data.read_corpus(common.corpus, args.datasets_dir, common.lowercase,
+                              common.characters, common.maxlen)
+    return minutes, base, corpus
+
+
+def resumed_run(args):
+    """The last unfinished tuning run, running again; ``args`` given its options (an option
+    given on this command line that would change one is refused)."""
+    run = runs.resume(f"poetry/{args.corpus}/tune", args.reports_dir, args.reports_dir,
+                      "trial")
+    try:
+        saved = json.loads((run.reports / "options.json").read_text(encoding="utf-8"))
+        saved = {name: saved[name] for name in RESUMED_OPTIONS}
+    except (OSError, ValueError, KeyError, TypeError):
+        runs.abandon(run, f"its options ({run.reports / 'options.json'}) are missing or damaged")
+    changed = [f"--{name.replace('_', '-')} {getattr(args, name)} (it has {saved[name]})"
+               for name in sorted(getattr(args, "given", ())) if name in saved
+               and getattr(args, name) != saved[name]]
+    if changed:
+        raise LabError(f"--resume continues {run.run_id} with the options it started with; "
+                       f"{', '.join(changed)} would change it: drop the option, or tune "
+                       "anew without --resume")
+    for name, value in saved.items():
+        setattr(args, name, value)
+    return run
+
+
+def storage_of(url, run):
+    """The study's storage: ``url`` (an RDB URL such as postgresql://... or sqlite:///...)
+    or the journal file in the run's backup folder."""
+    if url:
+        try:
+            return optuna.storages.RDBStorage(url)
+        except Exception as error:  # SQLAlchemy's errors for a bad URL, a refused connection
+            raise LabError(f"--storage {url}: cannot open it ({type(error).__name__}: "
+                           f"{str(error).splitlines()[0][:120]}); give a database URL such as "
+                           "sqlite:///tune.db or postgresql://user:password@host/database") \
+                from None
+    folder = run.reports / runs.BACKUP
+    folder.mkdir(parents=True, exist_ok=True)
+    return optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(folder / JOURNAL)))
+
+
+def open_study(url, run, seed, trials, worker=None):
+    """The run's study, created with the starting points by the tuning process the first
+    time (``worker`` None); each worker's sampler has a seed of its own, so that two
+    workers never draw the same random trial."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    study = optuna.create_study(
+        study_name=STUDY if not url else f"rnn-labs-{run.lab.replace('/', '-')}",
+        storage=storage_of(url, run), load_if_exists=True, direction="minimize",
+        sampler=optuna.samplers.TPESampler(seed=seed + (worker or 0),
+                                           n_startup_trials=RANDOM_TRIALS, multivariate=True,
+                                           group=True))
+    if worker is None and not study.trials:
+        for point in STARTING_POINTS[:trials]:
+            study.enqueue_trial(point)
+    return study
+
+
+def retry_cut_off(study):
+    """Trials that a killed or interrupted run left unfinished are marked failed and tried
+    again with the same settings (each once: the study remembers which it retried)."""
+    retried = set(study.user_attrs.get("retried", []))
+    for trial in study.get_trials(deepcopy=False):
+        if trial.state == TrialState.RUNNING:
+            study.tell(trial.number, state=TrialState.FAIL)
+        if trial.state in (TrialState.RUNNING, TrialState.FAIL) and \
+                trial.number not in retried:
+            study.enqueue_trial(trial.params, skip_if_exists=False)
+            retried.add(trial.number)
+            print(f"trial {trial.number + 1} was cut off: it is tried again with the same "
+                  "settings", file=sys.stderr)
+    study.set_user_attr("retried", sorted(retried))
+
+
+@contextmanager
+def exclusive(lock_path):
+    """One process at a time (a file lock; several workers on one machine)."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def work(study, objective, trials, lock_path, after_trial=None):
+    """Ask, train, tell, until the study holds ``trials`` finished trials (those running
+    elsewhere count, so that workers together make exactly that many)."""
+    while True:
+        check_interrupted()
+        with exclusive(lock_path):
+            states = [trial.state for trial in study.get_trials(deepcopy=False)]
+            if states.count(TrialState.COMPLETE) + states.count(TrialState.RUNNING) >= trials:
+                return
+            trial = study.ask()
+        try:
+            value = objective(trial)
+        except BaseException:
+            study.tell(trial, state=TrialState.FAIL)
+            raise
+        study.tell(trial, value)
+        if after_trial:
+            after_trial(sum(trial.state == TrialState.COMPLETE
+                            for trial in study.get_trials(deepcopy=False)))
+
+
+def run_workers(args, run, study, after_trial):
+    """``--workers`` processes on the study, each with its share of the cores; the report
+    is rewritten whenever a trial finishes. Ctrl-C stops them all (each marks its trial
+    failed, so that --resume retries it)."""
+    threads = max(1, (os.cpu_count() or 1) // args.workers)
+    environment = dict(os.environ, TF_NUM_INTRAOP_THREADS=str(threads),
+                       TF_NUM_INTEROP_THREADS="1", OMP_NUM_THREADS=str(threads))
+    command = [sys.executable, "-m", "labs.poetry", "tune", "--corpus", args.corpus,
+               "--reports-dir", str(args.reports_dir), "--datasets-dir", str(args.datasets_dir),
+               "--worker", run.run_id]
+    print(f"{args.workers} workers on the study, {threads} thread(s) each", file=sys.stderr)
+    workers = [subprocess.Popen(command + ["--worker-number", str(number)], env=environment,
+                                preexec_fn=die_with_parent) for number in range(args.workers)]
+    completed = 0
+    try:
+        while any(worker.poll() is None for worker in workers):
+            time.sleep(1)
+            done = sum(trial.state == TrialState.COMPLETE
+                       for trial in study.get_trials(deepcopy=False))
+            if done > completed:
+                completed = done
+                after_trial(completed)
+    except KeyboardInterrupt:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGINT)
+        for worker in workers:
+            worker.wait()
+        raise
+    failed = [worker.returncode for worker in workers if worker.returncode]
+    if failed:
+        raise LabError(f"{len(failed)} of {args.workers} tuning workers failed (exit status "
+                       f"{failed[0]}); the finished trials are kept: continue with --resume")
+
+
+def die_with_parent():
+    """In a worker, before Python starts: the kernel kills it when the tuning process dies
+    (Linux), so that a killed tune never leaves workers training on; Ctrl-C's default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def worker_command(args):
+    """One worker of ``run_workers``: trials until the study has enough; Ctrl-C ends it
+    quietly (the tuning process says the one line)."""
+    run = runs.Run(f"poetry/{args.corpus}/tune", args.worker, False, args.reports_dir,
+                   args.reports_dir)
+    saved = json.loads((run.reports / "options.json").read_text(encoding="utf-8"))
+    for name in RESUMED_OPTIONS:
+        setattr(args, name, saved[name])
+    minutes, base, corpus = settings(args)
+    study = open_study(args.storage, run, args.seed, args.trials, args.worker_number)
+    signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        work(study, Objective(base, corpus, minutes * 60, args.trials), args.trials,
+             run.reports / BACKUP_LOCK)
+    except KeyboardInterrupt:
+        sys.exit(130)
 
 
 def trial_frame(study):
@@ -188,6 +429,8 @@ def trial_frame(study):
 def write_report(study, run, base, minutes, trials, seconds):
     """tune.md, trials.csv and best.json of the trials finished so far."""
     frame = trial_frame(study)
+    if frame.empty:
+        return frame, []
     best = study.best_trial
     header = [f"Run {run.describe()}",
               f"{len(frame)} of {trials} trials, each {minutes:g} minutes of training "
