@@ -279,9 +279,10 @@ def write_report(corpus, result, metrics, run):
 # ---------------------------------------------------------------- the story
 def run(args):
     """Text → held-out split → train → evaluate against the baselines → report."""
-    text = data.load_text(data.locate(CORPORA[args.corpus], args.datasets_dir))
+    path = data.locate(CORPORA[args.corpus], args.datasets_dir)
+    text = data.load_text(path)
     train_text, validation_text = split_holdout(text)
-    check_length(text, validation_text, args.seq_length)
+    check_length(path, text, validation_text, args.seq_length)
     run_folder = runs.start(f"char_rnn_numpy/{args.corpus}", f"h{args.hidden}", args.quick,
                             args.reports_dir)
     result = train(train_text, args.iterations, args.embed_dim, args.hidden, args.seq_length,
@@ -296,11 +297,11 @@ def run(args):
     return metrics
 
 
-def check_length(text, validation_text, seq_length):
+def check_length(path, text, validation_text, seq_length):
     """Refuse, before training, a text whose held-out part cannot hold one chunk."""
     needed = int((seq_length + 1) / data.VALIDATION_FRACTION) + 1
     if len(validation_text) < seq_length + 1:
-        raise LabError(f"the text has {len(text):,} characters: too short for --seq-length "
+        raise LabError(f"{path} has {len(text):,} characters: too short for --seq-length "
                        f"{seq_length}, since the held-out last 10% must hold one chunk of "
                        f"{seq_length + 1} characters; at least {needed:,} characters are "
                        "needed (or a smaller --seq-length)")

@@ -108,9 +108,10 @@ def locate(name, datasets_dir=DATASETS_DIR, download=True, log=print):
                            "--datasets-dir")
     target = datasets_dir / name
     if target.is_file():
-        if sha256_of(target) != dataset.sha256:
-            log(f"warning: {target} differs from the known edition (sha256 "
-                f"{dataset.sha256[:12]}...); using it as it is, with its own statistics")
+        if (digest := sha256_of(target)) != dataset.sha256:
+            log(f"warning: {target} differs from the known edition of {name} (its sha256 "
+                f"{digest[:12]}…, the known edition's {dataset.sha256[:12]}…); using it as it "
+                "is, with its own statistics")
         return target
     for folder in search_path():
         candidate = folder / name
@@ -131,9 +132,10 @@ def locate(name, datasets_dir=DATASETS_DIR, download=True, log=print):
 def copy_from_search_path(candidate, target, dataset, log):
     """Copy a verified file into datasets/; one that differs from the known edition is
     used where it is, with a warning, so that fixing the shared copy fixes the labs."""
-    if sha256_of(candidate) != dataset.sha256:
-        log(f"warning: {candidate} differs from the known edition of {dataset.name} (sha256 "
-            f"{dataset.sha256[:12]}...); using it in place, not copying it into {target.parent}")
+    if (digest := sha256_of(candidate)) != dataset.sha256:
+        log(f"warning: {candidate} differs from the known edition of {dataset.name} (its "
+            f"sha256 {digest[:12]}…, the known edition's {dataset.sha256[:12]}…); using it in "
+            f"place, not copying it into {target.parent}")
         return candidate
     with atomic_path(target) as temporary:
         shutil.copyfile(candidate, temporary)

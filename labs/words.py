@@ -252,7 +252,7 @@ def run(args):
     keras.utils.set_random_seed(args.seed)
     seed_phrase = args.seed_phrase or SEED_PHRASES[args.corpus]
     if not tokenize(seed_phrase):
-        raise LabError("the seed phrase has no words")
+        raise LabError(f"--seed-phrase {seed_phrase!r} has no words; give a word or two")
     parts = held_out_parts(args.corpus, args.datasets_dir, args.seed,
                            QUICK["characters"] if args.quick else None, log=lambda *_: None)
     tokens = Tokenization(args.tokens, parts.fit, args.min_count, args.vocabulary_size)

@@ -69,10 +69,11 @@ def world(tmp_path_factory, dataset_path):
         dataset_path(name)
     spam.main(spam_args(root))
     poetry.main(["train", "--corpus", "leopardi", *SMALL_POETRY, *folders(root)])
-    # The course's model on Leopardi (one epoch on every 40th window) stands in for the
-    # course configuration of a full comparison of every other one, for seconds each.
-    poetry.main(["train", "--corpus", "leopardi", "--step", "40", "--epochs", "1",
-                 "--sample-every", "9", *folders(root)])
+    # The course's model on Leopardi (one epoch, the course's windows: a reference must share
+    # the comparison's corpus settings) stands in for the course configuration of a full
+    # comparison of every other one, for seconds each.
+    poetry.main(["train", "--corpus", "leopardi", "--epochs", "1", "--sample-every", "9",
+                 *folders(root)])
     poetry.main(["compare", "--corpus", "leopardi", "--reference", str(course_metrics(root)),
                  "--budget-minutes", "0.02", "--reports-dir", str(root / "reports")])
     assert (root / "reports" / "poetry" / "leopardi" / "compare" / "latest.json").is_file()
@@ -278,6 +279,17 @@ def test_datasets_that_is_a_file(unchanged, tmp_path):
     one_line_error(raised, "labs.poetry", "is a file, not a folder")
 
 
+def test_a_dataset_that_is_not_the_known_edition_names_both_hashes(tmp_path, capsys):
+    """What spam train --datasets-dir says of a file that is not the known edition."""
+    (tmp_path / "sms_spam.tsv").write_text("ham\thello\n", encoding="utf-8")
+    data.locate("sms_spam.tsv", tmp_path, download=False)
+    digest = hashlib.sha256(b"ham\thello\n").hexdigest()[:12]
+    known = data.DATASETS["sms_spam.tsv"].sha256[:12]
+    assert (f"warning: {tmp_path / 'sms_spam.tsv'} differs from the known edition of "
+            f"sms_spam.tsv (its sha256 {digest}…, the known edition's {known}…)") in \
+        capsys.readouterr().out
+
+
 def test_a_bad_file_on_the_search_path_is_not_copied(tmp_path, monkeypatch, capsys):
     shared = tmp_path / "shared"
     shared.mkdir()
@@ -322,7 +334,7 @@ def test_char_rnn_on_a_short_corpus_fails_before_training(tmp_path):
     (folder / "leopardi.txt").write_text("Sempre caro mi fu quest'ermo colle\n" * 3)
     with pytest.raises(SystemExit) as raised:
         char_rnn_numpy.main(["--datasets-dir", str(folder), "--reports-dir", str(tmp_path)])
-    one_line_error(raised, "labs.char_rnn_numpy", "has 105 characters",
+    one_line_error(raised, "labs.char_rnn_numpy", f"{folder / 'leopardi.txt'} has 105 characters",
                    "at least 261 characters are needed")
     assert not (tmp_path / "char_rnn_numpy").exists()
 
@@ -490,9 +502,9 @@ def compare_runs(root, corpus="leopardi"):
 def test_a_quick_or_subset_compare_never_replaces_the_full_one(unchanged, capsys):
     full = json.loads((unchanged / "reports" / "poetry" / "leopardi" / "compare" /
                        "latest.json").read_text())["run"]
-    for extra in (["--quick"], ["--configurations", "every-step GRU"]):
-        poetry.main(["compare", "--corpus", "leopardi", "--budget-minutes", "0.02",
-                     "--reference", str(course_metrics(unchanged)), *extra,
+    reference = ["--reference", str(course_metrics(unchanged))]  # a full run: not for --quick
+    for extra in (["--quick"], ["--configurations", "every-step GRU", *reference]):
+        poetry.main(["compare", "--corpus", "leopardi", "--budget-minutes", "0.02", *extra,
                      "--reports-dir", str(unchanged / "reports")])
     quick, subset = compare_runs(unchanged)[-2:]
     assert quick.name.endswith("-quick") and subset.name.endswith("-subset")
@@ -521,20 +533,38 @@ def test_a_compare_with_nothing_to_train_is_refused(unchanged):
     ("small", ["is not the course model on leopardi: maxlen 12 (not 40), units 16 (not 128)"]),
     ("nietzsche", ["is not the course model on nietzsche: corpus 'leopardi'"]),
     ("transformer", ["cell 'transformer' (not 'lstm')", "objective 'every-step'"]),
+    ("no generation", ["generation_comparison has no stateful chars_per_second above 0"]),
+    ("history oops", ["history is not a dict of per-epoch losses"]),
+    ("history empty", ["history is not a dict of per-epoch losses (loss, val_loss)"]),
+    ("seconds abc", ["training_seconds_per_epoch is not 1 numbers above 0"]),
+    ("quick", ["quick is True, this comparison's is False (a QUICK run cannot stand in"]),
+    ("step 999", ["step is 999, this comparison's is 1"]),
+    ("lowercase", ["lowercase is True, this comparison's is False"]),
+    ("all NaN", ["history['loss'] is not 1 finite numbers"]),
 ])
 def test_a_bad_reference_is_one_line(unchanged, tmp_path, content, fragments):
     course = json.loads(course_metrics(unchanged).read_text())
+    nan_history = {name: [float("nan")] * len(values) for name, values in course["history"].items()}
     planted = {"small": {**course, "maxlen": 12, "units": 16},
                "nietzsche": course,
-               "transformer": {**course, "cell": "transformer", "objective": "every-step"}}
+               "transformer": {**course, "cell": "transformer", "objective": "every-step"},
+               "no generation": {**course, "generation_comparison": {}},
+               "history oops": {**course, "history": "oops"},
+               "history empty": {**course, "history": {}},
+               "seconds abc": {**course, "training_seconds_per_epoch": "abc"},
+               "quick": {**course, "quick": True}, "step 999": {**course, "step": 999},
+               "lowercase": {**course, "lowercase": True}, "all NaN": {**course,
+                                                                      "history": nan_history}}
     reference = tmp_path / "metrics.json"
     reference.write_bytes(content if isinstance(content, bytes) else
                           json.dumps(planted[content]).encode())
     corpus = "nietzsche" if content == "nietzsche" else "leopardi"
+    started = compare_runs(unchanged, corpus)
     with pytest.raises(SystemExit) as raised:
         poetry.main(["compare", "--corpus", corpus, "--reference", str(reference),
                      "--reports-dir", str(unchanged / "reports")])
     one_line_error(raised, "labs.poetry", "--reference", *fragments)
+    assert compare_runs(unchanged, corpus) == started  # refused before any run started
 
 
 def test_a_compare_killed_mid_configuration_then_rerun(unchanged):

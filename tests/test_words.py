@@ -124,7 +124,8 @@ def test_cli_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as raised:
         words.main(["--quick", "--corpus", "leopardi", "--seed-phrase", "   ",
                     "--reports-dir", str(tmp_path)])
-    assert str(raised.value.code) == "labs.words: error: the seed phrase has no words"
+    assert str(raised.value.code) == ("labs.words: error: --seed-phrase '   ' has no words; "
+                                      "give a word or two")
 
 
 class MostlyUnknown:

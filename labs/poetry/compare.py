@@ -20,6 +20,7 @@ import json
 import math
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -28,7 +29,7 @@ import pandas as pd
 from labs import runs
 from labs.cli import LabError, note_progress
 from labs.poetry import data, models, train
-from labs.poetry.config import QUICK, Config
+from labs.poetry.config import CELLS, INPUTS, OBJECTIVES, OPTIMIZERS, QUICK, SCHEDULES, Config
 from labs.poetry.generate import Generator
 from labs.reports import (atomic_path, atomic_write_json, atomic_write_text, device_line,
                           markdown_table, pyplot, save_figure)
@@ -47,11 +48,14 @@ CONFIGURATIONS = {
     "every-step transformer": {**EVERY_STEP, "cell": "transformer", "layers": 2,
                                "learning_rate": 1e-3},
 }
-# The winner of `make poetry-tune` on Nietzsche (run 20261201-185925-16x2.5min, trial 14 of
-# 16: 1.328 nats on the validation part after 146 s of training; its best.json): a wider
-# LSTM on a small embedding, short sequences, dropout, a higher peak learning rate that a
-# cosine brings to 0 at the end of the budget.
+# The tuned configuration is the best.json of the last complete `make poetry-tune` run on
+# this corpus (else on Nietzsche, where make poetry-tune runs). Without one, the winner of
+# the run committed in docs/poetry-tune-nietzsche.md (20261201-185925-16x2.5min, trial 14 of
+# 16: 1.328 nats on the validation part after 146 s of training): a wider LSTM on a small
+# embedding, short sequences, dropout, a higher peak learning rate that a cosine brings to 0
+# at the end of the budget.
 TUNED = "every-step LSTM, tuned (make poetry-tune)"
+COMMITTED_TUNING = "20261201-185925-16x2.5min"
 CONFIGURATIONS[TUNED] = {"units": 256, "objective": "every-step", "seq_length": 64,
                          "inputs": "embedding", "embedding_dim": 32, "dropout": 0.2,
                          "optimizer": "adam", "learning_rate": 0.006025562008540594,
@@ -59,6 +63,7 @@ CONFIGURATIONS[TUNED] = {"units": 256, "objective": "every-step", "seq_length": 
 # Minutes of training per budgeted configuration (and per tuning trial): with the course
 # model to its early stop on both corpora, make poetry-compare stays under 45 minutes.
 BUDGET_MINUTES = {"nietzsche": 2.5, "leopardi": 1.0}
+COURSE_BUDGET = "course"  # --budget-minutes course: the course model's time to its best
 REFERENCE_EPOCHS = 20  # the course model stops early before this on both corpora
 UNLIMITED_EPOCHS = 10_000
 SAMPLE_TEMPERATURES = (0.5, 1.0)
@@ -72,26 +77,33 @@ def compare_command(args):
     """Corpus → every configuration for the same budget (the course's to its early stop) →
     one report of held-out loss against seconds of training, in a run of its own."""
     budget = args.budget_minutes or BUDGET_MINUTES[args.corpus]
-    budget = min(budget, QUICK["budget_minutes"]) if args.quick else budget
+    if args.quick and budget != COURSE_BUDGET:
+        budget = min(budget, QUICK["budget_minutes"])
     base = Config(corpus=args.corpus, seed=args.seed, quick=args.quick,
                   epochs=QUICK["epochs"] if args.quick else REFERENCE_EPOCHS)
     common = base.resolved()  # the corpus settings every configuration shares
     reference = read_reference(args.reference, common) if args.reference else None
     names = chosen_configurations(args.configurations, reference)
+    tuned, tuned_from = tuned_configuration(args.reports_dir, args.corpus)
     corpus = data.read_corpus(common.corpus, args.datasets_dir, common.lowercase,
                               common.characters, common.maxlen)
     seed_text = data.random_window(corpus.held_out_text, common.maxlen,
                                    np.random.RandomState(args.seed))
-    run = runs.start(f"poetry/{args.corpus}/compare", f"{budget:g}min", args.quick,
-                     args.reports_dir, partial=len(names) + bool(reference) < len(CONFIGURATIONS))
+    run = runs.start(f"poetry/{args.corpus}/compare", f"{budget}" if budget == COURSE_BUDGET
+                     else f"{budget:g}min", args.quick, args.reports_dir,
+                     partial=len(names) + bool(reference) < len(CONFIGURATIONS))
     rows = [reference] if reference else []
     for number, name in enumerate(names, 1):
+        seconds = budget_seconds(budget, rows)
         print(f"[{number}/{len(names)}] {name}" + ("" if name == COURSE else
-                                                    f", {budget} minutes"))
-        rows.append(train_configuration(name, configuration(name, base), corpus, seed_text,
-                                        None if name == COURSE else budget * 60, run.reports))
+                                                    f", {seconds:.0f} s of training"))
+        rows.append(train_configuration(name, configuration(name, base, tuned), corpus,
+                                        seed_text, None if name == COURSE else seconds,
+                                        run.reports))
         note_progress(f"after configuration {number} of {len(names)} ({name})")
-    header = header_lines(common, budget, rows[0], names, run)
+    header = header_lines(common, budget, budget_seconds(budget, rows), rows[0], names, run)
+    if TUNED in names:
+        header["lines"].insert(-1, f"Tuned configuration: {tuned_from}")
     header["lines"][-1:-1] = verdict_lines(rows, GOALS.get(args.corpus))
     frame = write_comparison(rows, run.reports, header)
     runs.publish(run, f"21-poetry-compare-{args.corpus}", index_section(frame, header, run),
@@ -99,6 +111,45 @@ def compare_command(args):
     print(frame.to_string(index=False))
     print(f"wrote {run.reports / 'compare.md'} ({run.describe()})")
     return frame
+
+
+def valid_settings(settings):
+    """A ``LabError`` unless ``settings`` are fields of ``Config`` with values it can take."""
+    choices = {"cell": CELLS, "objective": OBJECTIVES, "inputs": INPUTS,
+               "optimizer": OPTIMIZERS, "schedule": SCHEDULES}
+    wrong = [name for name, allowed in choices.items()
+             if name in settings and settings[name] not in allowed]
+    if wrong:
+        raise LabError(f"not a configuration of the lab: {', '.join(wrong)}")
+    replace(Config(), **settings).resolved()  # unknown fields: a TypeError
+
+
+def budget_seconds(budget, rows):
+    """Seconds of training per budgeted configuration: ``budget`` minutes, or with
+    ``--budget-minutes course`` the course row's time to its best epoch."""
+    if budget != COURSE_BUDGET:
+        return budget * 60
+    return time_to_reach(rows[0], rows[0]["best_loss"]) if rows else math.inf
+
+
+def tuned_configuration(reports_dir, corpus):
+    """The tuned configuration's settings and where they come from: the best.json of the
+    last complete full tuning run on ``corpus`` (else Nietzsche), or the committed one."""
+    for tuned_on in dict.fromkeys((corpus, "nietzsche")):
+        folder = Path(reports_dir) / "poetry" / tuned_on / "tune"
+        try:
+            pointer = json.loads((folder / "latest.json").read_text(encoding="utf-8"))
+            best = json.loads((folder / "runs" / pointer["run"] / "best.json").read_text(
+                encoding="utf-8"))
+            settings = dict(best["configuration"])
+            valid_settings(settings)
+        except (OSError, ValueError, KeyError, TypeError, LabError):
+            continue
+        return settings, (f"the best.json of make poetry-tune run {pointer['run']} on "
+                          f"{tuned_on}: {', '.join(f'{k} {v}' for k, v in settings.items())}")
+    return CONFIGURATIONS[TUNED], (f"the committed winner of make poetry-tune run "
+                                   f"{COMMITTED_TUNING} on nietzsche (no complete tuning run "
+                                   f"in {reports_dir})")
 
 
 def chosen_configurations(chosen, reference):
@@ -113,10 +164,11 @@ def chosen_configurations(chosen, reference):
     return names
 
 
-def configuration(name, base):
+def configuration(name, base, tuned=None):
     """One configuration's ``Config``: ``base`` (the command's, not yet resolved) with the
-    configuration's differences, resolved."""
-    config = replace(base, **CONFIGURATIONS[name])
+    configuration's differences (``tuned``: the tuned one's, if read from a tuning run),
+    resolved."""
+    config = replace(base, **(tuned if name == TUNED and tuned else CONFIGURATIONS[name]))
     if name != COURSE:  # the budget ends these, not an epoch count
         config = replace(config, epochs=UNLIMITED_EPOCHS)
     return config.resolved()
@@ -124,7 +176,10 @@ def configuration(name, base):
 
 def train_configuration(name, config, corpus, seed_text, budget_seconds, folder):
     """One configuration, trained to its budget (or, for the course, to its early stop):
-    its curve, best loss, parameters, generation speed and samples."""
+    its curve, best loss, parameters, generation speed and samples. It starts from a fresh
+    Keras session, as if alone: without it, the last configuration's epochs took twice as
+    long as the same configuration's alone."""
+    keras.backend.clear_session(free_memory=True)
     keras.utils.set_random_seed(config.seed)
     prepared = train.training_data(config, corpus)
     model = models.build(config, len(corpus.vocabulary))
@@ -159,8 +214,9 @@ REFERENCE_KEYS = ("corpus", "maxlen", "cell", "objective", "layers", "units", "o
 
 
 def read_reference(path, base):
-    """A course next-char run's metrics.json (``make poetry``, same corpus and maxlen) as
-    the reference row; anything else is one line that says what it is."""
+    """A course next-char run's metrics.json (``make poetry``, same corpus settings) as the
+    reference row, every field compare reads checked for type and range; anything else is
+    one line that names the field."""
     try:
         metrics = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as error:
@@ -181,7 +237,50 @@ def read_reference(path, base):
         raise LabError(f"--reference {path} is not the course model on {base.corpus}: "
                        f"{', '.join(wrong)}; train one with `python -m labs.poetry train "
                        f"--corpus {base.corpus}`")
+    problem = reference_problem(metrics, base)
+    if problem:
+        raise LabError(f"--reference {path}: {problem}; give the metrics.json of a complete "
+                       f"`python -m labs.poetry train --corpus {base.corpus}` run")
     return reference_row(metrics, path)
+
+
+def reference_problem(metrics, base):
+    """What makes a course run's metrics unusable as this comparison's reference (a field
+    of the wrong type or range, other corpus settings, a quick run for a full comparison),
+    or None."""
+    for key, value in (("step", base.step), ("lowercase", base.lowercase),
+                       ("quick", base.quick)):
+        if metrics.get(key, value) != value:
+            return (f"{key} is {metrics[key]!r}, this comparison's is {value!r}" +
+                    (" (a QUICK run cannot stand in for a full one)" if key == "quick" else ""))
+    epochs = metrics["epochs_run"]
+    if not (isinstance(epochs, int) and not isinstance(epochs, bool) and epochs > 0):
+        return f"epochs_run is {epochs!r}, not a whole number above 0"
+    history = metrics["history"]
+    if not isinstance(history, dict) or not {"loss", "val_loss"} <= set(history):
+        return "history is not a dict of per-epoch losses (loss, val_loss)"
+    for name, values in history.items():
+        if not positive_numbers(values, epochs, minimum=0):
+            return (f"history[{name!r}] is not {epochs} finite numbers (one per epoch, "
+                    "epochs_run)")
+    if not positive_numbers(metrics["training_seconds_per_epoch"], epochs):
+        return f"training_seconds_per_epoch is not {epochs} numbers above 0"
+    stateful = metrics["generation_comparison"]
+    speed = stateful.get("stateful", {}).get("chars_per_second") if isinstance(
+        stateful, dict) and isinstance(stateful.get("stateful"), dict) else None
+    if not positive_numbers([speed], 1):
+        return "generation_comparison has no stateful chars_per_second above 0"
+    if not positive_numbers([metrics["parameters"], metrics["batch_size"],
+                             metrics["learning_rate"]], 3):
+        return "parameters, batch_size and learning_rate must be numbers above 0"
+    return None
+
+
+def positive_numbers(values, count, minimum=None):
+    """``values`` is a list of ``count`` finite numbers above 0 (or at least ``minimum``)."""
+    return isinstance(values, list) and len(values) == count and all(
+        isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        and (value >= minimum if minimum is not None else value > 0) for value in values)
 
 
 def reference_row(metrics, path):
@@ -284,7 +383,7 @@ def write_comparison(rows, folder, header):
     return frame
 
 
-def header_lines(config, budget_minutes, course, names, run):
+def header_lines(config, budget, seconds, course, names, run):
     """What this comparison ran, as measured: the course row's epochs and how they ended,
     and a QUICK or SUBSET mark."""
     if "reference" in course:
@@ -294,7 +393,9 @@ def header_lines(config, budget_minutes, course, names, run):
                  "ran every epoch, no early stop")
         course_text = f"trained {course['epochs']} epoch(s) of at most {config.epochs}: {ended}"
     lines = [f"Run {run.describe()}",
-             f"Budget: {budget_minutes:g} minutes of training per configuration; the course's "
+             f"Budget: {seconds / 60:.3g} minutes of training per configuration"
+             + (" (the course model's time to its best epoch in this run, --budget-minutes "
+                "course)" if budget == COURSE_BUDGET else "") + "; the course's "
              f"next-char LSTM: {course_text}",
              "Held-out loss: next character after exactly "
              f"{config.maxlen} characters, on the held-out last 10% (every objective alike), at "
