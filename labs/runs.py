@@ -175,6 +175,26 @@ def resume(lab, reports_root, models_root, unit="epoch"):
                    "that was stopped during training")
 
 
+def with_saved_options(args, run, path, names, again):
+    """``args`` given the options ``names`` that a resumed ``run`` saved in ``path`` (JSON)
+    when it started: it continues as it started. An option given on this command line
+    (``args.given``) that would change one is refused; ``again`` says how to start anew."""
+    try:
+        saved = json.loads(Path(path).read_text(encoding="utf-8"))
+        saved = {name: saved[name] for name in names}
+    except (OSError, ValueError, KeyError, TypeError):
+        abandon(run, f"its options ({path}) are missing or damaged")
+    changed = [f"--{name.replace('_', '-')} {getattr(args, name)} (it has {saved[name]})"
+               for name in sorted(getattr(args, "given", ())) if name in saved
+               and getattr(args, name) != saved[name]]
+    if changed:
+        raise LabError(f"--resume continues {run.run_id} with the options it started with; "
+                       f"{', '.join(changed)} would change it: drop the option, or {again}")
+    for name, value in saved.items():
+        setattr(args, name, value)
+    return args
+
+
 def abandon(run, problem):
     """A run that cannot be resumed (``problem`` says why): marked failed, its backup
     removed, so that it no longer looks resumable and the next run removes it."""

@@ -128,18 +128,24 @@ def test_bits_per_character_with_the_real_token_lengths(real_model, parts):
     scorer = Scorer(real_model)
     ids = [scorer.start, *scorer.encode(text)]
     assert scorer.context == 1024 and len(ids) < 1024
-    logits = np.asarray(real_model({"token_ids": np.array([ids], "int32"),
-                                    "padding_mask": np.ones((1, len(ids)), bool)}))[0]
-    logits = logits.astype(np.float64)
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-    nats = -sum(log_probabilities[position, ids[position + 1]] for position in range(len(ids) - 1))
+    nats = hand_computed_nats(real_model, ids)
     score = scorer.bits_per_character(text)
     assert score["bits_per_character"] == pytest.approx(nats / math.log(2) / len(text), rel=1e-5)
     assert 3.5 < score["characters_per_token"] < 5  # GPT-2's BPE on English: ~4.3
     # A random model over 50,257 tokens: about log2(50257) bits per token.
     assert score["bits_per_character"] * score["characters_per_token"] == pytest.approx(
         math.log2(50_257), rel=0.05)
+
+
+def hand_computed_nats(model, ids):
+    """The negative log-likelihood of ``ids[1:]``, each given the ones before it: one
+    forward pass of the whole sequence, the softmax in float64 by hand."""
+    logits = np.asarray(model({"token_ids": np.array([ids], "int32"),
+                               "padding_mask": np.ones((1, len(ids)), bool)}))[0]
+    logits = logits.astype(np.float64)
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return -sum(log_probabilities[position, ids[position + 1]] for position in range(len(ids) - 1))
 
 
 def repeated(ids, size):
@@ -201,12 +207,7 @@ def test_bits_per_character_is_the_hand_computed_sum_of_token_log_probabilities(
     text = parts.held_out[:200]  # fewer tokens than the tiny model's context of 128
     scorer = Scorer(model)
     ids = [scorer.start, *scorer.encode(text)]
-    logits = np.asarray(model({"token_ids": np.array([ids], "int32"),
-                               "padding_mask": np.ones((1, len(ids)), bool)}))[0]
-    logits = logits.astype(np.float64)
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-    nats = -sum(log_probabilities[position, ids[position + 1]] for position in range(len(ids) - 1))
+    nats = hand_computed_nats(model, ids)
     score = scorer.bits_per_character(text)
     assert score["bits_per_character"] == pytest.approx(nats / math.log(2) / len(text), rel=1e-5)
     assert score["tokens"] == len(ids) - 1 and score["characters"] == len(text)

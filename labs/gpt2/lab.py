@@ -193,26 +193,8 @@ def resume_run(args):
     and ``args`` given the options it started with."""
     args.resumed = runs.resume(f"gpt2/{args.corpus}/finetune", args.reports_dir,
                                args.models_dir, "checkpoint")
-    return with_saved_options(args, args.resumed)
-
-
-def with_saved_options(args, run):
-    """``args`` with the options the resumed ``run`` started with (``RESUMED_OPTIONS``)."""
-    try:
-        saved = json.loads((run.models / "options.json").read_text(encoding="utf-8"))
-        saved = {name: saved[name] for name in RESUMED_OPTIONS}
-    except (OSError, ValueError, KeyError, TypeError):
-        runs.abandon(run, f"its options ({run.models / 'options.json'}) are missing or damaged")
-    changed = [f"--{name.replace('_', '-')} {getattr(args, name)} (it has {saved[name]})"
-               for name in sorted(getattr(args, "given", ())) if name in saved
-               and getattr(args, name) != saved[name]]
-    if changed:
-        raise LabError(f"--resume continues {run.run_id} with the options it started with; "
-                       f"{', '.join(changed)} would change it: drop the option, or fine-tune "
-                       "a new run without --resume")
-    for name, value in saved.items():
-        setattr(args, name, value)
-    return args
+    return runs.with_saved_options(args, args.resumed, args.resumed.models / "options.json",
+                                   RESUMED_OPTIONS, "fine-tune a new run without --resume")
 
 
 def saved_before(run):

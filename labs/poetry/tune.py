@@ -244,20 +244,8 @@ def resumed_run(args):
     given on this command line that would change one is refused)."""
     run = runs.resume(f"poetry/{args.corpus}/tune", args.reports_dir, args.reports_dir,
                       "trial")
-    try:
-        saved = json.loads((run.reports / "options.json").read_text(encoding="utf-8"))
-        saved = {name: saved[name] for name in RESUMED_OPTIONS}
-    except (OSError, ValueError, KeyError, TypeError):
-        runs.abandon(run, f"its options ({run.reports / 'options.json'}) are missing or damaged")
-    changed = [f"--{name.replace('_', '-')} {getattr(args, name)} (it has {saved[name]})"
-               for name in sorted(getattr(args, "given", ())) if name in saved
-               and getattr(args, name) != saved[name]]
-    if changed:
-        raise LabError(f"--resume continues {run.run_id} with the options it started with; "
-                       f"{', '.join(changed)} would change it: drop the option, or tune "
-                       "anew without --resume")
-    for name, value in saved.items():
-        setattr(args, name, value)
+    runs.with_saved_options(args, run, run.reports / "options.json", RESUMED_OPTIONS,
+                            "tune anew without --resume")
     return run
 
 
