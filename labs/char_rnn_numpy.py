@@ -85,6 +85,11 @@ def softmax(logits):
     return exponentials / exponentials.sum(axis=-1, keepdims=True)
 
 
+def cross_entropy(probabilities, targets):
+    """Average cross-entropy in nats per character: ``-mean(log p_t[target_t])``."""
+    return -np.mean(np.log(probabilities[np.arange(len(targets)), targets]))
+
+
 def forward(params, inputs, targets, h_prev):
     """Run the RNN over one sequence.
 
@@ -99,10 +104,11 @@ def forward(params, inputs, targets, h_prev):
     for t in range(steps):
         hidden[t + 1] = np.tanh(embedded[t] @ params["W_xh"] + hidden[t] @ params["W_hh"]
                                 + params["b_h"])
-    probabilities = softmax(hidden[1:] @ params["W_hy"] + params["b_y"])  # (T, V)
-    loss = -np.mean(np.log(probabilities[np.arange(steps), targets]))
+    logits = hidden[1:] @ params["W_hy"] + params["b_y"]       # (T, V)
+    probabilities = softmax(logits)
+    loss = cross_entropy(probabilities, targets)
     cache = {"inputs": inputs, "targets": targets, "embedded": embedded, "hidden": hidden,
-             "probabilities": probabilities}
+             "logits": logits, "probabilities": probabilities}
     return loss, hidden, cache
 
 

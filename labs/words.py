@@ -28,6 +28,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from labs import measures
 from labs import runs
 from labs.cli import (LabError, add_keras_options, add_run_options, apply_quick, non_negative_int,
                       positive_int, quick_help, run_lab, whole_number)
@@ -327,12 +328,12 @@ def held_out_scores(model, tokens, text, held_x, held_y):
     extra = tokens.extra_nats(text, held_y)
     characters = len(text) - tokens.context_characters(text)
     return {"held_out_perplexity": perplexity(probabilities),
-            "held_out_bits_per_char": (nats + extra) / math.log(2) / characters,
+            "held_out_bits_per_char": measures.bits_per_character(nats + extra, characters),
             "held_out_characters_scored": characters, "unknown_spelling_nats": extra}
 
 
 def word_metrics(args, tokens, encoded, history, unigram):
-    perplexities = [math.exp(value) for value in history["val_loss"]]
+    perplexities = [measures.perplexity(value) for value in history["val_loss"]]
     best = int(np.argmin(history["val_loss"]))
     held_out = encoded[2]
     return {"corpus": args.corpus, "tokenization": tokens.describe(), "tokens_kind": args.tokens,
@@ -384,7 +385,7 @@ def write_report(run, metrics, history, seed_phrase, unknown, samples):
     """report.md, history.png and metrics.json in the run's folder."""
     directory, corpus = run.reports, metrics["corpus"]
     unigram = metrics["unigram_held_out_perplexity"]
-    training = [math.exp(value) for value in history["loss"]]
+    training = [measures.perplexity(value) for value in history["loss"]]
     plot_history({"perplexity": training, "val_perplexity": metrics["validation_perplexity"],
                   "loss": history["loss"], "val_loss": history["val_loss"]},
                  directory / "history.png",

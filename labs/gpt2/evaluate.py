@@ -10,14 +10,13 @@ window scores only the tokens no earlier window scored, with at least ``context 
 tokens before them (the standard sliding-window perplexity).
 """
 
-import math
-
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
 from tqdm import tqdm
 
+from labs import measures
 from labs.cli import LabError
 from labs.gpt2.config import Scoring
 
@@ -95,8 +94,8 @@ class Scorer:
         tokens = self.encode(text)
         log_probabilities = self.log_probabilities([self.start, *tokens])
         nats = -float(log_probabilities.sum())
-        return {"bits_per_character": nats / math.log(2) / len(text),
+        return {"bits_per_character": measures.bits_per_character(nats, len(text)),
                 "nats_per_token": nats / len(tokens),
-                "perplexity": math.exp(nats / len(tokens)), "tokens": len(tokens),
+                "perplexity": measures.perplexity(nats / len(tokens)), "tokens": len(tokens),
                 "characters": len(text), "characters_per_token": len(text) / len(tokens),
                 "context": self.context, "stride": self.stride}

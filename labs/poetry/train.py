@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from labs import measures
 from labs import saving
 from labs.cli import LabError
 from labs.poetry.data import encode, every_step_sequences, make_windows, random_window
@@ -92,7 +93,7 @@ class EpochReport(EpochTimer):
         held_out = (f", held-out loss {logs['held_out_loss']:.4f}" if "held_out_loss" in logs
                     else "")
         print(f"epoch {epoch + 1}: loss {loss:.4f}, validation loss {validation:.4f} nats "
-              f"({validation / math.log(2):.3f} bits/char){held_out}, {self.seconds[-1]:.1f} s")
+              f"({measures.bits(validation):.3f} bits/char){held_out}, {self.seconds[-1]:.1f} s")
         if (epoch + 1) % self.sample_every == 0:
             self.samples.append(self.sample(epoch + 1))
 
@@ -444,8 +445,8 @@ def loss_metrics(history):
             "chosen_on": ("validation part" if "held_out_loss" in history else
                           "held-out text (the course's procedure)"),
             "validation_loss_nats": history["val_loss"][best],
-            "held_out_loss_nats": loss, "held_out_bits_per_char": loss / math.log(2),
-            "held_out_perplexity": math.exp(loss),
+            "held_out_loss_nats": loss, "held_out_bits_per_char": measures.bits(loss),
+            "held_out_perplexity": measures.perplexity(loss),
             "training_loss_at_best_nats": history["loss"][best]}
 
 
