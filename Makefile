@@ -18,7 +18,7 @@ QUICK_FLAG := $(if $(filter 1 yes true,$(QUICK)),--quick,)
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data spam poetry poetry-compare poetry-tune char-rnn words gpt2 test lint bench bench-gpt2 notebooks html tensorboard clean
+.PHONY: help venv data spam poetry poetry-compare poetry-tune char-rnn words gpt2 test lint bench bench-gpt2 notebooks exercises check html tensorboard clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -65,10 +65,20 @@ test: $(STAMP) ## Run the test suite on 2 processes (PYTEST_ARGS="-n 0": one; -m
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup tests $(PYTEST_ARGS)
 
 lint: $(STAMP) ## Check the code with ruff (ruff.toml; CI runs it)
-	$(BIN)/ruff check labs bench tests notebooks/build.py
+	$(BIN)/ruff check labs bench tests notebooks/build.py exercises/*.py exercises/source
 
 notebooks: $(STAMP) ## Regenerate notebooks/*.ipynb from their scripts (notebooks/*.py)
 	$(BIN)/python notebooks/build.py
+
+exercises: $(STAMP) ## Regenerate the student notebooks exercises/*.ipynb from their masters (exercises/source/)
+	$(BIN)/python exercises/build.py
+
+# EXERCISE and NOTEBOOK for make check: an exercise's name and a notebook or a folder of them.
+EXERCISE ?=
+NOTEBOOK ?=
+check: $(STAMP) ## Grade an exercise offline: make check EXERCISE=char-rnn NOTEBOOK=path (a notebook: a table; a folder: grades.csv)
+	@test -n "$(EXERCISE)" -a -n "$(NOTEBOOK)" || { echo "make check: give EXERCISE=char-rnn|spam|poetry|language-models and NOTEBOOK=path/to/notebook.ipynb (or a folder of submissions)" >&2; exit 2; }
+	$(BIN)/python exercises/grade.py $(EXERCISE) $(NOTEBOOK) $(ARGS)
 
 html: $(STAMP) ## Check reports/index.html in headless Chromium (images, sorting) and screenshot it
 	$(BIN)/python -m labs.browser
