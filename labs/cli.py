@@ -9,9 +9,12 @@
 """
 
 import argparse
-import math
+import contextlib
 import errno
+import math
+import signal
 import sys
+import threading
 from pathlib import Path
 
 DATASETS_DIR = Path("datasets")
@@ -157,11 +160,45 @@ def note_progress(done, kept=None):
         PROGRESS["kept"] = kept
 
 
+# Ctrl-C seen during a command. Python can lose the KeyboardInterrupt it raises (one that
+# lands in a __del__ or a weakref callback is only printed, one inside TensorFlow's tracing
+# may be swallowed), so the signal is also remembered: check_interrupted raises it again.
+INTERRUPTED = []
+
+
+def on_interrupt(signum, frame):
+    INTERRUPTED.append(signum)
+    raise KeyboardInterrupt
+
+
+def check_interrupted():
+    """Raise the Ctrl-C this command already received, if any (training calls it each batch)."""
+    if INTERRUPTED:
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def remembered_interrupts():
+    """``on_interrupt`` as Ctrl-C's handler while a command runs (in the main thread, where
+    Python's default handler is in place; an ignored SIGINT stays ignored)."""
+    INTERRUPTED.clear()
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def run_lab(prog, command, args):
     """Run ``command(args)``. A ``LabError`` or an operating-system error (permission
     denied, disk full) becomes one line and exit status 1; Ctrl-C one line and status 130."""
     try:
-        result = command(args)
+        with remembered_interrupts():
+            result = command(args)
         ON_FAILURE.clear()
         return result
     except LabError as error:

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from labs.cli import LabError, note_progress
+from labs.cli import LabError, check_interrupted, note_progress
 from labs.reports import atomic_write_text
 
 RECURRENT_LAYERS = {"simplernn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM,
@@ -75,6 +75,17 @@ class ProgressNote(keras.callbacks.Callback):
         note_progress(f"after epoch {epoch + 1} of {self.label}", self.kept)
 
 
+class StopOnInterrupt(keras.callbacks.Callback):
+    """A Ctrl-C that Python swallowed (see ``labs.cli.INTERRUPTED``) stops the training at
+    the end of the next batch, as the one it raised would have."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        check_interrupted()
+
+    def on_test_batch_end(self, batch, logs=None):
+        check_interrupted()
+
+
 class EpochTimer(keras.callbacks.Callback):
     """Wall-clock seconds of every epoch (training and validation), for reports and benches,
     and of its training alone (``training_seconds``: less Keras's validation and any
@@ -104,9 +115,11 @@ class EpochTimer(keras.callbacks.Callback):
 def training_logs(csv_path, tensorboard_dir=None):
     """Keras's own logs of one training: ``CSVLogger`` into ``csv_path`` (each epoch's
     metrics, in the CSV Keras writes, beside the report) and, with ``--tensorboard``, the
-    ``TensorBoard`` callback's event files in ``tensorboard_dir`` (``make tensorboard``)."""
+    ``TensorBoard`` callback's event files in ``tensorboard_dir`` (``make tensorboard``);
+    with them ``StopOnInterrupt``, which every training needs as much."""
     Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
-    callbacks = [keras.callbacks.CSVLogger(str(csv_path), append=True)]  # a resumed run adds
+    callbacks = [StopOnInterrupt(),
+                 keras.callbacks.CSVLogger(str(csv_path), append=True)]  # a resumed run adds
     if tensorboard_dir is not None:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir)))
     return callbacks

@@ -55,3 +55,58 @@ def test_a_lab_error_is_one_line_and_exit_status_1():
     with pytest.raises(SystemExit) as raised:
         cli.run_lab("labs.test", fails, None)
     assert raised.value.code == "labs.test: error: datasets/x.txt: the corpus is empty"
+
+
+@pytest.fixture
+def python_sigint(monkeypatch):
+    """Python's own SIGINT handler, as a lab started from a terminal has it (a test process
+    may have another); the test's is restored after."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield signal
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_a_ctrl_c_that_python_swallowed_still_ends_the_command_with_130(python_sigint,
+                                                                        capsys):
+    """The KeyboardInterrupt lands where Python drops it (here a bare except, as in a
+    finalizer); the next check raises it again, and run_lab says its one line."""
+    import os
+
+    def command(args):
+        try:
+            os.kill(os.getpid(), python_sigint.SIGINT)
+        except BaseException:  # noqa: BLE001  (what a finalizer does to it)
+            pass
+        cli.check_interrupted()
+        raise AssertionError("the interrupt was lost")
+
+    with pytest.raises(SystemExit) as raised:
+        cli.run_lab("labs.test", command, None)
+    assert raised.value.code == 130
+    assert capsys.readouterr().err.strip().startswith("labs.test: interrupted")
+    assert python_sigint.getsignal(python_sigint.SIGINT) is python_sigint.default_int_handler
+
+
+def test_a_remembered_ctrl_c_stops_training_at_the_next_batch(monkeypatch):
+    import keras
+    import numpy as np
+    from keras import layers
+
+    from labs.training import StopOnInterrupt
+
+    class Batches(keras.callbacks.Callback):
+        seen = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            Batches.seen += 1
+
+    model = keras.Sequential([layers.Input((2,)), layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    data = np.zeros((8, 2), dtype="float32"), np.zeros((8, 1), dtype="float32")
+    monkeypatch.setattr(cli, "INTERRUPTED", [2])
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(*data, batch_size=2, epochs=3, verbose=0,
+                  callbacks=[Batches(), StopOnInterrupt()])
+    assert Batches.seen == 1

@@ -23,8 +23,9 @@ the last unfinished tuning run: its finished trials are kept as they are, a tria
 cut off is tried again with the same settings, and the budget per trial stays the same.
 ``--workers N`` runs N processes on the study, each with its share of the cores: a trial's
 budget is still its seconds of training, so a trial learns less in them. Ctrl-C is
-honoured at any moment (a flag that the loop and the training check, since an interrupt
-that lands in a finalizer is swallowed by Python): one line, exit 130, the study intact.
+honoured at any moment (``labs.cli`` remembers it in a flag that the loop and the training
+check, since an interrupt that lands in a finalizer is swallowed by Python): one line, exit
+130, the study intact.
 """
 
 import ctypes
@@ -46,12 +47,13 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from labs import runs
-from labs.cli import LabError, note_progress
+from labs.cli import LabError, check_interrupted, note_progress
 from labs.poetry import data, models, train
 from labs.poetry.compare import BUDGET_MINUTES
 from labs.poetry.config import QUICK, Config
 from labs.reports import (atomic_path, atomic_write_json, atomic_write_text, device_line,
                           markdown_table)
+from labs.training import StopOnInterrupt
 
 TRIALS = 16
 # The search starts from the comparison's untuned every-step GRU and LSTM with an embedding
@@ -70,7 +72,6 @@ JOURNAL = "study.journal"  # Optuna's journal storage, in the run's backup folde
 STUDY = "tune"  # the study's name in its storage
 # What a tuning run is started with (options.json): --resume continues with these.
 RESUMED_OPTIONS = ("trials", "trial_minutes", "seed", "quick", "storage", "workers")
-INTERRUPTED = []  # set by the SIGINT handler; checked between and inside trials
 
 
 def suggest(trial, base):
@@ -108,23 +109,6 @@ def differences(config):
         skipped.append("embedding_dim")
     return {name: value for name, value in asdict(config).items()
             if name not in skipped and value != defaults[name]}
-
-
-class StopOnInterrupt(keras.callbacks.Callback):
-    """Ctrl-C inside a trial, even one Python swallowed: the next batch ends the trial."""
-
-    def on_train_batch_end(self, batch, logs=None):
-        check_interrupted()
-
-
-def check_interrupted():
-    if INTERRUPTED:
-        raise KeyboardInterrupt
-
-
-def on_interrupt(signum, frame):
-    INTERRUPTED.append(signum)
-    raise KeyboardInterrupt
 
 
 def run_trial(config, corpus, budget_seconds):
@@ -177,16 +161,6 @@ def tune_command(args):
     on the validation part → the trial table and the winner, in a run of its own."""
     if args.worker:
         return worker_command(args)
-    INTERRUPTED.clear()
-    previous = signal.signal(signal.SIGINT, on_interrupt)
-    try:
-        return tune(args)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def tune(args):
-    """``tune_command`` with Ctrl-C's flag set up (see the module)."""
     run = resumed_run(args) if args.resume else None
     minutes, base, corpus = settings(args)
     if run is None:
@@ -388,7 +362,6 @@ def worker_command(args):
         setattr(args, name, saved[name])
     minutes, base, corpus = settings(args)
     study = open_study(args.storage, run, args.seed, args.trials, args.worker_number)
-    signal.signal(signal.SIGINT, on_interrupt)
     try:
         work(study, Objective(base, corpus, minutes * 60, args.trials), args.trials,
              run.reports / BACKUP_LOCK)
