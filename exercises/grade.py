@@ -32,6 +32,7 @@ from exercises import build  # noqa: E402
 
 REPOSITORY = build.FOLDER.parent
 DEFAULT_OUTPUT = Path("reports") / "exercises"
+REFERENCE_CACHE = "RNN_LABS_REFERENCE_CACHE"  # checks.REFERENCE_CACHE (not imported: TensorFlow)
 TIMEOUT = 60  # seconds per cell: the longest check (char-rnn's training) takes a few
 
 
@@ -185,6 +186,7 @@ def grade_into(output, exercise, found, tasks, timeout, log):
     build.write_source(course, exercise)
     api = build.quiet_api(course, timeout)
     os.environ["RNN_LABS_ROOT"] = str(REPOSITORY)  # the notebooks' set-up cell reads it
+    os.environ[REFERENCE_CACHE] = str(output / "references")  # checks.cached
     generated = api.generate_assignment(exercise, force=True, create=True)
     if not generated["success"]:
         raise GradingError(f"nbgrader could not read the master of {exercise}: "
@@ -198,6 +200,7 @@ def grade_into(output, exercise, found, tasks, timeout, log):
         rows.append({"student": student, "notebook": str(notebook), "scores": scores,
                      "seconds": time.perf_counter() - started})
     shutil.rmtree(course / "release", ignore_errors=True)
+    shutil.rmtree(output / "references", ignore_errors=True)
     return output, tasks, rows
 
 

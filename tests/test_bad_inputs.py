@@ -68,18 +68,33 @@ def world(tmp_path_factory, dataset_path):
     for name in ("sms_spam.tsv", "leopardi.txt", "nietzsche.txt"):
         dataset_path(name)
     spam.main(spam_args(root))
-    poetry.main(["train", "--corpus", "leopardi", *SMALL_POETRY, *folders(root)])
+    # The poetry runs learn the first WORLD_TEXT characters of the Canti, kept as a dataset
+    # of its own: full runs (never --quick) of every kind, for seconds each.
+    (root / "datasets").mkdir()
+    (root / "datasets" / "leopardi.txt").write_text(
+        dataset_path("leopardi.txt").read_text(encoding="utf-8")[:WORLD_TEXT], encoding="utf-8")
+    poetry.main(["train", "--corpus", "leopardi", *SMALL_POETRY, *folders(root),
+                 *world_text(root)])
     # The course's model on Leopardi (one epoch, the course's windows: a reference must share
     # the comparison's corpus settings) stands in for the course configuration of a full
-    # comparison of every other one, for seconds each.
+    # comparison of every other one.
     poetry.main(["train", "--corpus", "leopardi", "--epochs", "1", "--sample-every", "9",
-                 *folders(root)])
+                 *folders(root), *world_text(root)])
     poetry.main(["compare", "--corpus", "leopardi", "--reference", str(course_metrics(root)),
-                 "--budget-minutes", "0.02", "--reports-dir", str(root / "reports")])
+                 "--budget-minutes", "0.02", "--reports-dir", str(root / "reports"),
+                 *world_text(root)])
     assert (root / "reports" / "poetry" / "leopardi" / "compare" / "latest.json").is_file()
     hashes = published_files(root)
     assert len(hashes) > 10
     return root, hashes
+
+
+WORLD_TEXT = 20_000
+
+
+def world_text(root):
+    """The option that points a poetry command at the world's short Canti."""
+    return ["--datasets-dir", str(root / "datasets")]
 
 
 def course_metrics(root):
@@ -503,9 +518,10 @@ def test_a_quick_or_subset_compare_never_replaces_the_full_one(unchanged, capsys
     full = json.loads((unchanged / "reports" / "poetry" / "leopardi" / "compare" /
                        "latest.json").read_text())["run"]
     reference = ["--reference", str(course_metrics(unchanged))]  # a full run: not for --quick
-    for extra in (["--quick"], ["--configurations", "every-step GRU", *reference]):
+    for extra in (["--quick", "--configurations", "every-step GRU"],
+                  ["--configurations", "every-step GRU", *reference]):
         poetry.main(["compare", "--corpus", "leopardi", "--budget-minutes", "0.02", *extra,
-                     "--reports-dir", str(unchanged / "reports")])
+                     "--reports-dir", str(unchanged / "reports"), *world_text(unchanged)])
     quick, subset = compare_runs(unchanged)[-2:]
     assert quick.name.endswith("-quick") and subset.name.endswith("-subset")
     assert "QUICK smoke run: the first 30,000 characters" in (quick / "compare.md").read_text()
@@ -570,7 +586,7 @@ def test_a_bad_reference_is_one_line(unchanged, tmp_path, content, fragments):
 def test_a_compare_killed_mid_configuration_then_rerun(unchanged):
     arguments = ["compare", "--corpus", "leopardi", "--quick", "--budget-minutes", "0.02",
                  "--configurations", "every-step GRU", "--reports-dir",
-                 str(unchanged / "reports")]
+                 str(unchanged / "reports"), *world_text(unchanged)]
     process = start_lab("labs.poetry", arguments)
     wait_for(process, "[2/2]")
     process.kill()

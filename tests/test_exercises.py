@@ -208,9 +208,8 @@ def test_an_unreadable_notebook_fails_every_task_and_the_others_are_graded(tmp_p
     folder = tmp_path / "class"
     folder.mkdir()
     (folder / "broken.ipynb").write_text("{ not json")
-    nbformat.write(build.master("language-models"), folder / "fine.ipynb")
-    # Only the fast tasks matter here: grade with the language-models master.
-    _, tasks, rows = grade.grade("language-models", folder, tmp_path / "out",
+    nbformat.write(build.master("char-rnn"), folder / "fine.ipynb")
+    _, tasks, rows = grade.grade("char-rnn", folder, tmp_path / "out",
                                  log=lambda *_: None)
     by_student = {row["student"]: row for row in rows}
     assert "is not a readable notebook" in by_student["broken"]["scores"][None]
@@ -241,3 +240,19 @@ def test_every_check_fails_on_a_wrong_answer_with_the_task_name():
     with pytest.raises(checks.CheckFailed, match=r"^sample: with np.random.RandomState"):
         checks.check_sample(lambda start, params, c2i, i2c, length, rng: "a" * length)
     assert np.isclose(checks.relative_error(np.ones(3), np.ones(3)), 0)
+
+
+def test_a_slow_reference_is_computed_once_while_a_folder_is_graded(tmp_path, monkeypatch):
+    """grade.py names a cache folder for the kernels; a check's cached reference then runs
+    once for the whole class, and without the folder it runs every time."""
+    calls = []
+
+    def reference(value):
+        calls.append(value)
+        return value * 2
+
+    assert grade.REFERENCE_CACHE == checks.REFERENCE_CACHE
+    monkeypatch.setenv(checks.REFERENCE_CACHE, str(tmp_path / "references"))
+    assert [checks.cached(reference)(3) for _ in range(2)] == [6, 6] and calls == [3]
+    monkeypatch.delenv(checks.REFERENCE_CACHE)
+    assert checks.cached(reference)(3) == 6 and calls == [3, 3]
