@@ -284,19 +284,6 @@ def check_loss(sequence_cross_entropy_loss, seeds=(0, 1)):
     passed(task, f"{len(seeds)} random sequences and large logits")
 
 
-def numerical_gradient(params, inputs, targets, h0, name, step=1e-5):
-    gradient = np.zeros_like(params[name])
-    for index in np.ndindex(gradient.shape):
-        saved = params[name][index]
-        params[name][index] = saved + step
-        plus = lab_rnn.forward(params, inputs, targets, h0)[0]
-        params[name][index] = saved - step
-        minus = lab_rnn.forward(params, inputs, targets, h0)[0]
-        params[name][index] = saved
-        gradient[index] = (plus - minus) / (2 * step)
-    return gradient
-
-
 def check_backward(char_rnn_backward, seeds=(0,), tolerance=1e-5):
     task = "backward"
     for seed in seeds:
@@ -309,7 +296,7 @@ def check_backward(char_rnn_backward, seeds=(0,), tolerance=1e-5):
             fail(task, f"a dict of gradients with keys {', '.join(RNN_NAMES)} expected")
         for name in RNN_NAMES:
             got = array(task, f"d{name}", grads[name], shape=params[name].shape)
-            numeric = numerical_gradient(params, inputs, targets, h0, name)
+            numeric = lab_rnn.numerical_gradient(params, inputs, targets, h0, name)
             error = relative_error(numeric, got.astype(float))
             if not error <= tolerance:
                 fail(task, f"d{name} relative error {error:.1e} (≤ {tolerance:g} expected) "

@@ -136,6 +136,21 @@ def backward(params, cache):
     return grads
 
 
+def numerical_gradient(params, inputs, targets, h_prev, name, step=1e-5):
+    """The loss's gradient with respect to ``params[name]`` by central differences: slow,
+    but independent of ``backward``, which is checked against it."""
+    gradient = np.zeros_like(params[name])
+    for index in np.ndindex(gradient.shape):
+        saved = params[name][index]
+        params[name][index] = saved + step
+        plus = forward(params, inputs, targets, h_prev)[0]
+        params[name][index] = saved - step
+        minus = forward(params, inputs, targets, h_prev)[0]
+        params[name][index] = saved
+        gradient[index] = (plus - minus) / (2 * step)
+    return gradient
+
+
 def clip_gradients(grads, limit=CLIP):
     """Clip each gradient element to [-limit, limit] against exploding gradients."""
     return {name: np.clip(grad, -limit, limit) for name, grad in grads.items()}
