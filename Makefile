@@ -12,6 +12,20 @@ BIN := $(VENV)/bin
 # The stamp is keyed on the requirements files: editing any of them reinstalls.
 REQUIREMENTS := requirements.txt requirements-dev.txt requirements-tensorboard.txt constraints.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQUIREMENTS) | sha256sum | cut -c1-12)
+# BACKEND=torch or jax runs the Keras labs on that Keras 3 backend (KERAS_BACKEND), after
+# installing requirements-torch.txt or requirements-jax.txt once; TensorFlow is the default.
+BACKENDS := tensorflow torch jax
+ifdef BACKEND
+ifeq ($(filter $(BACKEND),$(BACKENDS)),)
+$(error BACKEND=$(BACKEND) is not a Keras backend the labs run on: give BACKEND=tensorflow, torch or jax)
+endif
+export KERAS_BACKEND := $(BACKEND)
+endif
+# PyTorch's CPU wheels (PyPI's Linux torch is the CUDA build); unreachable, pip uses PyPI's.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+backend_stamp = $(VENV)/.installed-$(1)-$(shell cat requirements-$(1).txt constraints.txt | sha256sum | cut -c1-12)
+BACKEND_STAMP := $(if $(filter torch jax,$(BACKEND)),$(call backend_stamp,$(BACKEND)))
+SETUP := $(STAMP) $(BACKEND_STAMP)
 # QUICK=1 runs a lab on a subset with few epochs (a smoke test of about a minute).
 QUICK_FLAG := $(if $(filter 1 yes true,$(QUICK)),--quick,)
 # ARGS passes more options to a lab, e.g. make spam ARGS="--folds 3 --variants lstm gru".
@@ -32,42 +46,51 @@ $(STAMP): $(REQUIREMENTS)
 
 venv: $(STAMP) ## Create .venv and install the pinned requirements
 
+# A backend's packages, on top of the base ones (make test installs both: it checks them).
+define backend_rule
+$(call backend_stamp,$(1)): requirements-$(1).txt constraints.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet $(if $(filter torch,$(1)),--extra-index-url $(TORCH_INDEX)) -r requirements-$(1).txt -c constraints.txt
+	@rm -f $(VENV)/.installed-$(1)-*
+	@touch $$@
+endef
+$(foreach backend,torch jax,$(eval $(call backend_rule,$(backend))))
+
 data: $(STAMP) ## Fetch (or copy from the RNN_LABS_DATA folders) and verify the datasets
 	$(BIN)/python -m labs.data
 
-spam: $(STAMP) ## SMS spam lab: 11 neural models vs 3 baselines on 5 folds, under 20 min (QUICK=1 for a smoke run)
+spam: $(SETUP) ## SMS spam lab: 11 neural models vs 3 baselines on 5 folds, under 20 min (QUICK=1 for a smoke run)
 	$(BIN)/python -m labs.spam train $(QUICK_FLAG) $(ARGS)
 
-poetry: $(STAMP) ## Poetry lab: char-LSTM on Leopardi and Nietzsche (QUICK=1 for a smoke run)
+poetry: $(SETUP) ## Poetry lab: char-LSTM on Leopardi and Nietzsche (QUICK=1 for a smoke run)
 	$(BIN)/python -m labs.poetry train --corpus leopardi $(QUICK_FLAG) $(ARGS)
 	$(BIN)/python -m labs.poetry train --corpus nietzsche $(QUICK_FLAG) $(ARGS)
 
-poetry-compare: $(STAMP) ## Time to quality on Nietzsche and Leopardi: untuned and tuned every-step models vs the course model (~45 min)
+poetry-compare: $(SETUP) ## Time to quality on Nietzsche and Leopardi: untuned and tuned every-step models vs the course model (~45 min)
 	$(BIN)/python -m labs.poetry compare --corpus nietzsche $(QUICK_FLAG) $(ARGS)
 	$(BIN)/python -m labs.poetry compare --corpus leopardi $(QUICK_FLAG) $(ARGS)
 
-poetry-tune: $(STAMP) ## Search every-step configurations on Nietzsche (Optuna), 16 trials of 2.5 min (~45 min)
+poetry-tune: $(SETUP) ## Search every-step configurations on Nietzsche (Optuna), 16 trials of 2.5 min (~45 min)
 	$(BIN)/python -m labs.poetry tune --corpus nietzsche $(QUICK_FLAG) $(ARGS)
 
 char-rnn: $(STAMP) ## Character RNN from scratch in NumPy, on Leopardi (QUICK=1 for a smoke run)
 	$(BIN)/python -m labs.char_rnn_numpy $(QUICK_FLAG) $(ARGS)
 
-words: $(STAMP) ## Word-level LSTM language model on Nietzsche, on words and on a learned BPE (QUICK=1 for a smoke run)
+words: $(SETUP) ## Word-level LSTM language model on Nietzsche, on words and on a learned BPE (QUICK=1 for a smoke run)
 	$(BIN)/python -m labs.words --tokens words $(QUICK_FLAG) $(ARGS)
 	$(BIN)/python -m labs.words --tokens subword $(QUICK_FLAG) $(ARGS)
 
-gpt2: $(STAMP) ## GPT-2 (keras-hub) on Nietzsche: zero-shot, fine-tuned 10 min, then every model in one table (downloads ~0.5 GB once)
+gpt2: $(SETUP) ## GPT-2 (keras-hub) on Nietzsche: zero-shot, fine-tuned 10 min, then every model in one table (downloads ~0.5 GB once)
 	$(BIN)/python -m labs.gpt2 evaluate --corpus nietzsche $(QUICK_FLAG) $(ARGS)
 	$(BIN)/python -m labs.gpt2 finetune --corpus nietzsche $(QUICK_FLAG) $(ARGS)
 	$(BIN)/python -m labs.gpt2 compare --corpus nietzsche $(QUICK_FLAG)
 
-test: $(STAMP) ## Run the test suite on 2 processes (PYTEST_ARGS="-n 0": one; -m "not slow": no training tests)
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup tests $(PYTEST_ARGS)
+test: $(STAMP) $(call backend_stamp,torch) $(call backend_stamp,jax) ## Run the test suite on 2 processes, on TensorFlow (tests/test_backends.py checks PyTorch and JAX; PYTEST_ARGS="-n 0": one; -m "not slow": no training tests)
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -n 2 --dist loadgroup tests $(PYTEST_ARGS)
 
 lint: $(STAMP) ## Check the code with ruff (ruff.toml; CI runs it)
 	$(BIN)/ruff check labs bench tests notebooks/build.py exercises/*.py exercises/source
 
-notebooks: $(STAMP) ## Regenerate notebooks/*.ipynb from their scripts (notebooks/*.py)
+notebooks: $(SETUP) ## Regenerate notebooks/*.ipynb from their scripts (notebooks/*.py)
 	$(BIN)/python notebooks/build.py
 
 exercises: $(STAMP) ## Regenerate the student notebooks exercises/*.ipynb from their masters (exercises/source/)
@@ -87,10 +110,10 @@ tensorboard: $(STAMP) ## TensorBoard on the runs trained with --tensorboard (ins
 	$(BIN)/python -m pip install --quiet -r requirements-tensorboard.txt -c constraints.txt
 	$(BIN)/tensorboard --logdir reports/tensorboard
 
-bench: $(STAMP) ## Benchmarks: the labs against the course recipes, and GPT-2 base's CPU cost (~20 min; see bench/README.md)
+bench: $(SETUP) ## Benchmarks: the labs against the course recipes, and GPT-2 base's CPU cost (~20 min; see bench/README.md)
 	$(BIN)/python -m bench.run
 
-bench-gpt2: $(STAMP) ## What GPT-2 base costs on this CPU: random weights of its shape, built offline (~3 min)
+bench-gpt2: $(SETUP) ## What GPT-2 base costs on this CPU: random weights of its shape, built offline (~3 min)
 	$(BIN)/python -m bench.gpt2
 
 clean: ## Remove every run (reports and models), the caches and stray temporary files; never the datasets

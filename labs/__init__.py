@@ -1,6 +1,8 @@
 """rnn-labs: recurrent networks for NLP, run for real on a laptop CPU."""
 
+import contextlib
 import importlib.abc
+import importlib.machinery
 import importlib.util
 import os
 import sys
@@ -12,6 +14,18 @@ from contextlib import contextmanager
 # setting in the environment wins.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# Keras 3 reads KERAS_BACKEND once, at its first import: a name it does not know, or a
+# backend whose library is missing, would end in a traceback from inside Keras.
+_BACKEND_LIBRARIES = {"tensorflow": "tensorflow", "torch": "torch", "jax": "jax"}
+_backend = os.environ["KERAS_BACKEND"]
+if _backend not in _BACKEND_LIBRARIES:
+    raise SystemExit(f"rnn-labs: error: KERAS_BACKEND={_backend} is not a backend the labs run "
+                     "on: set it to tensorflow (the default), torch or jax")
+if importlib.util.find_spec(_BACKEND_LIBRARIES[_backend]) is None:
+    raise SystemExit(f"rnn-labs: error: KERAS_BACKEND={_backend} but {_backend} is not installed "
+                     f"in this environment: run the lab through make with BACKEND={_backend} "
+                     f"(it installs requirements-{_backend}.txt), or pip install -r "
+                     f"requirements-{_backend}.txt -c constraints.txt")
 
 import logging  # noqa: E402
 
@@ -39,32 +53,61 @@ def quiet_stderr():
             os.close(saved)
 
 
-class _QuietLoader(importlib.abc.Loader):
-    def __init__(self, loader):
-        self.loader = loader
+class _WithoutJax(importlib.abc.MetaPathFinder):
+    """``import jax`` fails while Keras and TensorFlow import themselves: Keras's Orbax
+    callback and TensorFlow's Lite converter import JAX whenever it is installed (``make
+    test`` installs it, for the backend tests): a second of every lab's start for code no
+    lab uses. Not on the JAX backend, where Keras needs it."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "jax":
+            raise ImportError("JAX is not imported while Keras starts (labs/__init__.py)")
+        return None
+
+
+class _StartUpLoader(importlib.abc.Loader):
+    def __init__(self, loader, quiet):
+        self.loader, self.quiet = loader, quiet
 
     def create_module(self, spec):
         return self.loader.create_module(spec)
 
     def exec_module(self, module):
-        with quiet_stderr():
-            self.loader.exec_module(module)
+        _START_UP.names.discard(module.__name__)
+        if not _START_UP.names and _START_UP in sys.meta_path:
+            sys.meta_path.remove(_START_UP)
+        without_jax = _WithoutJax() if os.environ["KERAS_BACKEND"] != "jax" else None
+        if without_jax:
+            sys.meta_path.insert(0, without_jax)
+        try:
+            with quiet_stderr() if self.quiet else contextlib.nullcontext():
+                self.loader.exec_module(module)
+        finally:
+            if without_jax:
+                sys.meta_path.remove(without_jax)
 
 
-class _QuietTensorFlow(importlib.abc.MetaPathFinder):
-    """TensorFlow 2.21 writes 5-8 absl/oneDNN/CUDA lines to stderr when it is imported,
-    whatever ``TF_CPP_MIN_LOG_LEVEL`` says, burying a lab's one-line errors and its --help.
-    The first ``import tensorflow`` (by a lab, by Keras) runs with those lines set aside."""
+class _StartUp(importlib.abc.MetaPathFinder):
+    """The first ``import keras`` and ``import tensorflow`` (by a lab, by Keras), wrapped.
+    TensorFlow 2.21 writes 5-8 absl/oneDNN/CUDA lines to stderr when it is imported,
+    whatever ``TF_CPP_MIN_LOG_LEVEL`` says, burying a lab's one-line errors and its --help:
+    its import runs with those lines set aside (``RNN_LABS_TF_LOGS=1`` shows them). Both run
+    ``_WithoutJax``. The finder stays until the imports happen: a probe
+    (``importlib.util.find_spec``, as PyTorch makes) finds a module without importing it."""
+
+    def __init__(self, names):
+        self.names = set(names)
 
     def find_spec(self, name, path=None, target=None):
-        if name != "tensorflow":
+        if name not in self.names:
             return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
         if spec is not None and spec.loader is not None:
-            spec.loader = _QuietLoader(spec.loader)
+            spec.loader = _StartUpLoader(spec.loader, name == "tensorflow" and
+                                         os.environ.get("RNN_LABS_TF_LOGS") != "1")
         return spec
 
 
-if "tensorflow" not in sys.modules and os.environ.get("RNN_LABS_TF_LOGS") != "1":
-    sys.meta_path.insert(0, _QuietTensorFlow())
+_START_UP = _StartUp(name for name in ("keras", "tensorflow") if name not in sys.modules)
+if _START_UP.names:
+    sys.meta_path.insert(0, _START_UP)

@@ -49,9 +49,15 @@ def cpu_name():
 
 def device_line(keras_module=None):
     """What a run ran on, for every report header: the GPUs TensorFlow sees or the CPU and
-    its threads, and the versions (TensorFlow and Keras only for the labs that use them)."""
+    its threads, and the versions (Keras and its backend only for the labs that use them)."""
     parts = []
-    if keras_module is not None:
+    if keras_module is not None and keras_module.backend.backend() != "tensorflow":
+        from labs import backends
+
+        gpu = backends.gpu()
+        parts.append(f"GPU {gpu}" if gpu else f"CPU {cpu_name()} ({os.cpu_count()} threads)")
+        parts.append(f"Keras {keras_module.__version__} on {backends.describe()}")
+    elif keras_module is not None:
         import tensorflow as tf
 
         gpus = [tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)

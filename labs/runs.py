@@ -110,7 +110,19 @@ def make_folder(folder):
 def write_status(run, status, **details):
     atomic_write_json(run.reports / "run.json", {
         "run": run.run_id, "lab": run.lab, "quick": run.quick, "status": status,
-        "pid": os.getpid(), "updated": f"{datetime.now():%Y-%m-%d %H:%M:%S}", **details})
+        "pid": os.getpid(), "updated": f"{datetime.now():%Y-%m-%d %H:%M:%S}",
+        **backend_fields(), **details})
+
+
+def backend_fields():
+    """The Keras backend a run trains on and its version. Only for the labs that import
+    Keras: the NumPy char-RNN has none, and importing Keras for it would cost seconds."""
+    if "keras" not in sys.modules:
+        return {}
+    from labs import backends
+
+    return {"backend": backends.name(), "backend_version": backends.version(),
+            "keras_version": sys.modules["keras"].__version__}
 
 
 def read_status(run_folder):

@@ -48,9 +48,16 @@ def read_metadata(path, required, retrain):
 
 
 def load_model(path, retrain):
-    """A saved Keras model; a damaged file is one line naming it."""
+    """A saved Keras model; a damaged file is one line naming it.
+
+    A model saved under TensorFlow on a CPU carries ``jit_compile=False`` (TensorFlow's
+    choice there); loaded under JAX that would mean running eagerly, about five times
+    slower, so it gets JAX's own default, compiled, as a model built under JAX has."""
     try:
-        return keras.models.load_model(path)
+        model = keras.models.load_model(path)
     except Exception as error:  # noqa: BLE001  (a damaged file: Keras raises many kinds)
         raise LabError(f"cannot load {path}: the file is damaged or not a Keras model "
                        f"({type(error).__name__}); retrain it with `{retrain}`") from None
+    if keras.backend.backend() == "jax" and getattr(model, "compiled", False):
+        model.jit_compile = True
+    return model

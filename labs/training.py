@@ -17,6 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from labs import backends
 from labs.cli import LabError, check_interrupted, note_progress
 from labs.reports import atomic_write_text
 
@@ -133,10 +134,15 @@ def on_devices(command):
     else the CPU. With it, ``MirroredStrategy`` copies the model onto every GPU (or every
     logical CPU device) and splits each batch between them; the labs multiply their batch
     size by the number of replicas (``replicas()``), so each replica sees ``--batch-size``.
+    On PyTorch or JAX these options stop in one line (``backends.check_keras_options``) and
+    the backend's own device placement applies.
     """
     def run(args):
+        backends.check_keras_options(args)
         if args.tensorboard:
             require_tensorboard()
+        if not backends.is_tensorflow():
+            return command(args)
         with strategy(args.distribute, args.cpu_replicas).scope():
             return command(args)
 

@@ -18,9 +18,8 @@ quality comparison ``labs.poetry.compare``.
 import json
 
 import keras
-import tensorflow as tf
 
-from labs import runs
+from labs import backends, runs
 from labs.cli import LabError
 from labs.poetry import data, models, report, train
 from labs.poetry.config import Config
@@ -39,7 +38,7 @@ def train_command(args):
         config = config.with_saved(saved_options(resumed), getattr(args, "given", ()),
                                    resumed.run_id)
     keras.utils.set_random_seed(config.seed)
-    tf.config.experimental.enable_op_determinism()
+    backends.deterministic()
     corpus = data.read_corpus(config.corpus, args.datasets_dir, config.lowercase,
                               config.characters, config.maxlen)
     prepared = train.training_data(config, corpus)

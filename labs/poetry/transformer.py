@@ -36,6 +36,10 @@ class PositionEmbedding(layers.Layer):
         steps = keras.ops.shape(inputs)[1]
         return inputs + keras.ops.expand_dims(self.positions[:steps], 0)
 
+    def compute_output_shape(self, input_shape):
+        """The input's shape (JAX cannot infer it through the slice of a dynamic length)."""
+        return input_shape
+
     def get_config(self):
         return {**super().get_config(), "length": self.length}
 

@@ -10,9 +10,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import tensorflow as tf
 
-from labs import embeddings, runs, saving
+from labs import backends, embeddings, runs, saving
 from labs.cli import LabError, decoded, utf8_text
 from labs.spam import baselines, data, models, report, text_models, train
 from labs.spam.config import Settings
@@ -41,7 +40,8 @@ class Experiment:
 def train_command(args):
     """Load → folds → token vectors → every model on every fold → baselines → compare."""
     settings = Settings.from_args(args, replicas())
-    tf.config.experimental.enable_op_determinism()
+    check_backend(settings.inputs, args.variants)
+    backends.deterministic()
     messages = data.load_messages(args.datasets_dir, settings.messages, settings.seed)
     folds = data.make_folds(messages.labels, messages.texts, settings.folds, settings.split,
                             settings.seed, settings.repeats)
@@ -216,9 +216,34 @@ def load_saved(name, models_dir, run_id=None, spacy_model=None):
     return model, metadata
 
 
+def check_backend(inputs, variants):
+    """On PyTorch or JAX, only padded spaCy-vector models run: ragged batches are
+    ``tf.RaggedTensor``s and the text models read raw text with ``tf.strings`` (and the
+    tfidf-mlp sparse TF-IDF rows), all TensorFlow's own. One line names every part that
+    needs TensorFlow and the options that run without it."""
+    if backends.is_tensorflow():
+        return
+    needs = []
+    if "ragged" in inputs:
+        needs.append("--inputs ragged (the tuned recipe's default)")
+    text = [variant for variant in variants if variant in text_models.TEXT_VARIANTS]
+    if text:
+        needs.append(f"the text models {', '.join(text)}")
+    if needs:
+        vector_variants = [variant for variant in variants if variant in models.VARIANTS]
+        backends.require_tensorflow(
+            " and ".join(needs), "give --inputs padded --variants "
+            + " ".join(vector_variants or models.VARIANTS))
+
+
 def predict_command(args):
     """Classify messages with a saved model: raw text → probability → label. spaCy-vector
     models (and the hybrid) get token vectors first; text models read the text itself."""
+    variant, _, inputs = args.model.rpartition("_")
+    if inputs != "padded":
+        backends.require_tensorflow(
+            f"--model {args.model} ({'ragged batches' if inputs == 'ragged' else 'raw text'})",
+            "give a padded model, e.g. --model lstm_padded (make spam ARGS=\"--inputs padded\")")
     model, metadata = load_saved(args.model, args.models_dir, args.run, args.spacy_model)
     texts = read_messages(args.texts)
     if metadata["inputs"] == "text":
