@@ -32,7 +32,7 @@ QUICK_FLAG := $(if $(filter 1 yes true,$(QUICK)),--quick,)
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data spam poetry poetry-compare poetry-tune char-rnn words gpt2 test lint bench bench-gpt2 notebooks exercises check html tensorboard clean
+.PHONY: help venv data spam poetry poetry-compare poetry-tune char-rnn words words-pytorch gpt2 test lint bench bench-backends bench-gpt2 notebooks exercises check html tensorboard clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -79,6 +79,9 @@ words: $(SETUP) ## Word-level LSTM language model on Nietzsche, on words and on 
 	$(BIN)/python -m labs.words --tokens words $(QUICK_FLAG) $(ARGS)
 	$(BIN)/python -m labs.words --tokens subword $(QUICK_FLAG) $(ARGS)
 
+words-pytorch: $(STAMP) $(call backend_stamp,torch) ## The course's PyTorch RNNModel, written natively, on the word lab's data; its report sets it beside make words's Keras model
+	$(BIN)/python -m labs.words --framework pytorch $(QUICK_FLAG) $(ARGS)
+
 gpt2: $(SETUP) ## GPT-2 (keras-hub) on Nietzsche: zero-shot, fine-tuned 10 min, then every model in one table (downloads ~0.5 GB once)
 	$(BIN)/python -m labs.gpt2 evaluate --corpus nietzsche $(QUICK_FLAG) $(ARGS)
 	$(BIN)/python -m labs.gpt2 finetune --corpus nietzsche $(QUICK_FLAG) $(ARGS)
@@ -110,8 +113,12 @@ tensorboard: $(STAMP) ## TensorBoard on the runs trained with --tensorboard (ins
 	$(BIN)/python -m pip install --quiet -r requirements-tensorboard.txt -c constraints.txt
 	$(BIN)/tensorboard --logdir reports/tensorboard
 
-bench: $(SETUP) ## Benchmarks: the labs against the course recipes, and GPT-2 base's CPU cost (~20 min; see bench/README.md)
+bench: $(SETUP) $(call backend_stamp,torch) $(call backend_stamp,jax) ## Benchmarks: the labs against the course recipes, GPT-2 base's CPU cost, the three backends (~26 min; see bench/README.md)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.backends
+
+bench-backends: $(STAMP) $(call backend_stamp,torch) $(call backend_stamp,jax) ## Keras on TensorFlow, PyTorch and JAX and the course model in native PyTorch: epoch time, loss, memory (~6 min)
+	$(BIN)/python -m bench.backends
 
 bench-gpt2: $(SETUP) ## What GPT-2 base costs on this CPU: random weights of its shape, built offline (~3 min)
 	$(BIN)/python -m bench.gpt2

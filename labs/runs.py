@@ -314,3 +314,18 @@ def latest(root, train_hint):
         raise LabError(f"no published run in {root} (the one it named was deleted); pick one "
                        f"with --run ({', '.join(left[-3:])}) or train again with `{train_hint}`")
     raise LabError(f"no trained run in {root}; train one with `{train_hint}`")
+
+
+def latest_metrics(lab, reports_dir, wanted=lambda metrics: True):
+    """The metrics of the newest complete run of ``lab`` that ``wanted`` accepts, or None."""
+    folder = reports_dir / lab / "runs"
+    for run_folder in sorted(folder.iterdir(), reverse=True) if folder.is_dir() else []:
+        if read_status(run_folder).get("status") != "complete":
+            continue
+        try:
+            metrics = json.loads((run_folder / "metrics.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if wanted(metrics):
+            return {**metrics, "run": run_folder.name}
+    return None

@@ -41,6 +41,8 @@ from labs.training import (ProgressNote, early_stopping, history_lists, make_dat
 
 CORPORA = ("nietzsche", "leopardi")
 TOKENIZATIONS = ("words", "subword")
+FRAMEWORKS = ("keras", "pytorch")  # pytorch: the course's RNNModel, native (labs.words_torch)
+CELLS = ("lstm", "rnn")  # Keras LSTM / SimpleRNN; PyTorch nn.LSTM / nn.RNN
 UNKNOWN = "<unk>"
 TOKEN = re.compile(r"\w+(?:'\w+)*'?|[^\w\s]")
 WINDOWS = {"words": 5, "subword": 10}  # tokens of context: a subword is ~4 characters, a word ~5
@@ -200,11 +202,13 @@ def target_probabilities(model, inputs, targets, batch_size=2048):
 
 
 def build_model(vocabulary_size, window=WINDOW, embedding_dim=EMBEDDING_DIM, units=UNITS,
-                learning_rate=LEARNING_RATE):
-    """Embedding → LSTM → softmax over the vocabulary, Adam with gradient clipping."""
+                learning_rate=LEARNING_RATE, cell="lstm"):
+    """Embedding → LSTM (or SimpleRNN) → softmax over the vocabulary, Adam with gradient
+    clipping."""
     tokens = keras.Input(shape=(window,), dtype="int32", name="tokens")
     features = layers.Embedding(vocabulary_size, embedding_dim, name="embedding")(tokens)
-    features = layers.LSTM(units, name="lstm")(features)
+    recurrent = layers.LSTM if cell == "lstm" else layers.SimpleRNN
+    features = recurrent(units, name=cell)(features)
     probabilities = layers.Dense(vocabulary_size, activation="softmax", name="next_word")(features)
     model = keras.Model(tokens, probabilities, name="word_lstm")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0),
@@ -263,14 +267,13 @@ def run(args):
     print(f"{sum(map(len, encoded)):,} tokens ({args.tokens}), vocabulary {len(tokens):,}, "
           f"{len(train_x):,} training windows, {len(validation_x):,} validation, "
           f"{len(held_x):,} held out; unigram held-out perplexity {unigram:.1f}")
-    lab = f"words/{args.corpus}" + ("-subword" if args.tokens == "subword" else "")
-    run = runs.start(lab, "lstm" if args.tokens == "words" else "lstm-bpe", args.quick,
-                     args.reports_dir)
-    model = build_model(len(tokens), tokens.window)
+    lab = lab_name(args.corpus, args.tokens, args.framework)
+    run = runs.start(lab, run_description(args), args.quick, args.reports_dir)
+    model = build(args, len(tokens), tokens.window)
     started = time.perf_counter()
     history = fit(model, (train_x, train_y), (validation_x, validation_y), args, run)
     training_seconds = time.perf_counter() - started
-    write_summary(model, run.reports / "model_summary.txt")
+    model = summarised(model, run.reports / "model_summary.txt")
     metrics = word_metrics(args, tokens, encoded, history, unigram)
     metrics.update(held_out_scores(model, tokens, parts.held_out, held_x, held_y))
     metrics.update(parameters=model.count_params(), training_seconds=training_seconds)
@@ -287,6 +290,60 @@ def run(args):
           f"{unigram:.1f}, {metrics['held_out_bits_per_char']:.3f} bits/char (epoch "
           f"{metrics['best_epoch']}); wrote {run.reports / 'report.md'}")
     return metrics
+
+
+def lab_name(corpus, tokens, framework="keras"):
+    """words/<corpus>[-subword][-pytorch]: each model its own runs and index section."""
+    return (f"words/{corpus}" + ("-subword" if tokens == "subword" else "")
+            + ("-pytorch" if framework == "pytorch" else ""))
+
+
+def run_description(args):
+    name = args.cell if args.tokens == "words" else f"{args.cell}-bpe"
+    return f"rnnmodel-pytorch-{name}" if args.framework == "pytorch" else name
+
+
+def torch_module(args):
+    """``labs.words_torch``, or one line when PyTorch is missing or a Keras-only option is
+    given with it."""
+    for option, given in (("--distribute", args.distribute), ("--tensorboard", args.tensorboard),
+                          ("--cpu-replicas", args.cpu_replicas)):
+        if given:
+            raise LabError(f"{option} is for the Keras model; leave it out with --framework "
+                           "pytorch")
+    try:
+        from labs import words_torch
+    except ImportError:
+        raise LabError("--framework pytorch needs PyTorch: make words-pytorch installs it "
+                       "(requirements-torch.txt), or pip install -r requirements-torch.txt -c "
+                       "constraints.txt") from None
+    return words_torch
+
+
+def build(args, vocabulary_size, window):
+    """The Keras model, or the course's PyTorch ``RNNModel`` of the same sizes."""
+    if args.framework == "keras":
+        return build_model(vocabulary_size, window, cell=args.cell)
+    words_torch = torch_module(args)
+    words_torch.torch.manual_seed(args.seed)
+    return words_torch.RNNModel(vocabulary_size, EMBEDDING_DIM, UNITS, cell=args.cell)
+
+
+def torch_device():
+    from labs import words_torch
+
+    return words_torch.device()
+
+
+def summarised(model, path):
+    """model_summary.txt; the model as the scoring and sampling code uses it."""
+    if isinstance(model, keras.Model):
+        write_summary(model, path)
+        return model
+    from labs import words_torch
+
+    atomic_write_text(path, words_torch.summary(model))
+    return words_torch.TorchPredictor(model)
 
 
 def encoded_windows(args, parts, tokens):
@@ -311,7 +368,16 @@ def comparison_sample(model, tokens, prompt, args):
 def fit(model, training, validation, args, run):
     """``model.fit`` with early stopping on the validation part: the model that is scored
     and generates is the best epoch's (the small corpus overfits within a few). The batch
-    is per replica under --distribute."""
+    is per replica under --distribute. The PyTorch model trains the same way by hand."""
+    if not isinstance(model, keras.Model):
+        from labs import words_torch
+
+        history = words_torch.fit(model, training, validation, args.epochs, args.batch_size,
+                                  LEARNING_RATE, PATIENCE, args.seed)
+        atomic_write_text(run.reports / "training_log.csv", "epoch,loss,val_loss\n" + "".join(
+            f"{epoch},{loss},{held}\n" for epoch, (loss, held)
+            in enumerate(zip(history["loss"], history["val_loss"]))))
+        return history
     batch_size = args.batch_size * replicas()
     logs = training_logs(run.reports / "training_log.csv",
                          run.tensorboard if args.tensorboard else None)
@@ -344,6 +410,7 @@ def word_metrics(args, tokens, encoded, history, unigram):
             "unigram_held_out_perplexity": unigram,
             "held_out_unknown_rate": (float(np.mean(held_out == 0)) if args.tokens == "words"
                                       else 0.0),
+            "framework": args.framework, "cell": args.cell,
             "seed": args.seed, "quick": args.quick}
 
 
@@ -354,14 +421,25 @@ def sample_rows(model, tokens, seed_phrase, length, seed):
                ("random (temperature 1.0)", Sampler("temperature", 1.0)),
                ("temperature 0.7", Sampler("temperature", 0.7)),
                (f"top-k (k = {TOP_K})", Sampler("top-k", top_k=TOP_K))]
-    rows, seed_ids = [], tokens.encode(seed_phrase)
-    start = detokenize(tokenize(seed_phrase)) if tokens.kind == "words" else seed_phrase
-    for title, sampler in methods:
-        ids = generate_ids(model, seed_ids, length, rng, sampler, tokens.window, tokens.unknown)
-        text = tokens.decode(ids)
-        text = (start + " **" + text.strip() + "**").replace("\n", " / ")
-        rows.append((title, text.replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")))
+    seed_ids = tokens.encode(seed_phrase)
+    rows = [(title, sample_text(tokens, seed_phrase, generate_ids(
+        model, seed_ids, length, rng, sampler, tokens.window, tokens.unknown)))
+        for title, sampler in methods]
+    if hasattr(model, "model"):  # the PyTorch model: also its own, stateful generation
+        from labs import words_torch
+
+        rows.append(("greedy as the course generates (the seed once, then each word fed back "
+                     "with the hidden state; `<unk>` allowed)", sample_text(
+                         tokens, seed_phrase,
+                         words_torch.course_greedy(model.model, list(seed_ids), length))))
     return rows
+
+
+def sample_text(tokens, seed_phrase, ids):
+    """The seed and, in bold, what followed it; Markdown-safe, line breaks as /."""
+    start = detokenize(tokenize(seed_phrase)) if tokens.kind == "words" else seed_phrase
+    text = (start + " **" + tokens.decode(ids).strip() + "**").replace("\n", " / ")
+    return text.replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
 
 
 # ---------------------------------------------------------------- report
@@ -370,7 +448,7 @@ def summary_lines(metrics):
                "charged the cost of spelling its word" if metrics["tokens_kind"] == "words"
                else "")
     return [f"- {metrics['tokens']:,} tokens: {metrics['tokenization']}{unknown}",
-            f"- Embedding({EMBEDDING_DIM}) → LSTM({UNITS}) → softmax, Adam, windows of "
+            f"- {architecture(metrics)}, windows of "
             f"{metrics['window']} tokens; {metrics['epochs']} epochs in "
             f"{metrics['training_seconds']:.0f} s (early stopping on the validation part, the "
             f"next 5%, patience {PATIENCE}; the best epoch is scored and samples)"
@@ -379,6 +457,41 @@ def summary_lines(metrics):
             f"{metrics['held_out_perplexity']:.1f} per token against the unigram model's "
             f"{metrics['unigram_held_out_perplexity']:.1f}; "
             f"**{metrics['held_out_bits_per_char']:.3f} bits per character**\n"]
+
+
+def architecture(metrics):
+    """The model in one phrase, Keras or the course's PyTorch ``RNNModel``."""
+    cell = metrics.get("cell", "lstm")
+    if metrics.get("framework") == "pytorch":
+        return (f"PyTorch `RNNModel`: nn.Embedding({EMBEDDING_DIM}) → "
+                f"nn.{'LSTM' if cell == 'lstm' else 'RNN'}({UNITS}) → nn.Linear, Adam and "
+                "CrossEntropyLoss (each weight's gradient clipped at norm 1, as Keras clips)")
+    return (f"Embedding({EMBEDDING_DIM}) → {'LSTM' if cell == 'lstm' else 'SimpleRNN'}({UNITS}) "
+            "→ softmax, Adam")
+
+
+def beside_keras(metrics, reports_dir):
+    """The PyTorch run's table beside the newest complete Keras run of the same text, tokens,
+    cell and mode (full or quick), or a line saying how to make one."""
+    keras_run = runs.latest_metrics(
+        lab_name(metrics["corpus"], metrics["tokens_kind"]), reports_dir,
+        lambda other: (other.get("cell", "lstm") == metrics["cell"]
+                       and other["quick"] == metrics["quick"] and other["epochs"] > 0))
+    lines = ["## Beside the Keras model\n"]
+    if keras_run is None:
+        return lines + ["No complete Keras run of the same settings yet: `python -m labs.words "
+                        f"--corpus {metrics['corpus']} --tokens {metrics['tokens_kind']}"
+                        f"{' --quick' if metrics['quick'] else ''}` makes one.\n"]
+    rows = [("Keras", keras_run), ("PyTorch (native)", metrics)]
+    lines += ["| model | parameters | epochs (best) | training s | held-out perplexity | "
+              "bits/char |", "|---|---:|---:|---:|---:|---:|"]
+    lines += [f"| {name} (run {row.get('run', 'this one')}) | {row['parameters']:,} | "
+              f"{row['epochs']} ({row['best_epoch']}) | {row['training_seconds']:.0f} | "
+              f"{row['held_out_perplexity']:.1f} | {row['held_out_bits_per_char']:.3f} |"
+              for name, row in rows]
+    ratio = metrics["held_out_perplexity"] / keras_run["held_out_perplexity"]
+    return lines + ["", f"The PyTorch model's held-out perplexity is {ratio:.3f} × the Keras "
+                    "model's (same windows, same validation part, same held-out text).\n"]
 
 
 def write_report(run, metrics, history, seed_phrase, unknown, samples):
@@ -404,8 +517,12 @@ def write_report(run, metrics, history, seed_phrase, unknown, samples):
              f"{metrics['min_count']} times) is never drawn: its probability is set to 0 and "
              "the others renormalised." if metrics["tokens_kind"] == "words" else
              "Nothing is unknown: every text is bytes, and the BPE's tokens cover them.")
-    lines = [f"# Word-level LSTM: {corpus}, {metrics['tokens_kind']}\n", f"- {run.describe()}",
-             f"- {device_line(keras)}", *summary_lines(metrics),
+    pytorch = metrics["framework"] == "pytorch"
+    lines = [f"# Word-level {metrics['cell'].upper()}"
+             f"{' (the course PyTorch RNNModel)' if pytorch else ''}: {corpus}, "
+             f"{metrics['tokens_kind']}\n", f"- {run.describe()}",
+             f"- {device_line(None if pytorch else keras)}"
+             + (f"; the model: {torch_device()}" if pytorch else ""), *summary_lines(metrics),
              "![history](history.png)\n", *table, "",
              f"## Samples from “{seed_phrase}”\n", unknown_note + "\n",
              "Greedy decoding always takes the most probable token, so it falls into loops; "
@@ -413,7 +530,9 @@ def write_report(run, metrics, history, seed_phrase, unknown, samples):
              "| method | text |", "|---|---|",
              *[f"| {title} | {text} |" for title, text in samples], "",
              f"## From the comparison prompt (temperature {COMPARISON_TEMPERATURE})\n",
-             "```text", metrics["comparison_sample"], "```"]
+             "```text", metrics["comparison_sample"], "```", ""]
+    if pytorch:
+        lines += beside_keras(metrics, run.reports_root)
     atomic_write_text(directory / "report.md", "\n".join(lines) + "\n")
 
 
@@ -439,6 +558,12 @@ def main(argv=None):
                         help="tokens to generate per sample (default: %(default)s)")
     parser.add_argument("--seed", type=non_negative_int, default=SEED,
                         help="random seed (default: %(default)s)")
+    parser.add_argument("--framework", choices=FRAMEWORKS, default="keras",
+                        help="keras, or pytorch: the course's RNNModel written natively in "
+                             "PyTorch, same sizes and data (default: %(default)s)")
+    parser.add_argument("--cell", choices=CELLS, default="lstm",
+                        help="lstm, or rnn: a simple RNN (the course's nn.RNN) (default: "
+                             "%(default)s)")
     parser.add_argument("--quick", action="store_true", help=quick_help(QUICK))
     add_keras_options(parser)
     add_run_options(parser, models=False)

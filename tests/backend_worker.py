@@ -1,10 +1,8 @@
 """One Keras backend's half of ``tests/test_backends.py``, run as
 ``KERAS_BACKEND=<backend> python tests/backend_worker.py FOLDER SOURCE...`` (Keras picks its
 backend once per process): predict the shared inputs with the models saved under each SOURCE
-backend, save TensorFlow's models again under this backend, and train the course model two
-epochs from the initial weights saved under TensorFlow."""
+backend, and save TensorFlow's models again under this backend."""
 
-import json
 import sys
 from pathlib import Path
 
@@ -16,8 +14,6 @@ from labs import saving
 from labs.poetry import models, transformer  # noqa: F401  (their layers register for loading)
 
 MODELS = ("course", "every-step-lstm", "transformer")
-EPOCHS = 2
-BATCH_SIZE = 128
 
 
 def predictions(folder, source):
@@ -27,16 +23,6 @@ def predictions(folder, source):
               for name in MODELS}
     return loaded, {name: np.asarray(model.predict_on_batch(inputs[name]), np.float32)
                     for name, model in loaded.items()}
-
-
-def train_course_model(folder):
-    """Two epochs of the course model from its initial weights (saved under TensorFlow, with
-    its compiled optimizer), batches in order: the held-out loss after them."""
-    data = np.load(folder / "training.npz")
-    model = saving.load_model(folder / "tensorflow" / "course.keras", "the test")
-    model.fit(data["x"], data["y"], batch_size=BATCH_SIZE, epochs=EPOCHS, shuffle=False,
-              verbose=0)
-    return float(model.evaluate(data["held_x"], data["held_y"], batch_size=1024, verbose=0))
 
 
 def main(folder, sources):
@@ -50,8 +36,6 @@ def main(folder, sources):
             for name, model in loaded.items():
                 model.save(folder / backend / f"{name}.keras")
     np.savez(folder / f"predictions-{backend}.npz", **results)
-    (folder / f"training-{backend}.json").write_text(
-        json.dumps({"held_out_loss": train_course_model(folder)}))
 
 
 if __name__ == "__main__":

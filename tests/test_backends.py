@@ -1,9 +1,9 @@
 """Keras 3's three backends: the same weights predict the same on TensorFlow, PyTorch and
 JAX, a model saved under one loads under the others, and training from the same initial
-weights ends at the same held-out loss. TensorFlow runs here, in the suite's process; PyTorch
-and JAX each in a process of their own (``backend_worker.py``)."""
+weights ends at the same held-out loss (natively in PyTorch too). TensorFlow runs here, in
+the suite's process; PyTorch and JAX each in a process of their own (``backend_worker.py``,
+``bench/backends.py``)."""
 
-import json
 import subprocess
 import sys
 
@@ -15,7 +15,6 @@ import backend_worker
 from conftest import REPOSITORY, subprocess_env
 from labs import backends, runs, words
 from labs.poetry import cli as poetry_cli
-from labs.poetry import data as poetry
 from labs.poetry.models import build_model
 from labs.reports import device_line
 from labs.spam import cli as spam_cli
@@ -23,7 +22,7 @@ from test_bad_inputs import one_line_error
 
 TOLERANCE = 1e-4  # largest difference between two backends' probabilities
 LOSS_TOLERANCE = 0.02  # nats, after two epochs from the same weights
-VOCABULARY = 60  # covers the characters of the slice below
+VOCABULARY = 60
 MAXLEN = 20
 
 
@@ -46,19 +45,6 @@ def saved_models(folder):
     np.savez(folder / "inputs.npz", **inputs)
 
 
-def training_slice(folder, dataset_path):
-    """The course model's windows of a 6,000-character slice of the Canti (each third
-    window), the last tenth held out."""
-    text = poetry.load_corpus("leopardi", dataset_path("leopardi.txt").parent,
-                              characters=6000, log=lambda *_: None)[0]
-    vocabulary = poetry.build_vocabulary([text])
-    assert len(vocabulary) <= VOCABULARY
-    encoded = np.array([vocabulary.index(character) for character in text], np.int32)
-    x, y = poetry.windows(encoded, MAXLEN, 3)
-    cut = int(0.9 * len(x))
-    np.savez(folder / "training.npz", x=x[:cut], y=y[:cut], held_x=x[cut:], held_y=y[cut:])
-
-
 def run_worker(folder, backend, *sources):
     result = subprocess.run(
         [sys.executable, str(REPOSITORY / "tests" / "backend_worker.py"), str(folder), *sources],
@@ -69,32 +55,41 @@ def run_worker(folder, backend, *sources):
 
 
 @pytest.mark.slow
-def test_three_backends_predict_alike_load_each_others_models_and_train_alike(
-        tmp_path, dataset_path):
+def test_three_backends_predict_alike_and_load_each_others_models(tmp_path):
     saved_models(tmp_path)
-    training_slice(tmp_path, dataset_path)
     _, expected = backend_worker.predictions(tmp_path, "tensorflow")
-    losses = {"tensorflow": backend_worker.train_course_model(tmp_path)}
     run_worker(tmp_path, "torch", "tensorflow")
     run_worker(tmp_path, "jax", "tensorflow", "torch")
     predicted = {backend: dict(np.load(tmp_path / f"predictions-{backend}.npz"))
                  for backend in ("torch", "jax")}
-    for backend in ("torch", "jax"):  # and back: TensorFlow loads what they saved
-        predicted["tensorflow"] = {**predicted.get("tensorflow", {}), **{
-            f"{backend}/{name}": values
-            for name, values in backend_worker.predictions(tmp_path, backend)[1].items()}}
-        losses[backend] = json.loads((tmp_path / f"training-{backend}.json").read_text())[
-            "held_out_loss"]
+    predicted["tensorflow"] = {  # and back: TensorFlow loads what they saved
+        f"{backend}/{name}": values for backend in ("torch", "jax")
+        for name, values in backend_worker.predictions(tmp_path, backend)[1].items()}
     checked = 0
     for backend, results in predicted.items():
         for key, values in results.items():
-            name = key.split("/")[1]
-            difference = float(np.max(np.abs(values - expected[name])))
+            difference = float(np.max(np.abs(values - expected[key.split("/")[1]])))
             assert difference < TOLERANCE, (f"{key} predicted on {backend}", difference)
             checked += 1
     assert checked == 3 * 5  # torch ← tf, jax ← tf, jax ← torch, tf ← torch, tf ← jax
+
+
+@pytest.mark.slow
+def test_two_epochs_from_the_same_weights_end_alike_on_every_backend_and_natively(tmp_path):
+    """``make bench-backends``'s smoke run: the course model two epochs on a small slice of
+    Nietzsche, on each backend and in native PyTorch, from the same initial weights."""
+    from bench import backends as bench
+
+    results = bench.main(["--smoke", "--reports-dir", str(tmp_path)])
+    runners = results["runners"]
+    assert not [runner for runner, result in runners.items() if "error" in result], runners
+    assert set(runners) == set(bench.RUNNERS)
+    assert set(runners["jax"]["models"]) == {"course"}  # the smoke run's one model
+    losses = {runner: result["models"]["course"]["held_out_loss"]
+              for runner, result in runners.items()}
     assert max(losses.values()) - min(losses.values()) < LOSS_TOLERANCE, losses
-    assert all(np.isfinite(list(losses.values())))
+    report = (tmp_path / "bench-backends.md").read_text()
+    assert "SMOKE RUN" in report and "| native PyTorch (nn.LSTM) | course |" in report
 
 
 @pytest.mark.parametrize(("main", "arguments", "fragments"), [

@@ -45,3 +45,4 @@ def test_gpt2_bench_smoke_run_measures_every_command(tmp_path):
     report = (tmp_path / "bench-gpt2.md").read_text()
     assert "SMOKE RUN" in report and "| generate --method beam |" in report
     assert "What `make gpt2`'s 10-minute budget buys" in report
+

@@ -144,3 +144,53 @@ def test_unk_is_never_sampled_and_the_rest_keeps_its_proportions(sampler):
     assert "<unk>" not in generated and len(generated) == 400
     if sampler.method == "temperature":  # 0.06 : 0.04 once <unk> is gone, 60% a
         assert 0.5 < generated.count("a") / 400 < 0.7
+
+
+@pytest.mark.slow
+def test_the_course_pytorch_model_learns_the_same_windows_and_sits_beside_keras(tmp_path):
+    import torch
+
+    from labs import words_torch
+
+    options = ["--quick", "--corpus", "leopardi", "--length", "5", "--reports-dir", str(tmp_path)]
+    keras_metrics = words.main(options)
+    metrics = words.main([*options, "--framework", "pytorch"])
+    assert metrics["framework"] == "pytorch" and metrics["epochs"] == 1
+    assert 0 < metrics["held_out_perplexity"] < metrics["unigram_held_out_perplexity"]
+    (run,) = (tmp_path / "words" / "leopardi-pytorch" / "runs").iterdir()
+    report = (run / "report.md").read_text()
+    table = report.split("## Beside the Keras model")[1]
+    assert f"| {keras_metrics['held_out_perplexity']:.1f} |" in table
+    assert f"| {metrics['held_out_perplexity']:.1f} |" in table
+    assert "greedy as the course generates" in report and "nn.LSTM(256)" in report
+    assert (run / "training_log.csv").read_text().splitlines()[0] == "epoch,loss,val_loss"
+    # the lab's scoring of the PyTorch model is the course's CrossEntropyLoss, exponentiated
+    model = words_torch.RNNModel(30, 8, 16)
+    inputs, targets = torch.randint(0, 30, (64, words.WINDOW)), torch.randint(0, 30, (64,))
+    loss = torch.nn.CrossEntropyLoss()(model(inputs)[0][:, -1], targets)
+    probabilities = words.target_probabilities(words_torch.TorchPredictor(model),
+                                               inputs.numpy(), targets.numpy())
+    assert words.perplexity(probabilities) == pytest.approx(math.exp(loss.item()), rel=1e-5)
+
+
+def test_keras_clipnorm_is_matched_weight_by_weight():
+    import torch
+
+    from labs import words_torch
+
+    model = words_torch.RNNModel(30, 8, 16, cell="rnn")
+    logits, _ = model(torch.randint(0, 30, (4, 5)))
+    (logits.sum() * 1000).backward()
+    before = {name: parameter.grad.clone() for name, parameter in model.named_parameters()}
+    words_torch.clip_each(model, 1.0)
+    for name, parameter in model.named_parameters():
+        norm = float(before[name].norm())
+        expected = before[name] * min(1.0, 1.0 / norm)
+        assert torch.allclose(parameter.grad, expected, rtol=1e-4, atol=1e-7), name
+
+
+def test_pytorch_with_a_keras_only_option_is_one_line(tmp_path):
+    with pytest.raises(SystemExit) as raised:
+        words.main(["--framework", "pytorch", "--tensorboard", "--reports-dir", str(tmp_path)])
+    assert str(raised.value.code) == ("labs.words: error: --tensorboard is for the Keras model; "
+                                      "leave it out with --framework pytorch")

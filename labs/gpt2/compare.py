@@ -19,7 +19,7 @@ import math
 
 from labs import runs
 from labs.gpt2.config import COMPARISON_TEMPERATURE
-from labs.gpt2.lab import TEST_NOTE, latest_metrics
+from labs.gpt2.lab import TEST_NOTE
 from labs.poetry.data import CORPORA, held_out_parts
 from labs.reports import atomic_write_json, atomic_write_text, device_line
 
@@ -47,7 +47,7 @@ def poetry_rows(corpus, reports_dir):
 
 def word_row(corpus, tokens, reports_dir, quick):
     lab = f"words/{corpus}" + ("-subword" if tokens == "subword" else "")
-    metrics = latest_metrics(lab, reports_dir, lambda metrics: quick or not metrics["quick"])
+    metrics = runs.latest_metrics(lab, reports_dir, lambda metrics: quick or not metrics["quick"])
     if metrics is None or "held_out_bits_per_char" not in metrics:
         return None
     return {"model": f"word LSTM ({tokens})", "tokens": metrics["tokenization"],
@@ -63,8 +63,8 @@ def gpt2_row(corpus, kind, reports_dir, quick):
 
     def wanted(metrics):
         return (quick or not metrics["quick"]) and metrics.get("model", "fine-tuned") == kind
-    real = latest_metrics(lab, reports_dir, lambda m: wanted(m) and not m["test_preset"])
-    metrics = real or latest_metrics(lab, reports_dir, wanted)
+    real = runs.latest_metrics(lab, reports_dir, lambda m: wanted(m) and not m["test_preset"])
+    metrics = real or runs.latest_metrics(lab, reports_dir, wanted)
     if metrics is None:
         return None
     command = "finetune" if kind == "fine-tuned" else "evaluate"

@@ -233,21 +233,6 @@ def write_finetune_report(run, args, source, model, parts, metrics):
     return lines
 
 
-def latest_metrics(lab, reports_dir, wanted=lambda metrics: True):
-    """The metrics of the newest complete run of ``lab`` that ``wanted`` accepts, or None."""
-    folder = reports_dir / lab / "runs"
-    for run_folder in sorted(folder.iterdir(), reverse=True) if folder.is_dir() else []:
-        if runs.read_status(run_folder).get("status") != "complete":
-            continue
-        try:
-            metrics = json.loads((run_folder / "metrics.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if wanted(metrics):
-            return {**metrics, "run": run_folder.name}
-    return None
-
-
 def check_budget(minutes):
     if not 0 < minutes < 24 * 60:
         raise LabError(f"--budget-minutes must be above 0 and below a day, got {minutes}")
