@@ -92,3 +92,32 @@ def deterministic():
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
+
+
+def compiled(function, model):
+    """``function`` (tensors in, tensors out, no training, reading ``model``'s weights)
+    compiled the backend's way: a ``tf.function`` on TensorFlow, ``jax.jit`` on JAX, and on
+    PyTorch run eagerly without recording gradients (``torch.compile`` costs more than it
+    saves on a run this short). Under ``jax.jit`` the weights are passed in on every call:
+    a jitted function would otherwise keep the values it was traced with, and score a model
+    after fine-tuning with the weights it had before."""
+    if name() == "jax":
+        import jax
+
+        def pure(values, *args):
+            with keras.StatelessScope(state_mapping=list(zip(model.variables, values))):
+                return function(*args)
+
+        jitted = jax.jit(pure)
+        return lambda *args: jitted([variable.value for variable in model.variables], *args)
+    if name() == "torch":
+        import torch
+
+        def without_gradients(*args):
+            with torch.no_grad():
+                return function(*args)
+
+        return without_gradients
+    import tensorflow as tf
+
+    return tf.function(function, reduce_retracing=True)

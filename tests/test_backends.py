@@ -72,6 +72,16 @@ def test_three_backends_predict_alike_and_load_each_others_models(tmp_path):
             assert difference < TOLERANCE, (f"{key} predicted on {backend}", difference)
             checked += 1
     assert checked == 3 * 5  # torch ← tf, jax ← tf, jax ← torch, tf ← torch, tf ← jax
+    # A compiled call (backends.compiled: tf.function, jax.jit, no-gradient PyTorch) reads
+    # the weights as they are now: jax.jit alone would keep the ones it was traced with.
+    loaded, _ = backend_worker.predictions(tmp_path, "tensorflow")
+    inputs = np.load(tmp_path / "inputs.npz")["course"]
+    compiled = {"tensorflow": backend_worker.compiled_after_new_weights(loaded["course"], inputs),
+                **{backend: dict(np.load(tmp_path / f"compiled-{backend}.npz"))
+                   for backend in ("torch", "jax")}}
+    for backend, values in compiled.items():
+        assert np.max(np.abs(values["compiled/after"] - values["compiled/eager"])) < 1e-6, backend
+        assert np.max(np.abs(values["compiled/after"] - values["compiled/before"])) > 1e-3, backend
 
 
 @pytest.mark.slow

@@ -11,12 +11,11 @@ tokens before them (the standard sliding-window perplexity).
 """
 
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from tqdm import tqdm
 
-from labs import measures
+from labs import backends, measures
 from labs.cli import LabError
 from labs.gpt2.config import Scoring
 
@@ -54,8 +53,8 @@ class Scorer:
             raise LabError(f"--stride {self.stride} must be smaller than the context "
                            f"({self.context} tokens)")
         self.batch_size = scoring.batch_size
-        self.window_log_probabilities = tf.function(self._window_log_probabilities,
-                                                    reduce_retracing=True)
+        self.window_log_probabilities = backends.compiled(self._window_log_probabilities,
+                                                          model)
 
     def _window_log_probabilities(self, token_ids, padding_mask):
         backbone = self.model.backbone
@@ -81,7 +80,7 @@ class Scorer:
             for row, (begin, end, _) in enumerate(batch):
                 token_ids[row, :end - begin] = ids[begin:end]
                 padding_mask[row, :end - begin] = True
-            scores = np.asarray(self.window_log_probabilities(token_ids, padding_mask))
+            scores = ops.convert_to_numpy(self.window_log_probabilities(token_ids, padding_mask))
             for row, (begin, end, first) in enumerate(batch):
                 # scores[row, j] is log p(ids[begin + j + 1]); keep positions first..end-1.
                 result[first - 1:end - 1] = scores[row, first - begin - 1:end - begin - 1]
