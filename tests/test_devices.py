@@ -1,10 +1,12 @@
 """Where the labs train: MirroredStrategy on two logical CPU devices, TensorBoard logs.
 
-Each training runs in a fresh process: TensorFlow can split the CPU into logical devices
-only before it starts, and the test process started it long ago.
+A training on two logical devices runs in a fresh process: TensorFlow can split the CPU
+into logical devices only before it starts, and the test process started it long ago. The
+training it is compared with runs here meanwhile, in the test's own process.
 """
 
 import csv
+import importlib
 import os
 import subprocess
 import sys
@@ -19,33 +21,41 @@ from conftest import REPOSITORY
 pytestmark = pytest.mark.slow
 
 
+def arguments(lab, options, root):
+    """The command line of one quick training of ``lab``, after ``python -m lab``."""
+    if lab == "labs.words":
+        return ["--quick", *options, "--reports-dir", str(root / "reports")]
+    return ["train", "--quick", *options, "--reports-dir", str(root / "reports"),
+            "--models-dir", str(root / "models")]
+
+
 def start(lab, options, root):
     """Start one quick training of ``lab`` in its own process."""
-    command = [sys.executable, "-m", lab, "--quick", *options,
-               "--reports-dir", str(root / "reports")]
-    if lab != "labs.words":
-        command[3:3] = ["train"]
-        command += ["--models-dir", str(root / "models")]
-    return subprocess.Popen(command, cwd=REPOSITORY, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    return subprocess.Popen([sys.executable, "-m", lab, *arguments(lab, options, root)],
+                            cwd=REPOSITORY, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
 
 
-def finish(process, root):
-    """Wait for a training; its first epoch's log row and the text of its reports."""
-    _, stderr = process.communicate()
-    assert process.returncode == 0, stderr[-2000:]
+def outcome(root):
+    """A training's first epoch's log row and the text of its reports."""
     with sorted((root / "reports").rglob("training_log*.csv"))[0].open() as handle:
         first_epoch = next(csv.DictReader(handle))
     reports = "".join(path.read_text() for path in (root / "reports").rglob("*.md"))
     return first_epoch, reports
 
 
-def side_by_side(*trainings):
-    """Several trainings at once (each compares numbers, never times): the suite's wall
-    time is what they cost."""
-    processes = [(start(lab, options, root), root) for lab, options, root in trainings]
-    return [finish(process, root) for process, root in processes]
+def side_by_side(here, elsewhere):
+    """Two trainings at once (they compare numbers, never times): ``elsewhere`` in a fresh
+    process, ``here`` in this one meanwhile, which spares the suite a TensorFlow start."""
+    process = start(*elsewhere)
+    lab, options, root = here
+    main = importlib.import_module(lab if lab == "labs.words" else f"{lab}.cli").main
+    try:
+        main(arguments(lab, options, root))
+    finally:
+        _, stderr = process.communicate()
+    assert process.returncode == 0, stderr[-2000:]
+    return outcome(root), outcome(elsewhere[2])
 
 
 LABS = {
