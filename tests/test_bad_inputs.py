@@ -800,7 +800,7 @@ def test_notebook_build_of_a_missing_script():
 
 
 @pytest.mark.parametrize("arguments", [["labs.poetry", "--help"], ["labs.spam", "--help"],
-                                       ["labs.words", "--help"],
+                                       ["labs.words", "--help"], ["bench.run", "--help"],
                                        ["labs.poetry", "train", "--units", "7", "--heads", "2",
                                         "--cell", "transformer"]])
 def test_tensorflow_prints_nothing_before_the_labs_own_text(arguments):
