@@ -10,7 +10,6 @@ from pathlib import Path
 import labs  # noqa: F401  (before Keras: the labs' defaults and a quiet TensorFlow)
 import keras
 import numpy as np
-
 from keras import ops
 
 from labs import backends, saving

@@ -57,7 +57,7 @@ def run_worker(folder, backend, *sources):
 @pytest.mark.slow
 def test_three_backends_predict_alike_and_load_each_others_models(tmp_path):
     saved_models(tmp_path)
-    _, expected = backend_worker.predictions(tmp_path, "tensorflow")
+    tensorflow_models, expected = backend_worker.predictions(tmp_path, "tensorflow")
     run_worker(tmp_path, "torch", "tensorflow")
     run_worker(tmp_path, "jax", "tensorflow", "torch")
     predicted = {backend: dict(np.load(tmp_path / f"predictions-{backend}.npz"))
@@ -74,9 +74,9 @@ def test_three_backends_predict_alike_and_load_each_others_models(tmp_path):
     assert checked == 3 * 5  # torch ← tf, jax ← tf, jax ← torch, tf ← torch, tf ← jax
     # A compiled call (backends.compiled: tf.function, jax.jit, no-gradient PyTorch) reads
     # the weights as they are now: jax.jit alone would keep the ones it was traced with.
-    loaded, _ = backend_worker.predictions(tmp_path, "tensorflow")
     inputs = np.load(tmp_path / "inputs.npz")["course"]
-    compiled = {"tensorflow": backend_worker.compiled_after_new_weights(loaded["course"], inputs),
+    compiled = {"tensorflow": backend_worker.compiled_after_new_weights(
+        tensorflow_models["course"], inputs),
                 **{backend: dict(np.load(tmp_path / f"compiled-{backend}.npz"))
                    for backend in ("torch", "jax")}}
     for backend, values in compiled.items():
