@@ -20,8 +20,10 @@ import sys
 import time
 from dataclasses import replace
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from conftest import REPOSITORY, start_lab, subprocess_env, wait_for
 from labs.gpt2 import cli, generate, presets
@@ -265,6 +267,10 @@ def test_evaluate_finetune_generate_and_compare_on_the_tiny_preset(tiny, tmp_pat
     before, after = tuned["held_out_before"]["perplexity"], tuned["held_out"]["perplexity"]
     assert after <= (1 - FINE_TUNING_GAIN) * before, (before, after)
     assert [row["step"] for row in tuned["evaluations"]] == [0, 10, 20]
+    reports = list((tmp_path / "reports" / "gpt2" / "nietzsche").rglob("report.md"))
+    assert len(reports) == 2  # evaluate's and finetune's: each names what it ran on
+    for report in reports:
+        assert f"TensorFlow {tf.__version__}, Keras {keras.__version__}" in report.read_text()
     (run,) = (tmp_path / "models" / "gpt2" / "nietzsche" / "finetune" / "runs").iterdir()
     assert (run / "preset" / presets.TEST_MARKER).is_file() and run.name.endswith("-test-quick")
     capsys.readouterr()

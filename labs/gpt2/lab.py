@@ -73,7 +73,7 @@ def comparison_sample(model, prompt, seed):
 def header(run, source, model, parts, args, kind=None):
     kind = kind or (f"fine-tuned (run {source['fine_tuned_run']})" if source["fine_tuned_run"]
                     else "zero-shot")
-    lines = [f"- {run.describe()}", f"- {device_line()}",
+    lines = [f"- {run.describe()}", f"- {device_line(keras)}",
              f"- model: {source['preset']}, {model.count_params():,} parameters, {kind}; "
              f"context {model.backbone.max_sequence_length} tokens",
              f"- text: {args.corpus}, the poetry lab's held-out last 10% "
