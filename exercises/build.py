@@ -91,7 +91,7 @@ def course_config(root, timeout=None):
     return config
 
 
-def quiet_api(root, timeout=None):
+def quiet_api(root, timeout=None, config=None):
     """nbgrader's API on the course folder ``root``, its log kept out of the terminal."""
     from nbgrader.apps import NbGraderAPI
 
@@ -103,7 +103,7 @@ def quiet_api(root, timeout=None):
     logger = logging.getLogger("rnn-labs-exercises")
     logger.addHandler(logging.NullHandler())
     logger.propagate = False
-    return NbGraderAPI(config=course_config(root, timeout), log=logger)
+    return NbGraderAPI(config=config or course_config(root, timeout), log=logger)
 
 
 def write_source(root, name):

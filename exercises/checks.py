@@ -10,6 +10,14 @@ as failed) whose message starts with the task's name.
 A task is checked alone: while a check runs a student's function, the *other* exercise
 functions it calls (``char_rnn_forward`` inside ``sample_char_rnn``, say) are swapped for
 the lab's, so one mistake fails one task and not every task built on it.
+
+The same checks run in two places. In the student's notebook they call the student's
+functions directly, for instant feedback. When a class is graded (exercises/grade.py),
+they run in the grader's own process, and each student function is a
+``grading.RemoteFunction``: a call sends the arguments as values into the submission's
+sandbox and brings back what the function returned (exercises/values.py), so a check
+reads the same values and says the same thing, but nothing the submission does can
+change the check, the reference or the verdict.
 """
 
 import contextlib
@@ -18,6 +26,7 @@ import os
 
 import numpy as np
 
+from exercises.values import ModelSummary, TinyModel, model_summary
 from labs import char_rnn_numpy as lab_rnn
 from labs import course, measures, sampling
 
@@ -47,11 +56,16 @@ def passed(task, what):
     print(f"{task}: ok ({what})")
 
 
+def type_name(value):
+    """A value's type as the student wrote it (a value from a sandbox carries its own)."""
+    return getattr(value, "remote_type", None) or type(value).__name__
+
+
 def call(task, function, *args, **kwargs):
     """The student's ``function(*args)``; an unfinished or crashing one fails the task with
     a message that says so (the notebook still shows the traceback above it)."""
     if not callable(function):
-        fail(task, f"expected a function, got {type(function).__name__}")
+        fail(task, f"expected a function, got {type_name(function)}")
     try:
         result = function(*args, **kwargs)
     except NotImplementedError:
@@ -68,7 +82,16 @@ def call(task, function, *args, **kwargs):
 
 @contextlib.contextmanager
 def alone(function, replacements):
-    """Swap the exercise functions that ``function`` may call for the lab's while it runs."""
+    """Swap the exercise functions that ``function`` may call for the lab's while it runs
+    (in a sandbox, the harness swaps them: the references go by their import names)."""
+    if hasattr(function, "replacements"):
+        function.replacements = {name: f"{value.__module__}:{value.__qualname__}"
+                                 for name, value in replacements.items()}
+        try:
+            yield
+        finally:
+            function.replacements = {}
+        return
     namespace = getattr(function, "__globals__", {})
     missing = object()
     saved = {name: namespace.get(name, missing) for name in replacements}
@@ -88,7 +111,9 @@ def array(task, name, value, shape=None, dtype_kind=None):
     try:
         result = np.asarray(value)
     except Exception:
-        fail(task, f"{name} should be an array, got {type(value).__name__}")
+        fail(task, f"{name} should be an array, got {type_name(value)}")
+    if result.dtype.kind == "O" and result.ndim == 0:
+        fail(task, f"{name} should be an array, got {type_name(value)}")
     if shape is not None and result.shape != tuple(shape):
         fail(task, f"{name} shape {tuple(shape)} expected, got {result.shape}")
     if dtype_kind is not None and result.dtype.kind not in dtype_kind:
@@ -163,12 +188,15 @@ def reference_temperature(logits, temperature):
     return sampling.apply_temperature(lab_rnn.softmax(np.asarray(logits, float)), temperature)
 
 
+def reference_init(vocab_size, embed_dim, hidden_dim, seed=0):
+    return lab_rnn.init_params(vocab_size, embed_dim, hidden_dim, np.random.default_rng(seed))
+
+
 CHAR_RNN_REFERENCES = {
     "build_vocabulary": reference_vocabulary,
     "encode_text": lab_rnn.encode,
     "make_input_target": lab_rnn.make_chunks,
-    "init_char_rnn_model": lambda vocab_size, embed_dim, hidden_dim, seed=0: lab_rnn.init_params(
-        vocab_size, embed_dim, hidden_dim, np.random.default_rng(seed)),
+    "init_char_rnn_model": reference_init,
     "char_rnn_forward": reference_forward,
     "sequence_cross_entropy_loss": reference_loss,
     "char_rnn_backward": reference_backward,
@@ -223,15 +251,16 @@ def check_targets(make_input_target, seeds=(0, 1), lengths=(3, 5)):
     passed(task, f"{len(seeds) * len(lengths)} texts and lengths")
 
 
-def check_init(init_char_rnn_model, sizes=((11, 4, 6), (3, 2, 8))):
+def check_init(init_char_rnn_model, sizes=((11, 4, 6), (3, 2, 8)), seeds=(0, 5)):
+    """Every rule of the task: shapes, zero biases, small weights, and the exact draws of
+    ``rng.normal(0, 0.01, shape)`` from ``np.random.default_rng(seed)`` in its order."""
     task = "init"
-    for vocab_size, embed_dim, hidden_dim in sizes:
-        params = call(task, init_char_rnn_model, vocab_size, embed_dim, hidden_dim)
-        reference = lab_rnn.init_params(vocab_size, embed_dim, hidden_dim,
-                                        np.random.default_rng(0))
+    for (vocab_size, embed_dim, hidden_dim), seed in zip(sizes, seeds):
+        params = call(task, init_char_rnn_model, vocab_size, embed_dim, hidden_dim, seed=seed)
+        reference = reference_init(vocab_size, embed_dim, hidden_dim, seed)
         if not isinstance(params, dict) or set(params) != set(RNN_NAMES):
             fail(task, f"a dict with keys {', '.join(RNN_NAMES)} expected, got "
-                       f"{sorted(params) if isinstance(params, dict) else type(params).__name__}")
+                       f"{sorted(params) if isinstance(params, dict) else type_name(params)}")
         for name in RNN_NAMES:
             value = array(task, name, params[name], shape=reference[name].shape,
                           dtype_kind="f")
@@ -244,6 +273,11 @@ def check_init(init_char_rnn_model, sizes=((11, 4, 6), (3, 2, 8))):
                 if not np.std(value) < 0.1:
                     fail(task, f"{name} has standard deviation {np.std(value):.3g}: keep the "
                                f"initial weights small (0.01 scale), or tanh saturates")
+        for name in ("embedding", "W_xh", "W_hh", "W_hy"):
+            close(task, f"{name} (seed {seed})", reference[name], params[name], 1e-12,
+                  hint=" (draw each weight matrix with rng.normal(0, 0.01, shape) from "
+                       "rng = np.random.default_rng(seed), in the order embedding, W_xh, "
+                       "W_hh, W_hy)")
     passed(task, f"{len(sizes)} sizes")
 
 
@@ -472,33 +506,38 @@ def check_one_hot(one_hot_encode, cases=((10, 3), (5, 2))):
     passed(task, f"{len(cases)} cases: shapes (windows, maxlen, vocabulary), bool")
 
 
-def layer_summary(model):
-    return [(type(layer).__name__, tuple(layer.output.shape)) for layer in model.layers]
+def summary_of(task, model):
+    """The facts the model checks compare, from a Keras model or from a sandbox's answer."""
+    if isinstance(model, ModelSummary):
+        return model
+    if not hasattr(model, "layers") or not hasattr(model, "count_params"):
+        fail(task, f"a Keras model expected, got {type_name(model)}")
+    return model_summary(model)
+
+
+def layer_summary(summary):
+    return [(name, shape) for name, shape in summary["layers"]]
 
 
 def check_char_lstm(build_char_lstm, cases=((40, 57), (10, 12))):
     task = "model"
     for maxlen, vocabulary_size in cases:
-        reference = course.char_model(maxlen, vocabulary_size)
-        model = call(task, build_char_lstm, maxlen, vocabulary_size)
-        if not hasattr(model, "layers"):
-            fail(task, f"a Keras model expected, got {type(model).__name__}")
+        reference = model_summary(course.char_model(maxlen, vocabulary_size))
+        model = summary_of(task, call(task, build_char_lstm, maxlen, vocabulary_size))
         if layer_summary(model) != layer_summary(reference):
             fail(task, f"layers {layer_summary(reference)} expected, got "
                        f"{layer_summary(model)}")
-        if model.count_params() != reference.count_params():
-            fail(task, f"{reference.count_params():,} parameters expected, got "
-                       f"{model.count_params():,}")
-        if model.layers[-1].activation.__name__ != "softmax":
+        if model["params"] != reference["params"]:
+            fail(task, f"{reference['params']:,} parameters expected, got {model['params']:,}")
+        if model["last_activation"] != "softmax":
             fail(task, "the last layer's activation should be softmax")
-        optimizer = getattr(model, "optimizer", None)
-        if optimizer is None or type(optimizer) is not type(reference.optimizer):
-            fail(task, f"compile with {type(reference.optimizer).__name__}, got "
-                       f"{type(optimizer).__name__ if optimizer else 'no optimizer'}")
-        if not math.isclose(float(optimizer.learning_rate), 0.01, rel_tol=1e-6):
-            fail(task, f"learning rate 0.01 expected, got {float(optimizer.learning_rate):g}")
-        if getattr(model, "loss", None) != reference.loss:
-            fail(task, f"loss {reference.loss!r} expected, got {getattr(model, 'loss', None)!r}")
+        if model["optimizer"] != reference["optimizer"]:
+            fail(task, f"compile with {reference['optimizer']}, got "
+                       f"{model['optimizer'] or 'no optimizer'}")
+        if not math.isclose(float(model["learning_rate"] or 0), 0.01, rel_tol=1e-6):
+            fail(task, f"learning rate 0.01 expected, got {float(model['learning_rate'] or 0):g}")
+        if model["loss"] != reference["loss"]:
+            fail(task, f"loss {reference['loss']!r} expected, got {model['loss']!r}")
     passed(task, f"{len(cases)} shapes: layers, parameters, loss and optimizer as the course's")
 
 
@@ -521,20 +560,6 @@ def check_sample_preds(sample, seeds=(0, 1), temperatures=(0.2, 1.0, 1.5), draws
                            f"before normalising, then draw with "
                            f"random_state.multinomial(1, preds, 1))")
     passed(task, f"exact draws at temperatures {temperatures}")
-
-
-class TinyModel:
-    """A stand-in for a trained model: deterministic next-character probabilities from a
-    window, fast enough for a check."""
-
-    def __init__(self, vocabulary_size, seed=0):
-        self.weights = np.random.default_rng(seed).normal(0, 1.5, (vocabulary_size,
-                                                                   vocabulary_size))
-
-    def predict(self, x, verbose=0):
-        features = np.asarray(x, float)[:, -3:, :].sum(axis=1)
-        logits = features @ self.weights
-        return np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
 
 
 def check_generate(generate_text, seeds=(0, 3), length=30):
@@ -593,7 +618,9 @@ def distributions(seeds):
     for seed in seeds:
         rng = np.random.default_rng(seed)
         yield rng.dirichlet(np.full(12, 0.5))
-    yield np.array([0.4, 0.3, 0.2, 0.1])  # p = 0.7 is reached exactly by two tokens
+    # Sums 0.46, 0.73, 0.89, 1: no p of the checks sits on a sum, where 0.4 + 0.3 + 0.2 =
+    # 0.8999999999999999 would decide a token by floating-point rounding.
+    yield np.array([0.46, 0.27, 0.16, 0.11])
 
 
 def check_top_k(top_k_filter, seeds=(0, 1), ks=(1, 3, 4)):
@@ -682,7 +709,7 @@ def check_ragged(ragged_batch, seeds=(0, 1)):
         expected = spam_data.to_ragged(sequences)
         got = call(task, ragged_batch, [s.copy() for s in sequences])
         if not hasattr(got, "row_lengths"):
-            fail(task, f"a tf.RaggedTensor expected, got {type(got).__name__}")
+            fail(task, f"a tf.RaggedTensor expected, got {type_name(got)}")
         lengths = np.asarray(got.row_lengths())
         if lengths.tolist() != np.asarray(expected.row_lengths()).tolist():
             fail(task, f"row lengths {np.asarray(expected.row_lengths()).tolist()} expected "
@@ -692,9 +719,8 @@ def check_ragged(ragged_batch, seeds=(0, 1)):
     passed(task, f"{len(seeds)} batches of different lengths")
 
 
-def model_layers(model):
-    return [(type(layer).__name__, tuple(layer.output.shape)) for layer in model.layers
-            if type(layer).__name__ != "InputLayer"]
+def model_layers(summary):
+    return [(name, shape) for name, shape in summary["layers"] if name != "InputLayer"]
 
 
 def check_classifier(build_classifier, variants=("simplernn", "lstm", "gru", "bi-lstm"),
@@ -703,24 +729,24 @@ def check_classifier(build_classifier, variants=("simplernn", "lstm", "gru", "bi
 
     task = "classifier"
     for variant in variants:
-        reference = spam_models.build_model(variant, "padded", vector_size, maxlen, units)
-        model = call(task, build_classifier, variant, maxlen, vector_size, units)
-        if not hasattr(model, "layers"):
-            fail(task, f"a Keras model expected, got {type(model).__name__}")
-        if tuple(model.output.shape) != (None, 1):
+        reference = model_summary(spam_models.build_model(variant, "padded", vector_size,
+                                                          maxlen, units))
+        model = summary_of(task, call(task, build_classifier, variant, maxlen, vector_size,
+                                      units))
+        if model["output_shape"] != (None, 1):
             fail(task, f"{variant}: output shape (None, 1) expected (one spam probability per "
-                       f"message), got {tuple(model.output.shape)}")
+                       f"message), got {model['output_shape']}")
         if model_layers(model) != model_layers(reference):
             fail(task, f"{variant}: layers {model_layers(reference)} expected, got "
                        f"{model_layers(model)}")
-        if model.count_params() != reference.count_params():
-            fail(task, f"{variant}: {reference.count_params():,} parameters expected, got "
-                       f"{model.count_params():,}")
-        if model.layers[-1].activation.__name__ != "sigmoid":
+        if model["params"] != reference["params"]:
+            fail(task, f"{variant}: {reference['params']:,} parameters expected, got "
+                       f"{model['params']:,}")
+        if model["last_activation"] != "sigmoid":
             fail(task, f"{variant}: the last layer's activation should be sigmoid")
-        if getattr(model, "loss", None) != reference.loss:
-            fail(task, f"{variant}: loss {reference.loss!r} expected, got "
-                       f"{getattr(model, 'loss', None)!r}")
+        if model["loss"] != reference["loss"]:
+            fail(task, f"{variant}: loss {reference['loss']!r} expected, got "
+                       f"{model['loss']!r}")
     passed(task, f"{', '.join(variants)}: layers, output shapes, parameters, loss")
 
 
@@ -734,7 +760,7 @@ def check_scores(spam_scores, seeds=(0, 1, 2)):
         expected = evaluate(labels, predictions)
         got = call(task, spam_scores, labels.copy(), predictions.copy())
         if not isinstance(got, dict):
-            fail(task, f"a dict expected, got {type(got).__name__}")
+            fail(task, f"a dict expected, got {type_name(got)}")
         for name in ("precision", "recall", "f1"):
             if name not in got:
                 fail(task, f"the dict should hold {name!r}")
@@ -747,13 +773,18 @@ def check_scores(spam_scores, seeds=(0, 1, 2)):
     passed(task, f"{len(cases)} label sets, one with no spam predicted")
 
 
-def check_baseline(tfidf_linear_svc, messages, train, test, seed=0, slack=0.03):
-    """The student's TF-IDF + LinearSVC against the lab's tuned one on the same split: its
-    spam F1 on the test part may not be lower by more than ``slack``."""
+def check_baseline(tfidf_linear_svc, seed=0, slack=0.03):
+    """The student's TF-IDF + LinearSVC against the lab's tuned one on the lab's grouped
+    split: its spam F1 on the test part may not be lower by more than ``slack``."""
+    from pathlib import Path
+
+    from labs.spam import data as spam_data
     from labs.spam.baselines import train_baseline
     from labs.spam.train import evaluate
 
     task = "baseline"
+    messages = spam_data.load_messages(Path(__file__).resolve().parent.parent / "datasets")
+    train, test = spam_data.split_indices(messages.labels, messages.texts, "grouped", seed=seed)
     texts, labels = messages.texts, messages.labels
     scores = array(task, "scores", call(task, tfidf_linear_svc, texts[train].copy(),
                                         labels[train].copy(), texts[test].copy()),

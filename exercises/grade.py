@@ -1,86 +1,167 @@
-"""Grade exercise notebooks with nbgrader: one notebook (a per-task table) or a folder of
-them (one CSV, student × task), offline, on this machine (make check).
+"""Grade exercise notebooks: one notebook (a per-task table) or a class folder (one CSV,
+student × task), offline, on this machine (make check).
 
     python exercises/grade.py char-rnn my-char-rnn.ipynb
-    python exercises/grade.py char-rnn submissions/ --output grades/
+    python exercises/grade.py char-rnn submissions/ --output grades/ --workers 2
 
-The master notebook (exercises/source/<exercise>.py, with the hidden checks) becomes an
-nbgrader course inside the output folder; each submission is copied into it and
-autograded: nbgrader puts the master's checks back in place of the student's copies, runs
-the notebook with a timeout per cell, and records a score per task in its gradebook. A task
-whose check raised (a wrong answer, a missing function, a syntax error earlier, a cell
-that ran past the timeout) scores 0 and its message is shown; every other task is graded as
-usual. Nothing is written outside the output folder.
+A submission is untrusted code. Each one runs in a bubblewrap sandbox of its own
+(exercises/sandbox.py: no network, read-only system, one scratch folder), and the grade is
+decided here, outside it (exercises/grading.py): the student's cells run in the sandbox,
+the master's checks (hidden ones included) run in this process on the values the
+student's functions return. nbgrader keeps the course: the master becomes an nbgrader
+assignment inside the output folder, and each rebuilt submission, with the outputs the
+checks produced, goes through nbgrader's own autograding (with its Execute step replaced by
+those outputs), which scores it and records it in its gradebook, where formgrader grades
+the written answers. Nothing is written outside the output folder.
 """
 
 import argparse
 import contextlib
 import csv
+import hashlib
 import os
-import re
 import shutil
 import sys
 import time
+import unicodedata
 import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
+from nbgrader.preprocessors import NbGraderPreprocessor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from exercises import build  # noqa: E402
+from exercises import build, grading, sandbox  # noqa: E402
 
 REPOSITORY = build.FOLDER.parent
 DEFAULT_OUTPUT = Path("reports") / "exercises"
 REFERENCE_CACHE = "RNN_LABS_REFERENCE_CACHE"  # checks.REFERENCE_CACHE (not imported: TensorFlow)
 TIMEOUT = 60  # seconds per cell: the longest check (char-rnn's training) takes a few
+UNSANDBOXED = "graded without a sandbox (--unsandboxed)"
+LEFTOVERS = {"__MACOSX": "a zip's macOS metadata", ".ipynb_checkpoints": "Jupyter's checkpoints"}
 
 
 class GradingError(Exception):
     """A problem with the command's input, said in one line."""
 
 
+@dataclass
+class Submission:
+    """One student: their notebook (None when they handed in none) and what is wrong."""
+
+    student: str
+    path: Path = None
+    problems: list = field(default_factory=list)
+
+
+def display(name):
+    """A name as the CSV shows it: the student's own characters, composed (NFC)."""
+    return unicodedata.normalize("NFC", name)
+
+
+def skip_reason(relative):
+    for part in relative.parts:
+        if part in LEFTOVERS:
+            return LEFTOVERS[part]
+    for part in relative.parts:
+        if part.startswith("._"):
+            return "a macOS resource file (._)"
+        if part.startswith("."):
+            return "a hidden file"
+    return None
+
+
 def submissions(path):
-    """(student, notebook) pairs: one notebook, or every ``*.ipynb`` of a folder (the
-    student is the file's name) and of its subfolders (the student is the subfolder's)."""
+    """(submissions, skipped): every student under ``path`` gets one, with or without a
+    notebook; ``skipped`` lists (file, reason) for checkpoints, zip leftovers, hidden files.
+
+    A student is a notebook's name (``alice.ipynb``), or its folder's path when the folder
+    holds one notebook (``section1/alice/hw.ipynb`` is ``section1/alice``); a folder with
+    no notebook is a student whose files are not notebooks."""
     path = Path(path)
     if path.is_file():
-        if path.suffix != ".ipynb":
+        if path.suffix.lower() != ".ipynb":
             raise GradingError(f"{path} is not a notebook (.ipynb)")
-        return [(student_id(path.stem), path)]
+        return [Submission(display(path.stem), path)], []
     if not path.is_dir():
         raise GradingError(f"{path}: no such notebook or folder")
-    found = [(student_id(notebook.stem), notebook) for notebook in sorted(path.glob("*.ipynb"))]
-    for folder in sorted(child for child in path.iterdir() if child.is_dir()):
-        notebooks = sorted(folder.glob("*.ipynb"))
-        if len(notebooks) > 1:
-            raise GradingError(f"{folder} holds {len(notebooks)} notebooks; keep one per "
-                               f"student folder")
-        found += [(student_id(folder.name), notebook) for notebook in notebooks]
+    skipped, files = [], []
+    for item in sorted(path.rglob("*")):
+        relative = item.relative_to(path)
+        if item.is_dir():
+            continue
+        if (reason := skip_reason(relative)) is not None:
+            skipped.append((relative.as_posix(), reason))
+        else:
+            files.append(relative)
+    notebooks = [item for item in files if item.suffix.lower() == ".ipynb"]
+    folders = {}
+    for notebook in notebooks:
+        folders.setdefault(notebook.parent, []).append(notebook)
+    found = []
+    for notebook in notebooks:
+        alone = notebook.parent != Path(".") and len(folders[notebook.parent]) == 1
+        name = notebook.parent.as_posix() if alone else notebook.with_suffix("").as_posix()
+        found.append(Submission(display(name), path / notebook))
+    others = {}
+    for item in files:
+        if item.suffix.lower() == ".ipynb":
+            continue
+        if item.parent in folders:
+            skipped.append((item.as_posix(), "not a notebook, beside a student's notebook"))
+            continue
+        owner = item.with_suffix("") if item.parent == Path(".") else item.parent
+        others.setdefault(owner.as_posix(), []).append(item.name)
+    for owner, names in others.items():
+        found.append(Submission(display(owner), None, [
+            f"no notebook: {', '.join(names)} {'is' if len(names) == 1 else 'are'} not a "
+            f"notebook (.ipynb)"]))
+    unique(found, path)
     if not found:
         raise GradingError(f"{path} holds no notebook (*.ipynb), neither directly nor in "
                            f"one folder per student")
-    students = [student for student, _ in found]
-    repeated = sorted({student for student in students if students.count(student) > 1})
-    if repeated:
-        raise GradingError(f"{path}: more than one notebook for {', '.join(repeated)}")
-    return found
+    return sorted(found, key=lambda submission: submission.student), skipped
 
 
-def student_id(name):
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "student"
+def unique(found, root):
+    """No two students on one name: the colliding ones take their file's whole path."""
+    counts = {}
+    for submission in found:
+        counts[submission.student] = counts.get(submission.student, 0) + 1
+    for submission in found:
+        if counts[submission.student] > 1 and submission.path is not None:
+            submission.student = display(submission.path.relative_to(root).as_posix())
+
+
+def course_id(student):
+    """nbgrader's student id: ASCII for its folders and database, unique by a hash of the
+    name (Zoë and Zoé, 李雷 and 王芳 stay two students)."""
+    ascii_name = unicodedata.normalize("NFKD", student).encode("ascii", "ignore").decode()
+    slug = "".join(c if c.isalnum() or c in "_-" else "-" for c in ascii_name).strip("-")
+    return f"{slug[:40] or 'student'}-{hashlib.sha256(student.encode()).hexdigest()[:8]}"
 
 
 def output_folder(root, exercise):
     """A new folder for this grading under ``root``: a finished grading is never touched."""
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise GradingError(f"--output {root} is a file: give a folder")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     for suffix in ("", *(f"-{number}" for number in range(2, 100))):
-        folder = Path(root).resolve() / exercise / f"{stamp}{suffix}"
+        folder = root.resolve() / exercise / f"{stamp}{suffix}"
         try:
             folder.mkdir(parents=True)
             return folder
         except FileExistsError:
             continue
+        except OSError as error:
+            raise GradingError(f"--output {root}: cannot make a folder there "
+                               f"({error.strerror or error}); give a folder you can write "
+                               f"to") from None
     raise GradingError(f"{root}/{exercise} already holds 99 gradings from this second")
 
 
@@ -112,26 +193,56 @@ def describe(error, task, timeout):
         return "failed"
     if error.startswith(("CheckFailed: ", "AssertionError: ")):
         return error.split(": ", 1)[1].removeprefix(f"{task}: ")
+    if error.startswith("DeadKernelError: "):
+        return error.split(": ", 1)[1]
     if error.startswith("KeyboardInterrupt") or "Timeout" in error.split(":")[0]:
         return f"stopped after the {timeout} s timeout (an endless loop?)"
     return error
 
 
-def grade_one(api, course, exercise, student, notebook, timeout):
-    """{task: (score, message)} for one submission."""
+# Outputs of each submission's walk, by nbgrader student id, for RecordedOutputs.
+RECORDED = {}
+
+
+class RecordedOutputs(NbGraderPreprocessor):
+    """nbgrader's Execute step, replaced: each code cell gets the outputs that the
+    sandboxed walk gave it (exercises/grading.py); nothing is executed here."""
+
+    def preprocess(self, nb, resources):
+        recorded = RECORDED[resources["nbgrader"]["student"]]
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type == "code":
+                cell.outputs = [nbformat.from_dict(output) for output in recorded.get(index, [])]
+        return nb, resources
+
+
+def nbgrader_api(course, timeout):
+    """nbgrader's API on ``course``, autograding with the recorded outputs."""
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
+                                        LimitOutput, SaveAutoGrades)
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+
+    config = build.course_config(course, timeout)
+    config.Autograde.autograde_preprocessors = [
+        RecordedOutputs, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+        AssignLatePenalties, CheckCellMetadata]
+    return build.quiet_api(course, timeout, config=config)
+
+
+def record(api, course, exercise, submission, graded, timeout):
+    """{task: (score, message)} for one graded submission, through nbgrader's gradebook."""
+    student = course_id(submission.student)
     target = course / "submitted" / student / exercise / f"{exercise}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(graded["notebook"], encoding="utf-8")
+    RECORDED[student] = graded["outputs"]
     try:
-        book = nbformat.read(notebook, as_version=4)
-    except Exception as error:  # not JSON, not a notebook: every task fails, others go on
-        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        return {None: f"{notebook} is not a readable notebook ({type(error).__name__}: "
-                      f"{first[:120]})"}
-    nbformat.write(book, target)
-    result = api.autograde(exercise, student, force=True, create=True)
+        result = api.autograde(exercise, student, force=True, create=True)
+    finally:
+        del RECORDED[student]
     if not result["success"]:
         reason = (result.get("error") or "").strip().splitlines()
-        return {None: f"nbgrader could not grade {notebook}: "
+        return {None: f"nbgrader could not record {submission.path}: "
                       f"{reason[-1] if reason else 'see its log'}"}
     autograded = nbformat.read(
         course / "autograded" / student / exercise / f"{exercise}.ipynb", as_version=4)
@@ -156,8 +267,8 @@ def grade_one(api, course, exercise, student, notebook, timeout):
 
 @contextlib.contextmanager
 def errors_to(path):
-    """Send this process's standard error, and its kernels', to ``path``: nbgrader, the
-    database and the kernels warn there, and the terminal shows the grades alone."""
+    """Send this process's standard error, and its workers', to ``path``: nbgrader and the
+    database warn there, and the terminal shows the grades alone."""
     sys.stderr.flush()
     saved = os.dup(2)
     with open(path, "ab") as handle:
@@ -172,36 +283,73 @@ def errors_to(path):
             os.close(saved)
 
 
-def grade(exercise, path, output_root, timeout=TIMEOUT, log=print):
-    """Grade every submission under ``path``; returns the output folder and the rows."""
-    found = submissions(path)
+def grade(exercise, path, output_root, timeout=TIMEOUT, log=print, workers=1, sandboxed=True,
+          memory_mb=None):
+    """Grade every submission under ``path``; returns the output folder, the tasks, the
+    rows and the skipped files."""
+    if sandboxed:
+        try:
+            sandbox.check_available()
+        except sandbox.SandboxUnavailable as error:
+            raise GradingError(str(error)) from None
+    found, skipped = submissions(path)
     tasks = tasks_of(exercise)
     output = output_folder(output_root, exercise)
     with errors_to(output / "grading.log"):
-        return grade_into(output, exercise, found, tasks, timeout, log)
+        rows = grade_into(output, exercise, found, timeout, log, workers, sandboxed, memory_mb)
+    if skipped:
+        lines = [f"{name}\t{reason}" for name, reason in skipped]
+        (output / "skipped.tsv").write_text("file\treason\n" + "\n".join(lines) + "\n",
+                                            encoding="utf-8")
+    return output, tasks, rows, skipped
 
 
-def grade_into(output, exercise, found, tasks, timeout, log):
+def grade_into(output, exercise, found, timeout, log, workers, sandboxed, memory_mb):
     course = output / "course"
     build.write_source(course, exercise)
-    api = build.quiet_api(course, timeout)
-    os.environ["RNN_LABS_ROOT"] = str(REPOSITORY)  # the notebooks' set-up cell reads it
-    os.environ[REFERENCE_CACHE] = str(output / "references")  # checks.cached
+    api = nbgrader_api(course, timeout)
+    os.environ[REFERENCE_CACHE] = str(output / "references")  # checks.cached, this side only
     generated = api.generate_assignment(exercise, force=True, create=True)
     if not generated["success"]:
         raise GradingError(f"nbgrader could not read the master of {exercise}: "
                            f"{(generated.get('error') or '').strip().splitlines()[-1:]}")
+    graded_ones = [submission for submission in found if submission.path is not None]
+    jobs = [(exercise, submission.path, timeout, sandboxed, memory_mb)
+            for submission in graded_ones]
+    results = {}
+    pool = (ProcessPoolExecutor(workers, mp_context=get_context("fork"))
+            if workers > 1 and len(jobs) > 1 else None)
+    try:
+        answers = (pool.map(grading.grade_submission, *zip(*jobs)) if pool
+                   else (grading.grade_submission(*job) for job in jobs))
+        for number, (submission, graded) in enumerate(zip(graded_ones, answers), 1):
+            if len(found) > 1:
+                log(f"[{number}/{len(graded_ones)}] graded {submission.student} "
+                    f"({submission.path}, {graded['seconds']:.1f} s)")
+            results[submission.student] = graded
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     rows = []
-    for number, (student, notebook) in enumerate(found, 1):
-        started = time.perf_counter()
-        if len(found) > 1:
-            log(f"[{number}/{len(found)}] grading {student} ({notebook})")
-        scores = grade_one(api, course, exercise, student, notebook, timeout)
-        rows.append({"student": student, "notebook": str(notebook), "scores": scores,
-                     "seconds": time.perf_counter() - started})
+    for submission in found:
+        graded = results.get(submission.student)
+        problems = list(submission.problems)
+        scores = {}
+        if graded is not None:
+            problems += graded["problems"]
+            if graded["notebook"] is not None:
+                scores = record(api, course, exercise, submission, graded, timeout)
+                problems += [scores.pop(None)] if None in scores else []
+        if not sandboxed:
+            problems.append(UNSANDBOXED)
+        if not scores:
+            scores[None] = "; ".join(problems)
+        rows.append({"student": submission.student, "notebook": str(submission.path or ""),
+                     "scores": scores, "problems": problems,
+                     "seconds": graded["seconds"] if graded else 0.0})
     shutil.rmtree(course / "release", ignore_errors=True)
     shutil.rmtree(output / "references", ignore_errors=True)
-    return output, tasks, rows
+    return rows
 
 
 def auto_total(tasks, scores):
@@ -224,7 +372,7 @@ def write_csv(path, tasks, rows):
             for task, _, by_hand in tasks:
                 score = (scores.get(task) or (None, ""))[0]
                 cells.append("" if by_hand or score is None else f"{score:g}")
-            cells += [f"{total:g}", f"{maximum:g}", scores.get(None, "")]
+            cells += [f"{total:g}", f"{maximum:g}", "; ".join(row["problems"])]
             writer.writerow(cells)
     temporary.replace(path)
 
@@ -234,6 +382,7 @@ def table(tasks, row):
     scores = row["scores"]
     if None in scores:
         return [f"  {scores[None]}"]
+    notes = [f"  note: {problem}" for problem in row["problems"]]
     width = max(len(task) for task, _, _ in tasks)
     lines = [f"  {'task':<{width}}  points  result"]
     for task, points, by_hand in tasks:
@@ -245,15 +394,16 @@ def table(tasks, row):
         lines.append(f"  {task:<{width}}  {float(score or 0):g}/{points:<4g}  {result}")
     total, maximum = auto_total(tasks, scores)
     lines.append(f"  {'total':<{width}}  {total:g}/{maximum:g}   (auto-graded tasks)")
-    return lines
+    return lines + notes
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python exercises/grade.py",
-        description="Grade exercise notebooks offline with nbgrader: one notebook prints a "
-                    "per-task table; a folder of submissions (one notebook per student, or "
-                    "one folder per student) writes grades.csv.")
+        description="Grade exercise notebooks offline: each submission runs in a sandbox of "
+                    "its own and the checks run outside it; one notebook prints a per-task "
+                    "table, a folder of submissions (a notebook per student, or a folder per "
+                    "student, sections nested as you like) writes grades.csv.")
     parser.add_argument("exercise", choices=list(build.EXERCISES), metavar="EXERCISE",
                         help=f"one of {', '.join(build.EXERCISES)}")
     parser.add_argument("notebook", metavar="NOTEBOOK",
@@ -264,12 +414,28 @@ def main(argv=None):
     parser.add_argument("--timeout", type=int, default=TIMEOUT,
                         help="seconds a cell may run before it is stopped and its task "
                              "failed (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="submissions graded side by side, each in its own sandbox "
+                             "(default: %(default)s)")
+    parser.add_argument("--memory-mb", type=int, default=sandbox.MEMORY_MB,
+                        help="memory of one submission's sandbox, in MiB "
+                             "(default: %(default)s)")
+    parser.add_argument("--unsandboxed", action="store_true",
+                        help="run the submissions as plain processes, with your access to "
+                             "your files (every report says so); the checks still run "
+                             "outside them")
     args = parser.parse_args(argv)
     if args.timeout < 1:
         parser.error(f"--timeout must be at least 1 second, got {args.timeout}")
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}")
+    if args.memory_mb < 256:
+        parser.error(f"--memory-mb must be at least 256, got {args.memory_mb}")
     started = time.perf_counter()
     try:
-        output, tasks, rows = grade(args.exercise, args.notebook, args.output, args.timeout)
+        output, tasks, rows, skipped = grade(
+            args.exercise, args.notebook, args.output, args.timeout, workers=args.workers,
+            sandboxed=not args.unsandboxed, memory_mb=args.memory_mb)
     except GradingError as error:
         print(f"exercises/grade.py: error: {error}", file=sys.stderr)
         return 2
@@ -278,6 +444,10 @@ def main(argv=None):
               file=sys.stderr)
         return 130
     seconds = time.perf_counter() - started
+    for name, reason in skipped:
+        print(f"skipped {name}: {reason}")
+    if args.unsandboxed:
+        print(f"warning: {UNSANDBOXED}: the submissions could read and write your files")
     if len(rows) == 1:
         print(f"{args.exercise}: {rows[0]['notebook']} (graded in {seconds:.0f} s)")
         print("\n".join(table(tasks, rows[0])))

@@ -20,6 +20,8 @@ MISTAKES = {
     "char-rnn": [
         ("targets", "encoded[start + 1:start + seq_length + 1]",  # the target not shifted
          "encoded[start:start + seq_length]"),
+        ("init", '"W_xh": rng.normal(0, 0.01, (embed_dim, hidden_dim))',  # uniform, not normal
+         '"W_xh": rng.uniform(-0.01, 0.01, (embed_dim, hidden_dim))'),
         ("forward", 'h @ params["W_hh"]', 'h @ params["W_hh"].T'),  # a transposed W_hh
         ("clip", "return {name: np.clip(value, -limit, limit) for name, value in grads.items()}",
          "return dict(grads)"),  # a missing clip
@@ -47,6 +49,11 @@ MISTAKES = {
          "count = max(1, int(np.searchsorted(cumulative, p - 1e-12)))"),  # crossing token dropped
     ],
 }
+
+
+def mistake(exercise, task):
+    """(task, correct, wrong) of ``MISTAKES`` for ``task``."""
+    return next(entry for entry in MISTAKES[exercise] if entry[0] == task)
 
 
 def with_mistake(exercise, task, correct, wrong):
@@ -96,7 +103,7 @@ def test_solution_full_marks_unfilled_zero_and_each_mistake_fails_its_task_alone
     for task, correct, wrong in MISTAKES[exercise]:
         nbformat.write(with_mistake(exercise, task, correct, wrong),
                        submissions / f"mistake-{task}.ipynb")
-    _, tasks, rows = grade.grade(exercise, submissions, tmp_path / "grades",
+    _, tasks, rows, _ = grade.grade(exercise, submissions, tmp_path / "grades",
                                  log=lambda *_: None)
     automatic = [task for task, _, by_hand in tasks if not by_hand]
     points = {task: value for task, value, _ in tasks}
@@ -153,7 +160,7 @@ def test_a_class_folder_is_graded_to_the_expected_csv_without_a_traceback(tmp_pa
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     assert result.stderr == ""
-    assert "[6/6] grading syntax" in result.stdout
+    assert "[6/6] graded syntax" in result.stdout
     [path] = (tmp_path / "grades" / "char-rnn").glob("*/grades.csv")
     rows = {row["student"]: row for row in csv.DictReader(path.open(encoding="utf-8"))}
     points = {task: value for task, value, _ in grade.tasks_of("char-rnn")}
@@ -175,7 +182,7 @@ def test_a_class_folder_is_graded_to_the_expected_csv_without_a_traceback(tmp_pa
 def test_one_notebook_prints_a_table_with_the_failing_message(tmp_path, capsys):
     """Grading one notebook: one line per task, the message a student can act on."""
     notebook = tmp_path / "mine.ipynb"
-    nbformat.write(with_mistake("char-rnn", *MISTAKES["char-rnn"][1]), notebook)
+    nbformat.write(with_mistake("char-rnn", *mistake("char-rnn", "forward")), notebook)
     assert grade.main(["char-rnn", str(notebook), "--output", str(tmp_path / "out")]) == 0
     lines = capsys.readouterr().out.splitlines()
     table = {line.split()[0]: line for line in lines if line.startswith("  ")}
@@ -209,7 +216,7 @@ def test_an_unreadable_notebook_fails_every_task_and_the_others_are_graded(tmp_p
     folder.mkdir()
     (folder / "broken.ipynb").write_text("{ not json")
     nbformat.write(build.master("char-rnn"), folder / "fine.ipynb")
-    _, tasks, rows = grade.grade("char-rnn", folder, tmp_path / "out",
+    _, tasks, rows, _ = grade.grade("char-rnn", folder, tmp_path / "out",
                                  log=lambda *_: None)
     by_student = {row["student"]: row for row in rows}
     assert "is not a readable notebook" in by_student["broken"]["scores"][None]

@@ -207,7 +207,7 @@ def tfidf_linear_svc(train_texts, train_labels, test_texts):
 
 
 # %% check="baseline" points=2
-checks.check_baseline(tfidf_linear_svc, collection, train, test)
+checks.check_baseline(tfidf_linear_svc)
 
 # %% [markdown]
 # ## 6. Is the difference detectable?
