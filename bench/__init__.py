@@ -1,3 +1,21 @@
 """Benchmarks: the labs' pipelines against the course's recipes, measured in one run."""
 
 import labs  # noqa: F401  (before Keras: the labs' defaults and a quiet TensorFlow start-up)
+
+
+def writable_reports_dir(parser, folder):
+    """``folder`` made (if need be) and writable, checked before any work: a benchmark that
+    cannot write its report stops in one line at once, not after its minutes of measuring."""
+    import os
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        if isinstance(error, (FileExistsError, NotADirectoryError)) or folder.is_file():
+            reason = "it is a file, not a folder"
+        parser.exit(2, f"{parser.prog}: error: --reports-dir {folder}: {reason}; give a folder "
+                       f"you can write to{os.linesep}")

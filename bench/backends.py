@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import writable_reports_dir
 from labs.reports import cpu_name
 
 RUNNERS = ("tensorflow", "torch", "jax", "native")  # the last: the course model in PyTorch
@@ -304,6 +305,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.worker:
         return worker_main(args.worker, args.folder, args.epochs)
+    writable_reports_dir(parser, Path(args.reports_dir))
     results = run(args.smoke)
     write_report(results, args.reports_dir)
     print(f"wrote {args.reports_dir / 'bench-backends.md'}")

@@ -27,6 +27,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench import writable_reports_dir
+
 SAMPLERS = ("greedy", "temperature", "top-k", "top-p", "beam")
 TASKS = ("build", "load", "generate", "score", "finetune")
 
@@ -288,6 +290,7 @@ def main(argv=None):
         return result
     from labs.reports import atomic_write_json, atomic_write_text
 
+    writable_reports_dir(parser, Path(args.reports_dir))
     results = run(args.smoke)
     reports = Path(args.reports_dir)
     reports.mkdir(parents=True, exist_ok=True)

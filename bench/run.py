@@ -27,7 +27,7 @@ import pandas as pd
 import spacy
 import tensorflow as tf
 
-from bench import gpt2
+from bench import gpt2, writable_reports_dir
 from labs import course, data, embeddings
 from labs.cli import LabError
 from labs.poetry import data as poetry_data
@@ -527,6 +527,7 @@ def main(argv=None):
     parser.add_argument("--models-dir", type=Path, default=Path("models"),
                         help="where the trained Leopardi model is (default: %(default)s)")
     args = parser.parse_args(argv)
+    writable_reports_dir(parser, Path(args.reports_dir))
     results = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                "smoke": args.smoke, "repeats": (SMOKE if args.smoke else FULL).repeats,
                "machine": machine_description()}

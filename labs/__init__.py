@@ -5,9 +5,36 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import os
+import signal
 import sys
 import tempfile
+import threading
 from contextlib import contextmanager
+
+
+def _started_as():
+    """The module this process was started as (``python -m labs.poetry`` → labs.poetry)."""
+    arguments = getattr(sys, "orig_argv", [])
+    return next((arguments[number + 1] for number, argument in enumerate(arguments[:-1])
+                 if argument == "-m"), None)
+
+
+def interrupted_while_starting(signum, frame):
+    """Ctrl-C before a lab's command has begun (TensorFlow still importing): nothing was
+    run or written, so one line and exit status 130 (cli.run_lab takes over from here)."""
+    os.write(_STDERR, f"\n{_started_as() or 'rnn-labs'}: interrupted while starting; "
+                      f"nothing was run\n".encode())
+    os._exit(130)
+
+
+_STDERR = os.dup(2)  # the terminal's, while quiet_stderr sets file descriptor 2 aside
+
+
+# Installed before anything heavy is imported, for the labs and benchmarks run as programs.
+if ((_started_as() or "").split(".")[0] in ("labs", "bench")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+    signal.signal(signal.SIGINT, interrupted_while_starting)
 
 # TensorFlow prints CUDA probing and oneDNN notices on every import; a student on a CPU
 # laptop needs none of them. Set before any lab imports TensorFlow; an explicit

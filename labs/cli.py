@@ -17,6 +17,8 @@ import sys
 import threading
 from pathlib import Path
 
+import labs
+
 DATASETS_DIR = Path("datasets")
 REPORTS_DIR = Path("reports")
 MODELS_DIR = Path("models")
@@ -183,7 +185,8 @@ def remembered_interrupts():
     Python's default handler is in place; an ignored SIGINT stays ignored)."""
     INTERRUPTED.clear()
     if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+            or signal.getsignal(signal.SIGINT) not in (signal.default_int_handler,
+                                                       labs.interrupted_while_starting)):
         yield
         return
     signal.signal(signal.SIGINT, on_interrupt)

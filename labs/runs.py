@@ -163,26 +163,37 @@ def remove_leftovers(lab, reports_root, models_root):
         remove_run(lab, folder.name, reports_root, models_root)
 
 
-def resume(lab, reports_root, models_root, unit="epoch"):
+def resume(lab, reports_root, models_root, unit="epoch", check=None):
     """The newest unfinished run of ``lab`` that left a backup (``BACKUP``), running again.
-    ``unit`` is what the lab backs up (an epoch, a checkpoint), for the messages."""
+    ``unit`` is what the lab backs up (an epoch, a checkpoint), for the messages. ``check``
+    (the run) may refuse the command (a ``LabError``) before anything is written: a refused
+    command leaves the run as it was."""
     reports_root, models_root = Path(reports_root), Path(models_root)
     runs = reports_root / lab / "runs"
-    unsaved = []
+    unsaved, running = [], []
     for folder in sorted(runs.iterdir(), reverse=True) if runs.is_dir() else []:
         status = read_status(folder)
-        if status.get("status") == "complete" or (
-                status.get("status") == "running" and process_alive(status.get("pid"))):
+        if status.get("status") == "running" and status.get("pid") != os.getpid() \
+                and process_alive(status.get("pid")):
+            running.append((folder.name, status.get("pid")))
+            continue
+        if status.get("status") == "complete":
             continue
         if (models_root / lab / "runs" / folder.name / BACKUP).is_dir():
-            return restart(Run(lab, folder.name, bool(status.get("quick")), reports_root,
-                               models_root))
+            run = Run(lab, folder.name, bool(status.get("quick")), reports_root, models_root)
+            if check is not None:
+                check(run)
+            return restart(run)
         if status.get("status") in ("interrupted", "running"):
             unsaved.append(folder.name)
     if unsaved:
         raise LabError(f"run {unsaved[0]} of {lab} stopped before its first {unit} was saved: "
                        "there is nothing to resume; train again without --resume (that removes "
                        "it)")
+    if running:
+        name, pid = running[0]
+        raise LabError(f"run {name} of {lab} is still running (process {pid}): let it "
+                       f"finish, or stop it (kill {pid}) and then --resume it")
     raise LabError(f"no interrupted run of {lab} to resume in {runs}: --resume continues a run "
                    "that was stopped during training")
 

@@ -303,14 +303,20 @@ def run_description(args):
     return f"rnnmodel-pytorch-{name}" if args.framework == "pytorch" else name
 
 
+def refuse_keras_options(args):
+    """One line for a Keras-only option given with ``--framework pytorch``, before the
+    devices are set up for it (which would otherwise speak first)."""
+    for option, given in (("--distribute", args.distribute), ("--tensorboard", args.tensorboard),
+                          ("--cpu-replicas", args.cpu_replicas)):
+        if given and args.framework == "pytorch":
+            raise LabError(f"{option} is for the Keras model; leave it out with --framework "
+                           "pytorch")
+
+
 def torch_module(args):
     """``labs.words_torch``, or one line when PyTorch is missing or a Keras-only option is
     given with it."""
-    for option, given in (("--distribute", args.distribute), ("--tensorboard", args.tensorboard),
-                          ("--cpu-replicas", args.cpu_replicas)):
-        if given:
-            raise LabError(f"{option} is for the Keras model; leave it out with --framework "
-                           "pytorch")
+    refuse_keras_options(args)
     try:
         from labs import words_torch
     except ImportError:
@@ -568,7 +574,12 @@ def main(argv=None):
     add_keras_options(parser)
     add_run_options(parser, models=False)
     args = apply_quick(parser.parse_args(argv), QUICK)
-    return run_lab("labs.words", on_devices(run), args)
+    return run_lab("labs.words", words_command, args)
+
+
+def words_command(args):
+    refuse_keras_options(args)
+    return on_devices(run)(args)
 
 
 if __name__ == "__main__":

@@ -554,6 +554,7 @@ def test_a_compare_with_nothing_to_train_is_refused(unchanged):
     ("history empty", ["history is not a dict of per-epoch losses (loss, val_loss)"]),
     ("seconds abc", ["training_seconds_per_epoch is not 1 numbers above 0"]),
     ("quick", ["quick is True, this comparison's is False (a QUICK run cannot stand in"]),
+    ("quick yes", ["quick is 'yes', not true or false"]),
     ("step 999", ["step is 999, this comparison's is 1"]),
     ("lowercase", ["lowercase is True, this comparison's is False"]),
     ("all NaN", ["history['loss'] is not 1 finite numbers"]),
@@ -569,6 +570,7 @@ def test_a_bad_reference_is_one_line(unchanged, tmp_path, content, fragments):
                "history empty": {**course, "history": {}},
                "seconds abc": {**course, "training_seconds_per_epoch": "abc"},
                "quick": {**course, "quick": True}, "step 999": {**course, "step": 999},
+               "quick yes": {**course, "quick": "yes"},
                "lowercase": {**course, "lowercase": True}, "all NaN": {**course,
                                                                       "history": nan_history}}
     reference = tmp_path / "metrics.json"
@@ -576,11 +578,14 @@ def test_a_bad_reference_is_one_line(unchanged, tmp_path, content, fragments):
                           json.dumps(planted[content]).encode())
     corpus = "nietzsche" if content == "nietzsche" else "leopardi"
     started = compare_runs(unchanged, corpus)
+    before = tree_bytes(unchanged / "reports", unchanged / "models")
     with pytest.raises(SystemExit) as raised:
         poetry.main(["compare", "--corpus", corpus, "--reference", str(reference),
-                     "--reports-dir", str(unchanged / "reports")])
+                     "--reports-dir", str(unchanged / "reports"),
+                     *(["--quick"] if content == "quick yes" else [])])
     one_line_error(raised, "labs.poetry", "--reference", *fragments)
     assert compare_runs(unchanged, corpus) == started  # refused before any run started
+    assert tree_bytes(unchanged / "reports", unchanged / "models") == before
 
 
 def test_a_compare_killed_mid_configuration_then_rerun(unchanged):
@@ -647,13 +652,21 @@ def test_resume_with_a_damaged_backup_is_one_line_and_not_resumable_again(
     one_line_error(raised, "labs.poetry", "no interrupted run of poetry/leopardi")
 
 
+def tree_bytes(*folders):
+    """Every file below ``folders`` with its bytes: a refused command changes none."""
+    return {str(path): path.read_bytes() for folder in folders
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
 def test_resume_refuses_options_that_would_change_the_run(unchanged, tmp_path):
-    interrupted_copy(unchanged, tmp_path)
+    models, reports = interrupted_copy(unchanged, tmp_path)
+    before = tree_bytes(models, reports)
     with pytest.raises(SystemExit) as raised:
         poetry.main(["train", "--corpus", "leopardi", "--resume", "--cell", "transformer",
                      "--units", "64", *folders(tmp_path)])
     one_line_error(raised, "labs.poetry", "--resume continues",
                    "--cell transformer (it has lstm)", "--units 64 (it has 128)")
+    assert tree_bytes(models, reports) == before  # still interrupted, byte for byte
 
 
 def test_ctrl_c_in_the_first_epoch_then_resume_says_nothing_was_saved(tmp_path):

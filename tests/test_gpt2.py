@@ -350,15 +350,19 @@ def test_bad_options_are_one_line(tiny, real, capsys, tmp_path):
             (["generate", "--preset", "gpt2_tiny_en", "--prompt", "x"], "choose from gpt2_base_en"),
             (["generate", "--preset", str(tiny), "--prompt", "x", "--max-new-tokens", "500"],
              "does not fit the model's context of 128 tokens"),
+            (["generate", "--preset", str(tiny), "--prompt", "a long prompt " * 40,
+              "--max-new-tokens", "5000"], "--max-new-tokens 5000 does not fit"),
             (["evaluate", "--preset", str(tiny), "--context", "8", "--stride", "8"],
              "--stride 8 must be smaller than --context 8"),
             (["generate", "--run", "nope", "--prompt", "x", "--models-dir", str(tmp_path)],
              "no run 'nope'")):
+        capsys.readouterr()
         with pytest.raises(SystemExit) as raised:
             cli.main([*argv, *DATASETS])
         message = str(raised.value.code)
         assert message.startswith("labs.gpt2: error: ") and fragment in message, message
         assert "\n" not in message
+        assert capsys.readouterr().err == "", argv  # the one line, and nothing before it
     assert not (tmp_path / "reports").exists()  # refused before any run started
 
 
@@ -373,7 +377,9 @@ def test_chat_stops_in_one_line_on_a_latin1_line(tiny, monkeypatch, capsys):
 
 def test_help_describes_what_each_command_does(capsys):
     for command, present, absent in (("evaluate", "5,000 characters", "budget"),
-                                     ("finetune", "1.0 budget minutes", None)):
+                                     ("finetune", "5,000 characters of each text part, a "
+                                                  "1-minute budget, at most 20 steps",
+                                      "of each text part, 1.0")):
         with pytest.raises(SystemExit):
             cli.main([command, "--help"])
         text = " ".join(capsys.readouterr().out.split())
@@ -428,6 +434,13 @@ def test_finetuning_killed_keeps_its_checkpoint_and_resumes_where_it_stopped(tin
     cli.main(["evaluate", "--preset", str(tiny), "--quick", *folders(tmp_path), *DATASETS])
     assert killed.is_dir()  # a later run keeps it too
     assert files_of(*complete_run) == complete  # byte for byte
+    killed_run = [killed, reports / "runs" / killed.name]
+    before = files_of(*killed_run)
+    with pytest.raises(SystemExit) as raised:  # refused for its options: nothing changes
+        cli.main(["finetune", "--resume", "--learning-rate", "1e-2", *folders(tmp_path)[:4],
+                  *DATASETS])
+    assert "--learning-rate 0.01 (it has 0.001) would change it" in str(raised.value.code)
+    assert files_of(*killed_run) == before
     resumed = cli.main(["finetune", "--resume", *folders(tmp_path)[:4], *DATASETS])
     assert resumed["run"] == killed.name and resumed["resumed"]
     assert [row["step"] for row in resumed["evaluations"]] == [0, 10, 20]

@@ -152,38 +152,45 @@ def journal_study(run):
 
 
 @pytest.mark.slow
-def test_a_tune_killed_in_trial_k_resumes_with_its_first_trials_untouched(tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_tune_killed_in_trial_k_of_n_resumes_without_repeating_itself(tmp_path, workers):
+    """Killed in trial 3 of 4 (SIGKILL: nothing said goodbye), resumed: the finished trials
+    are kept byte for byte, the cut-off one is retried with its settings, and the study
+    ends with exactly 4 complete trials, no two alike, labelled 1 to 4 (with two workers:
+    together they make exactly the requested number, none drawn twice)."""
     reports = tmp_path / "reports"
-    arguments = [*TUNE, "--trials", "3", "--reports-dir", str(reports)]
+    arguments = [*TUNE, "--trials", "4", "--workers", str(workers), "--reports-dir",
+                 str(reports)]
     process = start_lab("labs.poetry", arguments)
-    wait_for(process, "[trial 3/3]")
+    wait_for(process, "[trial 3/4]")
+    with pytest.raises(SystemExit) as raised:  # while it runs: which run, which process
+        cli.main(["tune", "--corpus", "leopardi", "--resume", "--reports-dir", str(reports)])
+    run = tune_folder(reports)
+    assert f"run {run.name} of poetry/leopardi/tune is still running (process " \
+           f"{process.pid})" in str(raised.value.code)
     process.kill()
     process.communicate()
-    run = tune_folder(reports)
-    before = rows_by_trial(run)
-    assert sorted(before) == ["1", "2"]
-    (cut_off,) = [trial for trial in journal_study(run).trials
-                  if trial.state == optuna.trial.TrialState.RUNNING]
+    before = rows_by_trial(run) if (run / "trials.csv").exists() else {}
+    cut_off = [trial for trial in journal_study(run).trials
+               if trial.state == optuna.trial.TrialState.RUNNING]
+    assert cut_off
+    files = {path: path.read_bytes() for path in run.rglob("*") if path.is_file()}
+    with pytest.raises(SystemExit) as raised:  # refused for its options: nothing changes
+        cli.main(["tune", "--corpus", "leopardi", "--resume", "--trials", "9", "--reports-dir",
+                  str(reports)])
+    assert "--trials 9 (it has 4) would change it" in str(raised.value.code)
+    assert {path: path.read_bytes() for path in run.rglob("*") if path.is_file()} == files
     frame = cli.main(["tune", "--corpus", "leopardi", "--resume", "--reports-dir", str(reports)])
-    assert len(frame) == 3  # the requested number of trials, none retrained
+    assert len(frame) == 4 and sorted(frame["trial"]) == [1, 2, 3, 4]
     after = rows_by_trial(run)
     assert {trial: after[trial] for trial in before} == before  # byte for byte
     study = journal_study(run)
-    (retried,) = [trial for trial in study.trials if trial.number > cut_off.number]
-    assert retried.params == cut_off.params and retried.state.name == "COMPLETE"
+    complete = [trial for trial in study.trials if trial.state.name == "COMPLETE"]
+    assert len(complete) == 4
+    assert len({json.dumps(trial.params, sort_keys=True) for trial in complete}) == 4
+    for trial in cut_off:  # retried with its own settings
+        assert any(other.params == trial.params for other in complete)
     assert json.loads((run / "run.json").read_text())["status"] == "complete"
-
-
-@pytest.mark.slow
-def test_two_workers_make_the_requested_number_of_distinct_trials(tmp_path):
-    reports = tmp_path / "reports"
-    frame = cli.main([*TUNE, "--trials", "4", "--workers", "2", "--reports-dir", str(reports)])
-    study = journal_study(tune_folder(reports))
-    states = [trial.state.name for trial in study.trials]
-    assert states == ["COMPLETE"] * 4 and len(frame) == 4
-    assert sorted(frame["trial"]) == [1, 2, 3, 4]
-    settings = {json.dumps(trial.params, sort_keys=True) for trial in study.trials}
-    assert len(settings) == 4  # no trial drawn twice
 
 
 @pytest.mark.slow
@@ -205,3 +212,26 @@ def test_ctrl_c_at_a_trial_boundary_or_inside_a_trial_exits_130_in_one_line(tmp_
     assert json.loads((run / "run.json").read_text())["status"] == "interrupted"
     assert "[trial 3/3]" not in out  # nothing trained after the interrupt
     assert len(journal_study(run).trials) >= 1
+
+
+def test_an_in_memory_storage_is_refused_before_anything_starts(tmp_path):
+    with pytest.raises(SystemExit) as raised:
+        cli.main([*TUNE, "--storage", "sqlite:///", "--reports-dir", str(tmp_path)])
+    assert str(raised.value.code).startswith("labs.poetry: error: --storage sqlite:/// is a "
+                                             "database in memory")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("delay", [0.5, 2.0])
+def test_ctrl_c_while_the_lab_is_still_starting_is_one_line(delay, tmp_path):
+    """SIGINT during the imports (TensorFlow takes seconds): one line, status 130."""
+    import time
+
+    process = start_lab("labs.poetry", [*TUNE, "--trials", "2", "--reports-dir",
+                                        str(tmp_path)])
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err[-2000:]
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert err.strip().startswith("labs.poetry: interrupted")

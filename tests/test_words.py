@@ -194,3 +194,12 @@ def test_pytorch_with_a_keras_only_option_is_one_line(tmp_path):
         words.main(["--framework", "pytorch", "--tensorboard", "--reports-dir", str(tmp_path)])
     assert str(raised.value.code) == ("labs.words: error: --tensorboard is for the Keras model; "
                                       "leave it out with --framework pytorch")
+
+
+def test_a_keras_option_with_pytorch_is_refused_before_the_devices_are_set_up(tmp_path):
+    """--distribute with --framework pytorch: the option's own line, not the devices' hint."""
+    with pytest.raises(SystemExit) as raised:
+        words.main(["--framework", "pytorch", "--quick", "--distribute", "--reports-dir",
+                    str(tmp_path)])
+    assert str(raised.value.code) == ("labs.words: error: --distribute is for the Keras model; "
+                                      "leave it out with --framework pytorch")

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from labs.cli import (MODELS_DIR, add_folder_options, add_run_options, finite_positive_float,
-                      float_in, given_options, non_negative_int, positive_int, quick_help,
+                      float_in, given_options, non_negative_int, positive_int,
                       run_lab, utf8_text, whole_number)
 from labs.gpt2 import compare, generate, lab, presets
 from labs.gpt2.config import DEFAULT_PRESET, METHODS, QUICK, FineTuning, Generation, Scoring
@@ -121,9 +121,11 @@ def add_run_commands(commands):
         add_scoring_options(command)
         command.add_argument("--seed", type=non_negative_int, default=42,
                              help="random seed (default: %(default)s)")
-        quick = QUICK if name == "finetune" else {"characters": QUICK["characters"]}
-        command.add_argument("--quick", action="store_true",
-                             help=quick_help(quick) + " of each text part")
+        quick_text = f"smoke run: {QUICK['characters']:,} characters of each text part"
+        if name == "finetune":
+            quick_text += (f", a {QUICK['budget_minutes']:g}-minute budget, at most "
+                           f"{QUICK['max_steps']} steps")
+        command.add_argument("--quick", action="store_true", help=quick_text)
 
 
 def add_finetune_options(tune):

@@ -150,6 +150,10 @@ def generate_command(args, model):
     """Each prompt → ``--num-return-sequences`` continuations, printed with tokens/s."""
     generator = Generator(model, args.generation)
     room = generator.context - args.generation.max_new_tokens - 1
+    if room < 1:
+        raise LabError(f"--max-new-tokens {args.generation.max_new_tokens} does not fit the "
+                       f"model's context of {generator.context} tokens; give at most "
+                       f"{generator.context - 2}")
     for prompt in args.prompt:
         if len(generator.encode(prompt)) > room:
             print(f"(the prompt {prompt[:30]!r}... is longer than the {room} tokens the context "

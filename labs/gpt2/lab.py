@@ -191,10 +191,13 @@ RESUMED_OPTIONS = ("preset", "quick", "context", "stride", "seed", "budget_minut
 def resume_run(args):
     """``finetune --resume``: the last interrupted run, running again, as ``args.resumed``,
     and ``args`` given the options it started with."""
+    def check(run):  # before the run is touched: a refused command changes nothing
+        runs.with_saved_options(args, run, run.models / "options.json", RESUMED_OPTIONS,
+                                "fine-tune a new run without --resume")
+
     args.resumed = runs.resume(f"gpt2/{args.corpus}/finetune", args.reports_dir,
-                               args.models_dir, "checkpoint")
-    return runs.with_saved_options(args, args.resumed, args.resumed.models / "options.json",
-                                   RESUMED_OPTIONS, "fine-tune a new run without --resume")
+                               args.models_dir, "checkpoint", check)
+    return args
 
 
 def saved_before(run):

@@ -250,9 +250,16 @@ def reference_problem(metrics, base):
     or None."""
     for key, value in (("step", base.step), ("lowercase", base.lowercase),
                        ("quick", base.quick)):
-        if metrics.get(key, value) != value:
-            return (f"{key} is {metrics[key]!r}, this comparison's is {value!r}" +
-                    (" (a QUICK run cannot stand in for a full one)" if key == "quick" else ""))
+        given = metrics.get(key, value)
+        if type(given) is not type(value):
+            kind = "true or false" if isinstance(value, bool) else "a whole number"
+            return f"{key} is {given!r}, not {kind}"
+        if given != value:
+            why = ""
+            if key == "quick":
+                why = (" (a QUICK run cannot stand in for a full one)" if given else
+                       " (a quick comparison is measured against a quick course run)")
+            return f"{key} is {given!r}, this comparison's is {value!r}{why}"
     epochs = metrics["epochs_run"]
     if not (isinstance(epochs, int) and not isinstance(epochs, bool) and epochs > 0):
         return f"epochs_run is {epochs!r}, not a whole number above 0"

@@ -32,11 +32,7 @@ from labs.training import replicas, training_logs, write_summary
 def train_command(args):
     """Corpus → vocabulary → held-out split → windows → model → fit → save → report."""
     config = Config.from_args(args, replicas())
-    resumed = runs.resume(f"poetry/{args.corpus}", args.reports_dir,
-                          args.models_dir) if args.resume else None
-    if resumed:
-        config = config.with_saved(saved_options(resumed), getattr(args, "given", ()),
-                                   resumed.run_id)
+    resumed, config = resume_run(config, args) if args.resume else (None, config)
     keras.utils.set_random_seed(config.seed)
     backends.deterministic()
     corpus = data.read_corpus(config.corpus, args.datasets_dir, config.lowercase,
@@ -66,6 +62,20 @@ def train_command(args):
     runs.publish(run, f"20-poetry-{config.corpus}", index, args.keep)
     print(f"wrote {run.models}, {run.reports} ({run.describe()})")
     return metrics
+
+
+def resume_run(config, args):
+    """``--resume``: the last interrupted run, running again, and its configuration (the
+    options it started with; one given here that would change it is refused before the run
+    is touched)."""
+    saved = {}
+
+    def check(run):
+        saved["config"] = config.with_saved(saved_options(run), getattr(args, "given", ()),
+                                            run.run_id)
+
+    run = runs.resume(f"poetry/{args.corpus}", args.reports_dir, args.models_dir, check=check)
+    return run, saved["config"]
 
 
 def start_run(config, args):

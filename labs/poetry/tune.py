@@ -135,9 +135,12 @@ class Objective:
         self.base, self.corpus, self.trials = base, corpus, trials
         self.budget_seconds = budget_seconds
 
-    def __call__(self, trial):
+    def __call__(self, trial, position):
         config = suggest(trial, self.base)
-        print(f"[trial {trial.number + 1}/{self.trials}] {describe(differences(config))}")
+        if tried(trial):
+            raise optuna.TrialPruned("a configuration this study has already tried")
+        trial.set_user_attr("position", position)
+        print(f"[trial {position}/{self.trials}] {describe(differences(config))}")
         result = run_trial(config, self.corpus, self.budget_seconds)
         for name, value in result.items():
             trial.set_user_attr(name, value)
@@ -145,6 +148,16 @@ class Objective:
         print(f"  validation loss {result['validation_loss']:.4f} nats after "
               f"{result['epochs']} epoch(s), {result['training_seconds']:.0f} s of training")
         return result["validation_loss"]
+
+
+def tried(trial):
+    """Whether another finished or running trial of the study has ``trial``'s settings (a
+    cut-off trial retried has the settings of a failed one, which do not count)."""
+    for other in trial.study.get_trials(deepcopy=False,
+                                        states=(TrialState.COMPLETE, TrialState.RUNNING)):
+        if other.number != trial.number and other.params == trial.params:
+            return True
+    return False
 
 
 def describe(settings):
@@ -161,13 +174,10 @@ def tune_command(args):
     on the validation part → the trial table and the winner, in a run of its own."""
     if args.worker:
         return worker_command(args)
+    refuse_memory_storage(args.storage)
     run = resumed_run(args) if args.resume else None
     minutes, base, corpus = settings(args)
-    if run is None:
-        run = runs.start(f"poetry/{args.corpus}/tune", f"{args.trials}x{minutes:g}min",
-                         args.quick, args.reports_dir)
-        atomic_write_json(run.reports / "options.json",
-                          {name: getattr(args, name) for name in RESUMED_OPTIONS})
+    run = run or start_run(args, minutes)
     study = open_study(args.storage, run, args.seed, args.trials)
     if args.resume:
         retry_cut_off(study)
@@ -201,6 +211,23 @@ def tune_command(args):
 BACKUP_LOCK = f"{runs.BACKUP}/ask.lock"  # one worker at a time counts and asks
 
 
+def start_run(args, minutes):
+    """A new tuning run, with the options that --resume continues with."""
+    run = runs.start(f"poetry/{args.corpus}/tune", f"{args.trials}x{minutes:g}min",
+                     args.quick, args.reports_dir)
+    atomic_write_json(run.reports / "options.json",
+                      {name: getattr(args, name) for name in RESUMED_OPTIONS})
+    return run
+
+
+def refuse_memory_storage(url):
+    """An in-memory database ends with the process: nothing would be left to resume."""
+    if url and url.split("?")[0] in ("sqlite://", "sqlite:///", "sqlite:///:memory:"):
+        raise LabError(f"--storage {url} is a database in memory: the study would end with this "
+                       "process and nothing could be resumed; give a file (sqlite:///tune.db) or "
+                       "a server (postgresql://user@host/database)")
+
+
 def settings(args):
     """The trial budget in minutes, the base ``Config`` and the corpus."""
     minutes = BUDGET_MINUTES[args.corpus] if args.trial_minutes is None else args.trial_minutes
@@ -216,11 +243,12 @@ def settings(args):
 def resumed_run(args):
     """The last unfinished tuning run, running again; ``args`` given its options (an option
     given on this command line that would change one is refused)."""
-    run = runs.resume(f"poetry/{args.corpus}/tune", args.reports_dir, args.reports_dir,
-                      "trial")
-    runs.with_saved_options(args, run, run.reports / "options.json", RESUMED_OPTIONS,
-                            "tune anew without --resume")
-    return run
+    def check(run):  # before the run is touched: a refused command changes nothing
+        runs.with_saved_options(args, run, run.reports / "options.json", RESUMED_OPTIONS,
+                                "tune anew without --resume")
+
+    return runs.resume(f"poetry/{args.corpus}/tune", args.reports_dir, args.reports_dir,
+                       "trial", check)
 
 
 def storage_of(url, run):
@@ -248,10 +276,13 @@ def open_study(url, run, seed, trials, worker=None):
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     study = optuna.create_study(
         study_name=STUDY if not url else f"rnn-labs-{run.lab.replace('/', '-')}",
-        storage=storage_of(url, run), load_if_exists=True, direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=seed + (worker or 0),
-                                           n_startup_trials=RANDOM_TRIALS, multivariate=True,
-                                           group=True))
+        storage=storage_of(url, run), load_if_exists=True, direction="minimize")
+    # Seeded from the study's state: a fresh study draws as --seed says, and a resumed one
+    # (or a second worker) continues from a seed of its own instead of drawing again the
+    # trials the study already holds.
+    study.sampler = optuna.samplers.TPESampler(
+        seed=seed + (worker or 0) + 1000 * len(study.trials), n_startup_trials=RANDOM_TRIALS,
+        multivariate=True, group=True)
     if worker is None and not study.trials:
         for point in STARTING_POINTS[:trials]:
             study.enqueue_trial(point)
@@ -288,16 +319,21 @@ def exclusive(lock_path):
 
 def work(study, objective, trials, lock_path, after_trial=None):
     """Ask, train, tell, until the study holds ``trials`` finished trials (those running
-    elsewhere count, so that workers together make exactly that many)."""
+    elsewhere count, so that workers together make exactly that many). A trial is labelled
+    by its place among them, not by Optuna's number (which counts failed ones too)."""
     while True:
         check_interrupted()
         with exclusive(lock_path):
             states = [trial.state for trial in study.get_trials(deepcopy=False)]
-            if states.count(TrialState.COMPLETE) + states.count(TrialState.RUNNING) >= trials:
+            taken = states.count(TrialState.COMPLETE) + states.count(TrialState.RUNNING)
+            if taken >= trials:
                 return
             trial = study.ask()
         try:
-            value = objective(trial)
+            value = objective(trial, taken + 1)
+        except optuna.TrialPruned:  # a repeat: asked again, not counted
+            study.tell(trial, state=TrialState.PRUNED)
+            continue
         except BaseException:
             study.tell(trial, state=TrialState.FAIL)
             raise
@@ -372,11 +408,11 @@ def worker_command(args):
 def trial_frame(study):
     """Every finished trial, best validation loss first."""
     rows = []
-    for trial in study.trials:
-        if trial.state != optuna.trial.TrialState.COMPLETE:
-            continue
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    for number, trial in enumerate(complete, 1):
         attributes = trial.user_attrs
-        rows.append({"trial": trial.number + 1, "validation loss (nats)": trial.value,
+        rows.append({"trial": attributes.get("position", number),
+                     "validation loss (nats)": trial.value,
                      "epochs": attributes["epochs"],
                      "training s": round(attributes["training_seconds"], 1),
                      "parameters": f"{attributes['parameters']:,}",
