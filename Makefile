@@ -32,7 +32,7 @@ QUICK_FLAG := $(if $(filter 1 yes true,$(QUICK)),--quick,)
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data spam poetry poetry-compare poetry-tune char-rnn words words-pytorch gpt2 test lint bench bench-backends bench-gpt2 notebooks exercises check html tensorboard clean
+.PHONY: help venv data spam poetry poetry-compare poetry-tune char-rnn words words-pytorch gpt2 test bench-smoke lint bench bench-backends bench-gpt2 notebooks exercises check html tensorboard clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -88,7 +88,10 @@ gpt2: $(SETUP) ## GPT-2 (keras-hub) on Nietzsche: zero-shot, fine-tuned 10 min, 
 	$(BIN)/python -m labs.gpt2 compare --corpus nietzsche $(QUICK_FLAG)
 
 test: $(STAMP) $(call backend_stamp,torch) $(call backend_stamp,jax) ## Run the test suite on 2 processes, on TensorFlow (tests/test_backends.py checks PyTorch and JAX; PYTEST_ARGS="-n 0": one; -m "not slow": no training tests)
-	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -n 2 --dist loadgroup tests $(PYTEST_ARGS)
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not benchmark" tests $(PYTEST_ARGS)
+
+bench-smoke: $(SETUP) ## The benchmarks' smoke runs (tests/test_bench.py): they run end to end and write their reports (CI runs it after make test)
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -m benchmark tests/test_bench.py
 
 lint: $(STAMP) ## Check the code with ruff (ruff.toml; CI runs it)
 	$(BIN)/ruff check labs bench tests notebooks/build.py exercises/*.py exercises/source

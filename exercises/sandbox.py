@@ -171,7 +171,10 @@ def bwrap_command(scratch):
     command = [bwrap_path(), "--unshare-all", "--unshare-user", "--disable-userns",
                "--die-with-parent", "--new-session", "--cap-drop", "ALL",
                "--uid", "65534", "--gid", "65534", "--hostname", "sandbox",
-               "--proc", "/proc", "--dev", "/dev"]
+               "--proc", "/proc", "--dev", "/dev",
+               # /tmp first: the repository or Python may live below it (a clone in /tmp),
+               # and the binds that follow go on top of it.
+               "--bind", str(scratch / "tmp"), "/tmp"]
     for path in SYSTEM_PATHS:
         if os.path.islink(path):
             command += ["--symlink", os.readlink(path), path]
@@ -191,7 +194,6 @@ def bwrap_command(scratch):
             command += ["--ro-bind", str(folder), mount]
             inside_data.append(mount)
     command += ["--bind", str(scratch / "datasets"), str(REPOSITORY / "datasets"),
-                "--bind", str(scratch / "tmp"), "/tmp",
                 "--bind", str(scratch / "work"), "/scratch", "--remount-ro", "/",
                 "--chdir", "/scratch", "--clearenv"]
     for name, value in {**sandbox_environment("/scratch", inside_data),

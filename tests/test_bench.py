@@ -1,5 +1,8 @@
 """A smoke test: the bench runs end to end on tiny inputs and writes its report.
-Timings are never asserted (they are ratios measured in one run, see bench/run.py)."""
+Timings are never asserted (they are ratios measured in one run, see bench/run.py).
+
+Benchmarks, not tests of the labs: ``make bench-smoke`` runs them (CI does, after the
+suite), ``make test`` leaves them out."""
 
 import json
 import os
@@ -10,6 +13,7 @@ from bench import run
 
 
 @pytest.mark.slow
+@pytest.mark.benchmark
 def test_bench_smoke_run_writes_the_report(tmp_path):
     results = run.main(["--smoke", "--reports-dir", str(tmp_path), "--models-dir",
                         str(tmp_path / "no-models")])
@@ -35,6 +39,7 @@ def test_bench_smoke_run_writes_the_report(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.benchmark
 def test_gpt2_bench_smoke_run_measures_every_command(tmp_path):
     from bench import gpt2
 

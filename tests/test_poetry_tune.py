@@ -152,17 +152,18 @@ def journal_study(run):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("workers", [1, 2])
-def test_a_tune_killed_in_trial_k_of_n_resumes_without_repeating_itself(tmp_path, workers):
-    """Killed in trial 3 of 4 (SIGKILL: nothing said goodbye), resumed: the finished trials
-    are kept byte for byte, the cut-off one is retried with its settings, and the study
-    ends with exactly 4 complete trials, no two alike, labelled 1 to 4 (with two workers:
+@pytest.mark.parametrize("workers, trials, killed_in", [(1, 4, 3), (2, 3, 2)])
+def test_a_tune_killed_in_trial_k_of_n_resumes_without_repeating_itself(tmp_path, workers,
+                                                                        trials, killed_in):
+    """Killed in trial k of n (SIGKILL: nothing said goodbye), resumed: the finished trials
+    are kept byte for byte, each cut-off one is retried with its settings, and the study
+    ends with exactly n complete trials, no two alike, labelled 1 to n (with two workers:
     together they make exactly the requested number, none drawn twice)."""
     reports = tmp_path / "reports"
-    arguments = [*TUNE, "--trials", "4", "--workers", str(workers), "--reports-dir",
+    arguments = [*TUNE, "--trials", str(trials), "--workers", str(workers), "--reports-dir",
                  str(reports)]
     process = start_lab("labs.poetry", arguments)
-    wait_for(process, "[trial 3/4]")
+    wait_for(process, f"[trial {killed_in}/{trials}]")
     with pytest.raises(SystemExit) as raised:  # while it runs: which run, which process
         cli.main(["tune", "--corpus", "leopardi", "--resume", "--reports-dir", str(reports)])
     run = tune_folder(reports)
@@ -178,16 +179,16 @@ def test_a_tune_killed_in_trial_k_of_n_resumes_without_repeating_itself(tmp_path
     with pytest.raises(SystemExit) as raised:  # refused for its options: nothing changes
         cli.main(["tune", "--corpus", "leopardi", "--resume", "--trials", "9", "--reports-dir",
                   str(reports)])
-    assert "--trials 9 (it has 4) would change it" in str(raised.value.code)
+    assert f"--trials 9 (it has {trials}) would change it" in str(raised.value.code)
     assert {path: path.read_bytes() for path in run.rglob("*") if path.is_file()} == files
     frame = cli.main(["tune", "--corpus", "leopardi", "--resume", "--reports-dir", str(reports)])
-    assert len(frame) == 4 and sorted(frame["trial"]) == [1, 2, 3, 4]
+    assert len(frame) == trials and sorted(frame["trial"]) == list(range(1, trials + 1))
     after = rows_by_trial(run)
     assert {trial: after[trial] for trial in before} == before  # byte for byte
     study = journal_study(run)
     complete = [trial for trial in study.trials if trial.state.name == "COMPLETE"]
-    assert len(complete) == 4
-    assert len({json.dumps(trial.params, sort_keys=True) for trial in complete}) == 4
+    assert len(complete) == trials
+    assert len({json.dumps(trial.params, sort_keys=True) for trial in complete}) == trials
     for trial in cut_off:  # retried with its own settings
         assert any(other.params == trial.params for other in complete)
     assert json.loads((run / "run.json").read_text())["status"] == "complete"

@@ -1,0 +1,247 @@
+"""The documentation cannot drift from the code: every relative link and #anchor of every
+Markdown page resolves, every `make` target a page names exists, and every command line a
+page shows (`python -m labs…`, `python -m bench…`, `exercises/grade.py`) parses with its
+program's own options, a dry check that runs nothing."""
+
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPOSITORY
+
+sys.path.insert(0, str(REPOSITORY))
+
+PAGES = sorted(path for path in REPOSITORY.rglob("*.md")
+               if not {".venv", "node_modules", ".pytest_cache"} & set(path.parts)
+               and path.parent.name not in ("reports", "models")
+               and "runs" not in path.relative_to(REPOSITORY).parts)
+FENCE = re.compile(r"^```.*?^```", re.S | re.M)
+COMMAND = re.compile(r"(?:\.venv/bin/)?python3? (?:-m (labs[\w.]*|bench[\w.]*)|"
+                     r"(exercises/grade\.py))((?: +[^#`\n|;&]+)?)")
+
+
+def relative(path):
+    return path.relative_to(REPOSITORY).as_posix()
+
+
+def slug(heading):
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[`*_]|\[|\]\([^)]*\)", "", heading.strip().lower())
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def anchors(path):
+    found, seen = set(), {}
+    for heading in re.findall(r"^#{1,6} (.+)$", FENCE.sub("", path.read_text("utf-8")), re.M):
+        base = slug(heading)
+        found.add(base if base not in seen else f"{base}-{seen[base]}")
+        seen[base] = seen.get(base, 0) + 1
+    return found
+
+
+def links(path):
+    text = FENCE.sub("", path.read_text(encoding="utf-8"))
+    text = re.sub(r"`[^`\n]*`", "", text)
+    return re.findall(r"\]\(([^)\s]+)\)", text)
+
+
+def code(path):
+    """The page's code: fenced blocks and inline spans."""
+    text = path.read_text(encoding="utf-8")
+    return [*FENCE.findall(text), *re.findall(r"`([^`\n]+)`", FENCE.sub("", text))]
+
+
+def broken_links(path):
+    broken = []
+    for target in links(path):
+        if re.match(r"[a-z][a-z0-9+.-]*:", target):
+            continue  # a web address
+        file, _, anchor = target.partition("#")
+        destination = (path.parent / file).resolve() if file else path
+        if not destination.exists():
+            broken.append(f"{target} (no such file)")
+        elif anchor and destination.suffix == ".md" and anchor not in anchors(destination):
+            broken.append(f"{target} (no such heading)")
+    return broken
+
+
+def make_targets():
+    help_text = subprocess.run(["make", "-s", "-C", str(REPOSITORY), "-n", "help"],
+                               capture_output=True, text=True).stdout
+    makefile = (REPOSITORY / "Makefile").read_text(encoding="utf-8")
+    return set(re.findall(r"^([a-z0-9-]+):", makefile, re.M)), help_text
+
+
+def named_targets(path):
+    names = set()
+    for snippet in code(path):
+        for line in snippet.splitlines():
+            line = re.sub(r"(^|\s)#.*", "", line)  # a shell comment is prose
+            for match in re.finditer(r"(?:^|[\s;&(])make ((?:[a-z0-9-]+ ?)+)", line):
+                names |= {word for word in match.group(1).split() if "=" not in word}
+    return names
+
+
+def placeholder(match):
+    """A page's ``<corpus>``, ``<run id>``… as a value the parser accepts."""
+    return {"<corpus>": "leopardi"}.get(match.group(0), "x")
+
+
+def commands(path):
+    """(program, argv) of every command line the page shows."""
+    found = []
+    for snippet in code(path):
+        for line in snippet.replace("\\\n", " ").splitlines():
+            for module, script, rest in COMMAND.findall(line):
+                try:
+                    argv = shlex.split(re.sub(r"<[^<>]*>", placeholder, rest.strip()))
+                except ValueError:
+                    continue
+                if argv:  # a bare program name is a mention, not a command line
+                    found.append((module or script, argv))
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES, ids=relative)
+def test_every_relative_link_and_anchor_resolves(page):
+    assert broken_links(page) == []
+
+
+def test_the_link_check_sees_a_broken_link_and_a_broken_anchor(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("# Title\n\n[ok](#title) [gone](missing.md) [lost](#nowhere) "
+                    "[web](https://example.org)\n")
+    assert broken_links(page) == ["missing.md (no such file)", "#nowhere (no such heading)"]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=relative)
+def test_every_make_target_a_page_names_exists(page):
+    targets, _ = make_targets()
+    assert sorted(named_targets(page) - targets) == []
+
+
+def test_the_target_check_sees_a_missing_target(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("Run `make spam QUICK=1`, then\n\n```bash\nmake poetry-tune\nmake nope\n```\n")
+    targets, _ = make_targets()
+    assert named_targets(page) == {"spam", "poetry-tune", "nope"}
+    assert named_targets(page) - targets == {"nope"}
+
+
+class DryRun(Exception):
+    """Raised in place of running the command, once its options parsed."""
+
+
+def main_of(program):
+    import importlib
+
+    if program == "exercises/grade.py":
+        return importlib.import_module("exercises.grade").main
+    for name in (f"{program}.cli", program):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+        if hasattr(module, "main"):
+            return module.main
+    raise AssertionError(f"no program {program}")
+
+
+PROGRAMS = ("labs.spam", "labs.poetry", "labs.gpt2", "labs.words", "labs.char_rnn_numpy",
+            "labs.data", "bench.run", "bench.gpt2", "bench.backends", "exercises/grade.py")
+# Options of the other tools the pages show (git clone, pip install).
+FOREIGN = {"--depth", "--quiet", "--extra-index-url"}
+
+
+def options_of(program):
+    """Every option of ``program`` and of its subcommands, read from its parser."""
+    import argparse
+
+    found = set()
+    original = argparse.ArgumentParser.parse_args
+
+    def collect(parser, *arguments, **keywords):
+        stack = [parser]
+        while stack:
+            current = stack.pop()
+            for action in current._actions:
+                found.update(option for option in action.option_strings
+                             if option.startswith("--"))
+                if isinstance(action, argparse._SubParsersAction):
+                    stack.extend(action.choices.values())
+        raise DryRun()
+
+    argparse.ArgumentParser.parse_args = collect
+    try:
+        main_of(program)([])
+    except (DryRun, SystemExit):
+        pass
+    finally:
+        argparse.ArgumentParser.parse_args = original
+    return found
+
+
+def named_options(path):
+    return {option for snippet in code(path)
+            for option in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", snippet)}
+
+
+def parse(program, argv, monkeypatch):
+    """Parse ``argv`` as ``program`` does, and stop once it is parsed: None, or the parser's
+    one-line error."""
+    import argparse
+
+    original = argparse.ArgumentParser.parse_args
+
+    def parse_then_stop(parser, *arguments, **keywords):
+        original(parser, *arguments, **keywords)
+        raise DryRun()
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parse_then_stop)
+    try:
+        main_of(program)(argv)
+    except DryRun:
+        return None
+    except SystemExit as exit:
+        return None if exit.code in (0, None) else str(exit.code)
+    finally:
+        monkeypatch.undo()
+    raise AssertionError(f"{program} {argv} never parsed its options")
+
+
+def all_commands():
+    return [(relative(page), program, argv) for page in PAGES
+            for program, argv in commands(page)]
+
+
+@pytest.mark.parametrize("page, program, argv", all_commands(),
+                         ids=[f"{page}:{program} {' '.join(argv)}"[:90]
+                              for page, program, argv in all_commands()])
+def test_every_command_a_page_shows_parses(page, program, argv, monkeypatch, capsys):
+    error = parse(program, argv, monkeypatch)
+    message = capsys.readouterr().err.strip().splitlines()
+    assert error is None and not [line for line in message if "error:" in line], (
+        f"{page}: python -m {program} {' '.join(argv)}: {error or message[-1]}")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=relative)
+def test_every_option_a_page_names_exists(page):
+    known = set().union(*(options_of(program) for program in PROGRAMS)) | FOREIGN
+    assert sorted(named_options(page) - known) == []
+
+
+def test_the_option_check_sees_a_removed_option(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("Give `--trials 4` or `--no-such-option`.\n")
+    known = options_of("labs.poetry")
+    assert "--trials" in known and named_options(page) - known == {"--no-such-option"}
+
+
+def test_the_command_check_sees_a_removed_option(monkeypatch, capsys):
+    assert parse("labs.poetry", ["train", "--corpus", "leopardi"], monkeypatch) is None
+    capsys.readouterr()
+    parse("labs.poetry", ["train", "--no-such-option"], monkeypatch)
+    assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err
