@@ -87,8 +87,8 @@ gpt2: $(SETUP) ## GPT-2 (keras-hub) on Nietzsche: zero-shot, fine-tuned 10 min, 
 	$(BIN)/python -m labs.gpt2 finetune --corpus nietzsche $(QUICK_FLAG) $(ARGS)
 	$(BIN)/python -m labs.gpt2 compare --corpus nietzsche $(QUICK_FLAG)
 
-test: $(STAMP) $(call backend_stamp,torch) $(call backend_stamp,jax) ## Run the test suite on 3 processes (two cores: a test waiting on a lab, a sandbox or a notebook kernel leaves one free), on TensorFlow (tests/test_backends.py checks PyTorch and JAX; PYTEST_ARGS="-n 0": one; -m "not slow": no training tests)
-	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -n 3 --dist loadgroup -m "not benchmark" tests $(PYTEST_ARGS)
+test: $(STAMP) $(call backend_stamp,torch) $(call backend_stamp,jax) ## Run the test suite on 2 processes, on TensorFlow (tests/test_backends.py checks PyTorch and JAX; PYTEST_ARGS="-n 0": one; -m "not slow": no training tests)
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not benchmark" tests $(PYTEST_ARGS)
 
 bench-smoke: $(SETUP) ## The benchmarks' smoke runs (tests/test_bench.py): they run end to end and write their reports (CI runs it after make test)
 	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -m benchmark tests/test_bench.py
