@@ -167,7 +167,7 @@ def native_worker(folder, epochs, imported):
     weight's gradient clipped at norm 1 as Keras's clipnorm, batches in order."""
     import torch
 
-    from labs.words_torch import clip_each
+    from labs.words.torch_model import clip_each
 
     data = np.load(folder / "data.npz")
     weights = list(np.load(folder / "course-weights.npz").values())

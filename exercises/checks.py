@@ -1,7 +1,7 @@
 """The exercises' checks: a student's function against the lab's own, on random and edge
 inputs, with a message that says what was expected and what came back.
 
-Every check calls the lab's function as its reference (``labs.char_rnn_numpy``,
+Every check calls the lab's function as its reference (``labs.char_rnn``,
 ``labs.course``, ``labs.sampling``, ``labs.spam``, ``labs.words``, ``labs.measures``,
 ``labs.gpt2.generate``); nothing is computed twice. A check passes silently but for one
 ``ok`` line, or raises ``CheckFailed`` (an ``AssertionError``, so nbgrader counts the task
@@ -27,8 +27,10 @@ import os
 import numpy as np
 
 from exercises.values import ModelSummary, TinyModel, model_summary
-from labs import char_rnn_numpy as lab_rnn
 from labs import course, measures, sampling
+from labs.char_rnn import model as lab_rnn
+from labs.char_rnn.sampling import generate_text
+from labs.char_rnn.training import evaluate, unigram_loss
 
 
 # Set by grade.py to a folder of its output while it grades: references that take seconds
@@ -396,7 +398,7 @@ def check_sample(sample_char_rnn, seeds=(0, 1), length=40):
     char_to_idx = {character: index for index, character in enumerate(characters)}
     idx_to_char = dict(enumerate(characters))
     for seed in seeds:
-        expected = lab_rnn.generate_text(params, "c", char_to_idx, characters, length,
+        expected = generate_text(params, "c", char_to_idx, characters, length,
                                          np.random.RandomState(seed))
         with alone(sample_char_rnn, others("sample_char_rnn")):
             got = call(task, sample_char_rnn, char_to_idx["c"], params, char_to_idx,
@@ -443,7 +445,7 @@ def check_training(train_char_rnn, text=TRAINING_TEXT, steps=TRAINING_STEPS,
     char_to_index, _ = lab_rnn.index_characters(text)
     encoded = lab_rnn.encode(text, char_to_index)
     try:
-        final = lab_rnn.evaluate(params, encoded)
+        final = evaluate(params, encoded)
     except Exception as error:
         fail(task, f"the returned params could not be evaluated ({type(error).__name__}: "
                    f"{error})")
@@ -451,7 +453,7 @@ def check_training(train_char_rnn, text=TRAINING_TEXT, steps=TRAINING_STEPS,
         fail(task, f"after {steps} steps the text's loss is {final:.3f} nats per character; "
                    f"below {goal} expected (a uniform guess costs "
                    f"{math.log(len(char_to_index)):.2f}, the characters' frequencies "
-                   f"{lab_rnn.unigram_loss(encoded, encoded, len(char_to_index)):.2f}): does "
+                   f"{unigram_loss(encoded, encoded, len(char_to_index)):.2f}): does "
                    f"each step run forward, backward, clip and Adagrad, with h carried from "
                    f"chunk to chunk?")
     passed(task, f"loss {final:.3f} < {goal} after {steps} steps")
@@ -590,7 +592,7 @@ def check_units(nats_to_bits, perplexity, values=(0.0, 1.0, 1.3862943611198906, 
 
 # ---------------------------------------------------------------- language models
 def check_token_perplexity(perplexity_from_log_probabilities, seeds=(0, 1)):
-    from labs import words
+    from labs.words import model as words
 
     task = "perplexity"
     for seed in seeds:

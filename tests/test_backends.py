@@ -13,7 +13,8 @@ import pytest
 
 import backend_worker
 from conftest import REPOSITORY, subprocess_env
-from labs import backends, runs, words
+from labs import backends, runs
+from labs.words import cli as words
 from labs.poetry import cli as poetry_cli
 from labs.poetry.models import build_model
 from labs.reports import device_line

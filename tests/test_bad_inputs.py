@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from labs import char_rnn_numpy, data, embeddings, words
+from labs import data, embeddings
+from labs.char_rnn import cli as char_rnn
+from labs.words import cli as words
 from labs.poetry import cli as poetry
 from labs.spam import cli as spam
 from conftest import start_lab, subprocess_env, wait_for
@@ -324,7 +326,7 @@ def test_a_bad_file_on_the_search_path_is_not_copied(tmp_path, monkeypatch, caps
     (spam.main, ["train", "--seed", "-1"], "argument --seed: must be between 0 and 4294967295"),
     (poetry.main, ["train", "--learning-rate", "inf"],
      "argument --learning-rate: must be a finite number above 0, got inf"),
-    (char_rnn_numpy.main, ["--learning-rate", "inf"],
+    (char_rnn.main, ["--learning-rate", "inf"],
      "argument --learning-rate: must be a finite number above 0, got inf"),
 ])
 def test_bad_numbers_are_refused_by_the_parser(main, argv, fragment, capsys):
@@ -348,17 +350,17 @@ def test_char_rnn_on_a_short_corpus_fails_before_training(tmp_path):
     folder.mkdir()
     (folder / "leopardi.txt").write_text("Sempre caro mi fu quest'ermo colle\n" * 3)
     with pytest.raises(SystemExit) as raised:
-        char_rnn_numpy.main(["--datasets-dir", str(folder), "--reports-dir", str(tmp_path)])
-    one_line_error(raised, "labs.char_rnn_numpy", f"{folder / 'leopardi.txt'} has 105 characters",
+        char_rnn.main(["--datasets-dir", str(folder), "--reports-dir", str(tmp_path)])
+    one_line_error(raised, "labs.char_rnn", f"{folder / 'leopardi.txt'} has 105 characters",
                    "at least 261 characters are needed")
-    assert not (tmp_path / "char_rnn_numpy").exists()
+    assert not (tmp_path / "char_rnn").exists()
 
 
 def test_seq_length_longer_than_the_text(tmp_path, world):
     with pytest.raises(SystemExit) as raised:
-        char_rnn_numpy.main(["--seq-length", "1000000", "--quick", "--reports-dir",
+        char_rnn.main(["--seq-length", "1000000", "--quick", "--reports-dir",
                              str(tmp_path), "--datasets-dir", str(REPOSITORY / "datasets")])
-    one_line_error(raised, "labs.char_rnn_numpy", "too short for --seq-length 1000000")
+    one_line_error(raised, "labs.char_rnn", "too short for --seq-length 1000000")
 
 
 def test_maxlen_longer_than_the_text(unchanged):

@@ -2,7 +2,9 @@
 
 import pytest
 
-from labs import browser, char_rnn_numpy, cli, data, words
+from labs import browser, cli, data
+from labs.char_rnn import cli as char_rnn
+from labs.words import cli as words
 from labs.gpt2 import cli as gpt2
 from labs.poetry import cli as poetry
 from labs.spam import cli as spam
@@ -11,7 +13,7 @@ HELP = [(spam.main, []), (spam.main, ["train"]), (spam.main, ["predict"]),
         (poetry.main, []), (poetry.main, ["train"]), (poetry.main, ["generate"]),
         (poetry.main, ["compare"]),
         (gpt2.main, []), *[(gpt2.main, [command]) for command in gpt2.COMMANDS],
-        (words.main, []), (char_rnn_numpy.main, []), (data.main, []),
+        (words.main, []), (char_rnn.main, []), (data.main, []),
         (browser.main, [])]
 
 
@@ -24,7 +26,7 @@ def test_every_help_text_renders(main, command, capsys):
 
 
 @pytest.mark.parametrize("main, command", [entry for entry in HELP
-                                           if entry[0] in (words.main, char_rnn_numpy.main,
+                                           if entry[0] in (words.main, char_rnn.main,
                                                            data.main) or entry[1]])
 def test_every_lab_has_the_same_folder_options(main, command, capsys):
     with pytest.raises(SystemExit):

@@ -49,7 +49,7 @@ def side_by_side(here, elsewhere):
     process, ``here`` in this one meanwhile, which spares the suite a TensorFlow start."""
     process = start(*elsewhere)
     lab, options, root = here
-    main = importlib.import_module(lab if lab == "labs.words" else f"{lab}.cli").main
+    main = importlib.import_module(f"{lab}.cli").main
     try:
         main(arguments(lab, options, root))
     finally:

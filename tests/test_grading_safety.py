@@ -127,9 +127,9 @@ def test_hostile_submissions_earn_nothing_and_change_nothing(tmp_path, listener)
     copier = solved({"vocabulary", "targets", "init", "forward"})
     forward = next(cell for cell in copier.cells
                    if cell.metadata.get("nbgrader", {}).get("grade_id") == "forward-solution")
-    forward.source = ("from labs import char_rnn_numpy\n\n\n"
+    forward.source = ("from labs.char_rnn import model\n\n\n"
                       "def char_rnn_forward(input_seq, h0, params):\n"
-                      "    _, hidden, cache = char_rnn_numpy.forward(params, np.asarray(input_seq),"
+                      "    _, hidden, cache = model.forward(params, np.asarray(input_seq),"
                       " np.zeros(len(input_seq), int), h0)\n"
                       "    return cache['logits'], list(hidden[1:])\n")
     nbformat.write(with_cell(copier, "forward", "import os\nos._exit(0)\n"),
@@ -159,7 +159,7 @@ def test_hostile_submissions_earn_nothing_and_change_nothing(tmp_path, listener)
                                      ("vocabulary", "targets", "init", "forward")),
                       "greedy": FULL - POINTS["clip"] - POINTS["adagrad"]}, scores
     assert "died in cell" in by_student["quitter"]["scores"]["loss"][1]
-    assert any("calls the lab's own labs.char_rnn_numpy.forward" in problem
+    assert any("calls the lab's own labs.char_rnn.model.forward" in problem
                for problem in by_student["quitter"]["problems"])
     assert "MemoryError" in by_student["greedy"]["scores"]["adagrad"][1]
     # Nothing changed: the repository, $HOME, the output folder, the other submissions.

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from conftest import REPOSITORY
-from labs import words
+from labs.cli import LabError
+from labs.words import cli, config, model as word_model
+from labs.words import data as words
 from labs.poetry.data import held_out_parts
 from labs.sampling import Sampler
 
@@ -19,7 +21,7 @@ def test_vocabulary_maps_rare_words_to_unk():
     assert vocabulary.words == ["<unk>", "a", "b"]
     np.testing.assert_array_equal(vocabulary.encode(["a", "c", "zebra", "b"]), [1, 0, 0, 2])
     assert vocabulary.unknown_in(["a", "zebra"]) == ["zebra"]
-    with pytest.raises(words.LabError, match="--min-count must be at least 1"):
+    with pytest.raises(LabError, match="--min-count must be at least 1"):
         words.Vocabulary(["a"], min_count=0)
 
 
@@ -27,16 +29,16 @@ def test_windows_of_five_predict_the_next_token():
     inputs, targets = words.windows(np.arange(8))
     np.testing.assert_array_equal(inputs, [[0, 1, 2, 3, 4], [1, 2, 3, 4, 5], [2, 3, 4, 5, 6]])
     np.testing.assert_array_equal(targets, [5, 6, 7])
-    with pytest.raises(words.LabError, match="need more than 5 tokens"):
+    with pytest.raises(LabError, match="need more than 5 tokens"):
         words.windows(np.arange(5))
 
 
 def test_perplexity_is_exp_of_the_mean_cross_entropy():
     probabilities = np.array([0.5, 0.25, 0.125])
     cross_entropy = -(math.log(0.5) + math.log(0.25) + math.log(0.125)) / 3
-    assert words.perplexity(probabilities) == pytest.approx(math.exp(cross_entropy))
-    assert words.perplexity(probabilities) == pytest.approx(4.0)
-    assert words.perplexity(np.full(7, 1 / 10)) == pytest.approx(10.0)
+    assert word_model.perplexity(probabilities) == pytest.approx(math.exp(cross_entropy))
+    assert word_model.perplexity(probabilities) == pytest.approx(4.0)
+    assert word_model.perplexity(np.full(7, 1 / 10)) == pytest.approx(10.0)
 
 
 def test_perplexity_agrees_with_the_keras_loss():
@@ -47,34 +49,35 @@ def test_perplexity_agrees_with_the_keras_loss():
     targets = rng.integers(0, 6, 10)
     loss = keras.losses.SparseCategoricalCrossentropy()(targets, probabilities)
     assert math.exp(float(loss)) == pytest.approx(
-        words.perplexity(probabilities[np.arange(10), targets]), rel=1e-5)
+        word_model.perplexity(probabilities[np.arange(10), targets]), rel=1e-5)
 
 
 def test_unigram_baseline_is_add_one_smoothed_frequencies():
     probabilities = words.unigram_probabilities(np.array([1, 1, 1, 2]), 3)
     np.testing.assert_allclose(probabilities, [1 / 7, 4 / 7, 2 / 7])
-    assert words.perplexity(probabilities[[1, 2]]) == pytest.approx(1 / math.sqrt(4 / 7 * 2 / 7))
+    assert word_model.perplexity(probabilities[[1, 2]]) == pytest.approx(
+        1 / math.sqrt(4 / 7 * 2 / 7))
 
 
 @pytest.mark.slow
 def test_quick_run_reports_perplexity_and_says_which_seed_words_are_unknown(
         tmp_path, capsys, dataset_path):
-    metrics = words.main(["--quick", "--corpus", "leopardi", "--seed-phrase", "xyzzy caro",
+    metrics = cli.main(["--quick", "--corpus", "leopardi", "--seed-phrase", "xyzzy caro",
                           "--length", "5", "--reports-dir", str(tmp_path)])
     dataset_path("leopardi.txt")
     parts = held_out_parts("leopardi", REPOSITORY / "datasets",
-                           characters=words.QUICK["characters"], log=lambda *_: None)
+                           characters=config.QUICK["characters"], log=lambda *_: None)
     tokens = words.Tokenization("words", parts.fit)
     assert metrics["epochs"] == 1 and metrics["vocabulary_size"] == len(tokens.vocabulary)
     encoded = tokens.encode(parts.held_out)
     unigram = words.unigram_probabilities(tokens.encode(parts.fit), len(tokens))
     _, targets = words.windows(encoded)
     assert metrics["unigram_held_out_perplexity"] == pytest.approx(
-        words.perplexity(unigram[targets]))
+        word_model.perplexity(unigram[targets]))
     assert metrics["held_out_unknown_rate"] == pytest.approx(float(np.mean(encoded == 0)))
     assert metrics["unknown_spelling_nats"] == pytest.approx(
         sum(tokens.spelling(token) for token, target
-            in zip(words.tokenize(parts.held_out)[words.WINDOW:], targets) if target == 0))
+            in zip(words.tokenize(parts.held_out)[config.WINDOW:], targets) if target == 0))
     assert 0 < metrics["held_out_bits_per_char"] < 8
     (run,) = (tmp_path / "words" / "leopardi" / "runs").iterdir()
     report = (run / "report.md").read_text()
@@ -91,10 +94,10 @@ def test_quick_run_reports_perplexity_and_says_which_seed_words_are_unknown(
 
 @pytest.mark.slow
 def test_subword_tokens_leave_nothing_unknown_and_score_bits_per_character(tmp_path):
-    metrics = words.main(["--quick", "--tokens", "subword", "--vocabulary-size", "1000",
+    metrics = cli.main(["--quick", "--tokens", "subword", "--vocabulary-size", "1000",
                           "--length", "8", "--reports-dir", str(tmp_path)])
     parts = held_out_parts("nietzsche", REPOSITORY / "datasets",
-                           characters=words.QUICK["characters"], log=lambda *_: None)
+                           characters=config.QUICK["characters"], log=lambda *_: None)
     tokens = words.Tokenization("subword", parts.fit, size=1000)
     assert tokens.decode(tokens.encode(parts.held_out)) == parts.held_out  # nothing lost
     assert metrics["vocabulary_size"] == len(tokens) <= 1000
@@ -119,10 +122,10 @@ def test_spelling_cost_and_context_characters():
 
 def test_cli_errors(tmp_path, capsys):
     with pytest.raises(SystemExit):
-        words.main(["--epochs", "0"])
+        cli.main(["--epochs", "0"])
     assert "argument --epochs: must be at least 1, got 0" in capsys.readouterr().err
     with pytest.raises(SystemExit) as raised:
-        words.main(["--quick", "--corpus", "leopardi", "--seed-phrase", "   ",
+        cli.main(["--quick", "--corpus", "leopardi", "--seed-phrase", "   ",
                     "--reports-dir", str(tmp_path)])
     assert str(raised.value.code) == ("labs.words: error: --seed-phrase '   ' has no words; "
                                       "give a word or two")
@@ -139,8 +142,8 @@ class MostlyUnknown:
                                      Sampler("top-k", top_k=2), Sampler("top-p", top_p=0.5)])
 def test_unk_is_never_sampled_and_the_rest_keeps_its_proportions(sampler):
     vocabulary = words.Vocabulary(["a"] * 5 + ["b"] * 4)
-    generated = words.generate(MostlyUnknown(), vocabulary, ["a"], 400, np.random.RandomState(0),
-                               sampler)
+    generated = word_model.generate(MostlyUnknown(), vocabulary, ["a"], 400,
+                                    np.random.RandomState(0), sampler)
     assert "<unk>" not in generated and len(generated) == 400
     if sampler.method == "temperature":  # 0.06 : 0.04 once <unk> is gone, 60% a
         assert 0.5 < generated.count("a") / 400 < 0.7
@@ -150,11 +153,11 @@ def test_unk_is_never_sampled_and_the_rest_keeps_its_proportions(sampler):
 def test_the_course_pytorch_model_learns_the_same_windows_and_sits_beside_keras(tmp_path):
     import torch
 
-    from labs import words_torch
+    from labs.words import torch_model as words_torch
 
     options = ["--quick", "--corpus", "leopardi", "--length", "5", "--reports-dir", str(tmp_path)]
-    keras_metrics = words.main(options)
-    metrics = words.main([*options, "--framework", "pytorch"])
+    keras_metrics = cli.main(options)
+    metrics = cli.main([*options, "--framework", "pytorch"])
     assert metrics["framework"] == "pytorch" and metrics["epochs"] == 1
     assert 0 < metrics["held_out_perplexity"] < metrics["unigram_held_out_perplexity"]
     (run,) = (tmp_path / "words" / "leopardi-pytorch" / "runs").iterdir()
@@ -166,17 +169,17 @@ def test_the_course_pytorch_model_learns_the_same_windows_and_sits_beside_keras(
     assert (run / "training_log.csv").read_text().splitlines()[0] == "epoch,loss,val_loss"
     # the lab's scoring of the PyTorch model is the course's CrossEntropyLoss, exponentiated
     model = words_torch.RNNModel(30, 8, 16)
-    inputs, targets = torch.randint(0, 30, (64, words.WINDOW)), torch.randint(0, 30, (64,))
+    inputs, targets = torch.randint(0, 30, (64, config.WINDOW)), torch.randint(0, 30, (64,))
     loss = torch.nn.CrossEntropyLoss()(model(inputs)[0][:, -1], targets)
-    probabilities = words.target_probabilities(words_torch.TorchPredictor(model),
+    probabilities = word_model.target_probabilities(words_torch.TorchPredictor(model),
                                                inputs.numpy(), targets.numpy())
-    assert words.perplexity(probabilities) == pytest.approx(math.exp(loss.item()), rel=1e-5)
+    assert word_model.perplexity(probabilities) == pytest.approx(math.exp(loss.item()), rel=1e-5)
 
 
 def test_keras_clipnorm_is_matched_weight_by_weight():
     import torch
 
-    from labs import words_torch
+    from labs.words import torch_model as words_torch
 
     model = words_torch.RNNModel(30, 8, 16, cell="rnn")
     logits, _ = model(torch.randint(0, 30, (4, 5)))
@@ -191,7 +194,7 @@ def test_keras_clipnorm_is_matched_weight_by_weight():
 
 def test_pytorch_with_a_keras_only_option_is_one_line(tmp_path):
     with pytest.raises(SystemExit) as raised:
-        words.main(["--framework", "pytorch", "--tensorboard", "--reports-dir", str(tmp_path)])
+        cli.main(["--framework", "pytorch", "--tensorboard", "--reports-dir", str(tmp_path)])
     assert str(raised.value.code) == ("labs.words: error: --tensorboard is for the Keras model; "
                                       "leave it out with --framework pytorch")
 
@@ -199,7 +202,7 @@ def test_pytorch_with_a_keras_only_option_is_one_line(tmp_path):
 def test_a_keras_option_with_pytorch_is_refused_before_the_devices_are_set_up(tmp_path):
     """--distribute with --framework pytorch: the option's own line, not the devices' hint."""
     with pytest.raises(SystemExit) as raised:
-        words.main(["--framework", "pytorch", "--quick", "--distribute", "--reports-dir",
+        cli.main(["--framework", "pytorch", "--quick", "--distribute", "--reports-dir",
                     str(tmp_path)])
     assert str(raised.value.code) == ("labs.words: error: --distribute is for the Keras model; "
                                       "leave it out with --framework pytorch")

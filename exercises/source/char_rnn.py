@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Exercise: a character-level RNN language model in NumPy
 #
-# You will write, function by function, the model of `labs/char_rnn_numpy.py`: a vocabulary,
+# You will write, function by function, the model of `labs/char_rnn/`: a vocabulary,
 # input and target sequences, the parameters, the forward pass, the loss, the backward pass
 # through time, gradient clipping, Adagrad, sampling with a temperature, and a training loop.
 # Each function has a check right below it that compares it with the lab's own on random

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Exercise: measuring and steering a language model
 #
-# The word-level lab (`labs/words.py`) and the GPT-2 lab (`labs/gpt2`) measure their models
+# The word-level lab (`labs/words/`) and the GPT-2 lab (`labs/gpt2`) measure their models
 # on held-out text and steer what they write. You will write those measures and controls:
 # perplexity from the log-probabilities a model gives each token, bits per character (the
 # scale on which a word model, a subword model and a character model compare), top-k and

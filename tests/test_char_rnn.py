@@ -3,7 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from labs import char_rnn_numpy as rnn
+from labs.char_rnn import cli, config, sampling, training
+from labs.char_rnn import model as rnn
 
 
 def tiny_model(seed=0, vocab_size=5, embed_dim=3, hidden_dim=4, scale=0.5):
@@ -29,7 +30,7 @@ def test_gradients_match_numerical_differences():
     h0 = np.random.default_rng(1).normal(0, 0.5, 4)
     _, _, cache = rnn.forward(params, inputs, targets, h0)
     grads = rnn.backward(params, cache)
-    for name in rnn.PARAMETER_NAMES:
+    for name in config.PARAMETER_NAMES:
         numeric = rnn.numerical_gradient(params, inputs, targets, h0, name)
         relative = np.abs(numeric - grads[name]) / np.maximum(
             np.abs(numeric) + np.abs(grads[name]), 1e-12)
@@ -48,11 +49,11 @@ def test_initial_loss_is_about_ln_vocabulary_size():
 
 @pytest.mark.slow
 def test_a_tiny_text_is_memorised():
-    result = rnn.train("abcdefgh" * 4, iterations=1500, embed_dim=8, hidden_dim=32,
+    result = training.train("abcdefgh" * 4, iterations=1500, embed_dim=8, hidden_dim=32,
                        seq_length=8, learning_rate=0.1, seed=0, sample_every=0, log=lambda m: None)
     encoded = rnn.encode("abcdefgh" * 4, result["char_to_index"])
-    assert rnn.evaluate(result["params"], encoded, 8) < 0.05
-    text = rnn.generate_text(result["params"], "a", result["char_to_index"],
+    assert training.evaluate(result["params"], encoded, 8) < 0.05
+    text = sampling.generate_text(result["params"], "a", result["char_to_index"],
                              result["characters"], 7, np.random.RandomState(0), method="greedy")
     assert text == "bcdefgh"
 
@@ -60,8 +61,8 @@ def test_a_tiny_text_is_memorised():
 def test_sampling_with_a_fixed_seed_is_reproducible():
     params = tiny_model()
     char_to_index, characters = rnn.index_characters("abcde")
-    first = rnn.generate_text(params, "a", char_to_index, characters, 30, np.random.RandomState(5))
-    second = rnn.generate_text(params, "a", char_to_index, characters, 30, np.random.RandomState(5))
+    first, second = (sampling.generate_text(params, "a", char_to_index, characters, 30,
+                                            np.random.RandomState(5)) for _ in range(2))
     assert first == second and len(first) == 30
     # The oracle: the recurrence written out by hand, each draw from the same generator.
     rng, h, index, expected = np.random.RandomState(5), np.zeros(4), char_to_index["a"], ""
@@ -78,7 +79,7 @@ def test_sampling_with_a_fixed_seed_is_reproducible():
 def test_unigram_baseline_is_the_entropy_of_the_frequencies():
     encoded = np.array([0, 0, 0, 1])
     expected = -np.mean(np.log(np.array([4, 4, 4, 2]) / 6))  # add-one: counts 3+1 and 1+1
-    assert rnn.unigram_loss(encoded, encoded, 2) == pytest.approx(expected)
+    assert training.unigram_loss(encoded, encoded, 2) == pytest.approx(expected)
 
 
 def test_bad_arguments_are_clear_errors(capsys):
@@ -86,15 +87,15 @@ def test_bad_arguments_are_clear_errors(capsys):
     with pytest.raises(ValueError, match="the text is empty"):
         rnn.index_characters("")
     with pytest.raises(ValueError, match="start character 'z' is not in the vocabulary"):
-        rnn.generate_text(tiny_model(vocab_size=3), "z", char_to_index, characters, 5,
+        sampling.generate_text(tiny_model(vocab_size=3), "z", char_to_index, characters, 5,
                    np.random.RandomState(0))
     with pytest.raises(ValueError, match="temperature must be > 0"):
-        rnn.generate_text(tiny_model(vocab_size=3), "a", char_to_index, characters, 5,
+        sampling.generate_text(tiny_model(vocab_size=3), "a", char_to_index, characters, 5,
                    np.random.RandomState(0), temperature=0)
     with pytest.raises(SystemExit):
-        rnn.main(["--iterations", "0"])
+        cli.main(["--iterations", "0"])
     assert "argument --iterations: must be at least 1, got 0" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        rnn.main(["--learning-rate", "0"])
+        cli.main(["--learning-rate", "0"])
     assert "argument --learning-rate: must be a finite number above 0, got 0" in \
         capsys.readouterr().err

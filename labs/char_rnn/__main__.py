@@ -1,0 +1,3 @@
+from labs.char_rnn.cli import main
+
+main()

@@ -1,0 +1,3 @@
+from labs.words.cli import main
+
+main()
