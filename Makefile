@@ -32,7 +32,7 @@ QUICK_FLAG := $(if $(filter 1 yes true,$(QUICK)),--quick,)
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data spam poetry poetry-compare poetry-tune char-rnn words words-pytorch gpt2 test bench-smoke lint bench bench-backends bench-gpt2 notebooks exercises check html tensorboard clean
+.PHONY: help venv data spam poetry poetry-compare poetry-tune char-rnn words words-pytorch gpt2 docs test bench-smoke lint bench bench-backends bench-gpt2 notebooks exercises check html tensorboard clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -73,7 +73,7 @@ poetry-tune: $(SETUP) ## Search every-step configurations on Nietzsche (Optuna),
 	$(BIN)/python -m labs.poetry tune --corpus nietzsche $(QUICK_FLAG) $(ARGS)
 
 char-rnn: $(STAMP) ## Character RNN from scratch in NumPy, on Leopardi (QUICK=1 for a smoke run)
-	$(BIN)/python -m labs.char_rnn_numpy $(QUICK_FLAG) $(ARGS)
+	$(BIN)/python -m labs.char_rnn $(QUICK_FLAG) $(ARGS)
 
 words: $(SETUP) ## Word-level LSTM language model on Nietzsche, on words and on a learned BPE (QUICK=1 for a smoke run)
 	$(BIN)/python -m labs.words --tokens words $(QUICK_FLAG) $(ARGS)
@@ -87,6 +87,9 @@ gpt2: $(SETUP) ## GPT-2 (keras-hub) on Nietzsche: zero-shot, fine-tuned 10 min, 
 	$(BIN)/python -m labs.gpt2 finetune --corpus nietzsche $(QUICK_FLAG) $(ARGS)
 	$(BIN)/python -m labs.gpt2 compare --corpus nietzsche $(QUICK_FLAG)
 
+docs: $(STAMP) ## Record the full runs' results (labs/<lab>/results/) and rewrite the lab pages' results tables from them
+	$(BIN)/python docs/build.py
+
 test: $(STAMP) $(call backend_stamp,torch) $(call backend_stamp,jax) ## Run the test suite on 2 processes, on TensorFlow (tests/test_backends.py checks PyTorch and JAX; PYTEST_ARGS="-n 0": one; -m "not slow": no training tests)
 	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not benchmark" tests $(PYTEST_ARGS)
 
@@ -94,7 +97,7 @@ bench-smoke: $(SETUP) ## The benchmarks' smoke runs (tests/test_bench.py): they 
 	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -m benchmark tests/test_bench.py
 
 lint: $(STAMP) ## Check the code with ruff (ruff.toml; CI runs it)
-	$(BIN)/ruff check labs bench tests notebooks/build.py exercises/*.py exercises/source
+	$(BIN)/ruff check labs bench tests notebooks/build.py docs/build.py exercises/*.py exercises/source
 
 notebooks: $(SETUP) ## Regenerate notebooks/*.ipynb from their scripts (notebooks/*.py)
 	$(BIN)/python notebooks/build.py

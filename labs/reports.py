@@ -172,18 +172,22 @@ def plot_confusion_matrix(matrix, labels, path, title):
     save_figure(figure, path)
 
 
-def markdown_table(frame, float_format="{:.3f}"):
-    """Render a pandas DataFrame as a GitHub Markdown table (no extra dependency)."""
+def table_cells(frame, float_format="{:.3f}"):
+    """A pandas DataFrame as (columns, rows of text), each float with ``float_format``."""
     def cell(value):
         if isinstance(value, float):
             return "" if value != value else float_format.format(value)
         return str(value).replace("|", "\\|").replace("\n", " ")
 
-    header = "| " + " | ".join(str(column) for column in frame.columns) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    rows = ["| " + " | ".join(cell(value) for value in row) + " |"
-            for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *rows]) + "\n"
+    return ([str(column) for column in frame.columns],
+            [[cell(value) for value in row] for row in frame.itertuples(index=False)])
+
+
+def markdown_table(frame, float_format="{:.3f}"):
+    """Render a pandas DataFrame as a GitHub Markdown table (no extra dependency)."""
+    columns, rows = table_cells(frame, float_format)
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]) + "\n"
 
 
 # Each lab contributes a section to reports/index.md (and index.html); a lab writes its own

@@ -27,7 +27,8 @@ from datetime import datetime
 from pathlib import Path
 
 from labs.cli import KEEP_RUNS, ON_FAILURE, LabError
-from labs.reports import atomic_write_json, write_index_section
+from labs.reports import atomic_write_json, cpu_name, write_index_section
+
 POINTERS = {"full": "latest.json", "quick": "latest-quick.json", "subset": "latest-subset.json"}
 BACKUP = "backup"  # Keras BackupAndRestore state in a run's models folder: it can be resumed
 
@@ -245,6 +246,32 @@ def publish(run, index_name, index_markdown, keep=KEEP_RUNS):
     if run.kind == "full" or not (run.pointers / POINTERS["full"]).is_file():
         write_index_section(index_name, index_markdown, run.reports_root)
     prune(run, keep)
+
+
+RESULTS = "results.json"  # a run's results table, as its lab's page shows it (make docs)
+VERSIONED = ("tensorflow", "keras", "numpy", "scikit-learn", "spacy", "torch", "jax")
+
+
+def write_results(run, columns, rows, headline="", notes=()):
+    """``results.json`` in the run's report: the table the lab's page shows (``columns``,
+    ``rows`` of text) and its ``headline`` (README.md's one number), with the run id, the
+    date, the machine and the versions that made it.
+    ``make docs`` copies a full run's into ``labs/<lab>/results/`` and writes the page's table
+    from it, so no number on a page is typed by hand."""
+    from importlib import metadata
+
+    versions = {"python": sys.version.split()[0]}
+    for name in VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    atomic_write_json(run.reports / RESULTS, {
+        "lab": run.lab, "run": run.run_id, "kind": run.kind,
+        "date": datetime.now().strftime("%Y-%m-%d"),
+        "machine": f"{cpu_name()}, {os.cpu_count()} threads", "versions": versions,
+        "columns": list(columns), "rows": [[str(cell) for cell in row] for row in rows],
+        "headline": headline, "notes": list(notes)})
 
 
 def published(lab, models_root):

@@ -3,6 +3,7 @@ Markdown page resolves, every `make` target a page names exists, and every comma
 page shows (`python -m labs…`, `python -m bench…`, `exercises/grade.py`) parses with its
 program's own options, a dry check that runs nothing."""
 
+import json
 import re
 import shlex
 import subprocess
@@ -150,7 +151,7 @@ def main_of(program):
     raise AssertionError(f"no program {program}")
 
 
-PROGRAMS = ("labs.spam", "labs.poetry", "labs.gpt2", "labs.words", "labs.char_rnn_numpy",
+PROGRAMS = ("labs.spam", "labs.poetry", "labs.gpt2", "labs.words", "labs.char_rnn",
             "labs.data", "bench.run", "bench.gpt2", "bench.backends", "exercises/grade.py")
 # Options of the other tools the pages show (git clone, pip install).
 FOREIGN = {"--depth", "--quiet", "--extra-index-url"}
@@ -245,3 +246,43 @@ def test_the_command_check_sees_a_removed_option(monkeypatch, capsys):
     capsys.readouterr()
     parse("labs.poetry", ["train", "--no-such-option"], monkeypatch)
     assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- results tables (make docs)
+def load_docs_build():
+    """docs/build.py as a module of its own (``build`` is notebooks/build.py here)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("docs_build", REPOSITORY / "docs" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+docs_build = load_docs_build()
+
+
+def test_every_results_table_is_what_its_results_files_give():
+    stale = [relative(page) for page in docs_build.stale()]
+    assert not stale, f"run make docs (a results table is never edited by hand): {stale}"
+
+
+def test_the_results_check_sees_a_table_edited_by_hand(tmp_path):
+    results = {"lab": "words/nietzsche", "run": "20261206-120000-lstm", "kind": "full",
+               "date": "2026-12-06", "machine": "a CPU, 2 threads", "versions": {"python": "3"},
+               "columns": ["tokens", "bits/char"], "rows": [["words", "2.175"]],
+               "headline": "words: 2.175 bits/char", "notes": []}
+    folder = tmp_path / "labs" / "words"
+    (folder / "results").mkdir(parents=True)
+    (folder / "results" / docs_build.file_name(results)).write_text(json.dumps(results))
+    page = folder / "README.md"
+    page.write_text("# Words\n\n<!-- results: words/nietzsche -->\n<!-- /results -->\n"
+                    "Headline: <!-- headline: words/nietzsche --><!-- /headline -->\n")
+    page.write_text(docs_build.render(page.read_text(), tmp_path, page))
+    assert "| words | 2.175 |" in page.read_text() and "words: 2.175 bits/char" in page.read_text()
+    assert docs_build.stale(tmp_path) == []
+    for written, typed in (("| words | 2.175 |", "| words | 2.075 |"),
+                           ("words: 2.175 bits/char", "words: 2.0 bits/char")):
+        page.write_text(page.read_text().replace(written, typed))
+        assert docs_build.stale(tmp_path) == [page]
+        page.write_text(docs_build.render(page.read_text(), tmp_path, page))

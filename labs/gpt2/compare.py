@@ -105,6 +105,7 @@ def compare_command(args):
         lines.insert(1, TEST_NOTE + "\n")
     atomic_write_text(run.reports / "compare.md", "\n".join(lines) + "\n")
     atomic_write_json(run.reports / "compare.json", found)
+    runs.write_results(run, *cells_of(table))
     runs.publish(run, f"52-gpt2-{args.corpus}-compare",
                  "\n".join([f"## Every model on the held-out text: {args.corpus}\n",
                             f"- {run.describe()}", "", *table,
@@ -132,6 +133,14 @@ def table_and_samples(found):
         if row["sample"]:
             samples += [f"**{label}**\n", "```text", row["sample"].strip(), "```", ""]
     return table, samples
+
+
+def cells_of(table):
+    """(columns, rows) of the Markdown ``table`` lines, for ``runs.write_results``."""
+    def split(line):
+        return [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+
+    return split(table[0]), [split(line) for line in table[2:]]
 
 
 def reading_lines(args, parts):

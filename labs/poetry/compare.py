@@ -32,7 +32,7 @@ from labs.poetry import data, models, train
 from labs.poetry.config import CELLS, INPUTS, OBJECTIVES, OPTIMIZERS, QUICK, SCHEDULES, Config
 from labs.poetry.generate import Generator
 from labs.reports import (atomic_path, atomic_write_json, atomic_write_text, device_line,
-                          markdown_table, pyplot, save_figure)
+                          markdown_table, pyplot, save_figure, table_cells)
 from labs.training import training_logs, write_summary
 
 COURSE = "course next-char LSTM"
@@ -106,6 +106,7 @@ def compare_command(args):
         header["lines"].insert(-1, f"Tuned configuration: {tuned_from}")
     header["lines"][-1:-1] = verdict_lines(rows, GOALS.get(args.corpus))
     frame = write_comparison(rows, run.reports, header)
+    runs.write_results(run, *table_cells(frame), notes=header["lines"])
     runs.publish(run, f"21-poetry-compare-{args.corpus}", index_section(frame, header, run),
                  args.keep)
     print(frame.to_string(index=False))

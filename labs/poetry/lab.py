@@ -59,6 +59,7 @@ def train_command(args):
     print_result(metrics)
     index = report.write_report(metrics, epoch_report.samples, generator, corpus.held_out_text,
                                 run)
+    runs.write_results(run, *report.results_table(metrics))
     runs.publish(run, f"20-poetry-{config.corpus}", index, args.keep)
     print(f"wrote {run.models}, {run.reports} ({run.describe()})")
     return metrics

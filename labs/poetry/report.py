@@ -134,6 +134,21 @@ def summary_lines(metrics):
             f"{metrics['generation_comparison']['stateful']['chars_per_second']:,.0f} stateful"]
 
 
+def results_table(metrics):
+    """The page's row of this corpus (labs/poetry/README.md, through ``runs.write_results``)."""
+    stateful = metrics["generation_comparison"]["stateful"]["chars_per_second"]
+    columns = ["corpus", "model", "characters / vocabulary", "held-out loss (epoch of run)",
+               "bits/char", "perplexity", "s per epoch", "generation, chars/s (stateful)"]
+    row = [metrics["corpus"], model_text(metrics),
+           f"{metrics['corpus_characters']:,} / {metrics['vocabulary_size']}",
+           f"{metrics['held_out_loss_nats']:.3f} nats ({metrics['best_epoch']} of "
+           f"{metrics['epochs_run']})", f"{metrics['held_out_bits_per_char']:.2f}",
+           f"{metrics['held_out_perplexity']:.2f}", f"{metrics['median_seconds_per_epoch']:.0f}",
+           f"{metrics['generation_chars_per_second']:,.0f} ({stateful:,.0f})"]
+    return columns, [row], (f"{metrics['corpus']}: {metrics['held_out_bits_per_char']:.2f} "
+                            "bits/char held out")
+
+
 def write_report(metrics, training_samples, generator, held_out_text, run):
     """history.png, metrics.json and samples.md in the run's folder; returns the run's
     section of reports/index.md, with the samples at each temperature."""

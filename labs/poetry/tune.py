@@ -52,7 +52,7 @@ from labs.poetry import data, models, train
 from labs.poetry.compare import BUDGET_MINUTES
 from labs.poetry.config import QUICK, Config
 from labs.reports import (atomic_path, atomic_write_json, atomic_write_text, device_line,
-                          markdown_table)
+                          markdown_table, table_cells)
 from labs.training import StopOnInterrupt
 
 TRIALS = 16
@@ -200,6 +200,7 @@ def tune_command(args):
     check_interrupted()
     frame, header = write_report(study, run, common, minutes, args.trials,
                                  time.perf_counter() - started)
+    runs.write_results(run, *table_cells(frame), notes=header)
     runs.publish(run, f"22-poetry-tune-{args.corpus}",
                  index_section(frame, header, run, args.corpus), args.keep)
     print(frame.to_string(index=False))

@@ -98,6 +98,7 @@ def finish(run, frame, header, keep, test_fraction):
         raise LabError(f"{len(failed)} of {len(frame)} configurations failed ({names}); the "
                        f"comparison in {run.reports} says why; the last complete run is "
                        "untouched")
+    runs.write_results(run, *report.results_table(frame, test_fraction), notes=header[1:])
     runs.publish(run, "10-spam", report.index_markdown(frame, header, run.link, test_fraction),
                  keep)
     print(f"wrote {run.reports / 'comparison.md'} ({run.describe()}) and "

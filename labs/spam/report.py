@@ -318,6 +318,28 @@ def write_comparison(rows, header_lines, reports_dir, test_fraction, repeats=1):
     return frame
 
 
+def results_table(frame, test_fraction):
+    """The page's table (labs/spam/README.md, through ``runs.write_results``): every model
+    with its mean spam F1 and interval, and its difference from the best with the verdict."""
+    best, pairs = pairwise(frame, test_fraction)
+    against = {(row["model"], row["inputs"]): f"{difference(row)}: {row['verdict']}"
+               for _, row in pairs.iterrows()}
+    columns = ["model", "input", "spam F1 (95% CI)", "F1 at the standard threshold",
+               "parameters", "training s per fold", f"against the best ({label(best)})"]
+    rows = [[label(row), row["input"], interval(row),
+             f"{row['spam_f1_at_standard_threshold']:.3f}",
+             f"{row['parameters']:,}" if row["parameters"] else "—",
+             f"{row['training_seconds']:.1f}", against.get((row["model"], row["inputs"]), "—")]
+            for _, row in frame[frame["status"] == "ok"].iterrows()]
+    neural = frame[(frame["status"] == "ok") & (frame["kind"] != "baseline")]
+    headline = f"best: {label(best)}, spam F1 {interval(best)}"
+    if len(neural) and neural.index[0] != frame.index[0]:
+        top = neural.iloc[0]
+        headline += (f"; best neural: {label(top)}, {interval(top)}, "
+                     f"{against[(top['model'], top['inputs'])]}")
+    return columns, rows, headline
+
+
 # ---------------------------------------------------------------- the index
 def index_row(row, folder):
     """One line of the index table: F1, and the model's plots as thumbnails."""
