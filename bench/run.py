@@ -461,7 +461,8 @@ def end_to_end_section(results):
             f"- `make spam QUICK=1`: {end['spam']:.0f} s wall time",
             f"- `make poetry QUICK=1`: {end['poetry']:.0f} s wall time",
             "- Full runs (`make spam`, `make poetry`) are measured outside the bench; see "
-            "the README for the dated figures.\n"]
+            "the lab pages (labs/spam/README.md, labs/poetry/README.md), written from their "
+            "results files.\n"]
 
 
 def header_lines(results, smoke):

@@ -7,7 +7,7 @@ comparison can say which input closes the gap:
 - ``words-gru`` (learned words): ``TextVectorization`` whose standardisation lowercases
   but keeps ``£ $ ! . :`` and digits (the default strips them) → trainable ``Embedding`` →
   GRU, max over time. GRU, not Bi-GRU: on spaCy vectors the two are not detectably
-  different (README) and the GRU takes 0.7–0.8 of the time, which ``make spam``'s 20
+  different (labs/spam/README.md) and the GRU takes 0.7–0.8 of the time, which ``make spam``'s 20
   minutes need.
 - ``chars-cnn`` (characters, case kept): character embedding → ``Conv1D`` at widths 3, 5, 7
   → max pooling.
