@@ -206,6 +206,12 @@ def is_check(cell):
     return cell.cell_type == "code" and metadata.get("grade") and not metadata.get("solution")
 
 
+def last_graded(book):
+    """The index of the notebook's last cell that carries points (a check or an answer)."""
+    return max((index for index, cell in enumerate(book.cells)
+                if cell.get("metadata", {}).get("nbgrader", {}).get("grade")), default=-1)
+
+
 def free_names(source):
     """The names a check cell reads that it does not define: the student's functions."""
     tree = ast.parse(source)
@@ -243,10 +249,13 @@ class Walk:
         self.lab_calls = {}
 
     def run(self, book, checks):
-        """``checks()`` gives the checks module (imported while the first cells run)."""
+        """``checks()`` gives the checks module (imported while the first cells run). The
+        code cells after the last graded cell (the "Try it" cells) are not run: no grade
+        reads them, and they train or download for seconds in every copy."""
         outputs = {}
+        last = last_graded(book)
         for index, cell in enumerate(book.cells):
-            if cell.cell_type != "code":
+            if cell.cell_type != "code" or index > last:
                 continue
             if self.died is not None:
                 outputs[index] = ([error("DeadKernelError", self.died)]

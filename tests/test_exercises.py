@@ -12,7 +12,7 @@ import pytest
 from conftest import REPOSITORY, subprocess_env
 
 sys.path.insert(0, str(REPOSITORY))
-from exercises import build, checks, grade  # noqa: E402
+from exercises import build, checks, grade, grading  # noqa: E402
 
 # One mistake per task, as a student makes it: (exercise, task, text of the solution, the
 # same text with the mistake).
@@ -179,6 +179,19 @@ def test_a_class_folder_is_graded_to_the_expected_csv_without_a_traceback(tmp_pa
         f"{name}.ipynb" for name in expected_totals)
 
 
+def test_the_cells_after_the_last_graded_one_are_not_run(tmp_path):
+    """A "Try it" cell changes no grade: grading skips it (here it would print and fail)."""
+    book = build.master("char-rnn")
+    last = max(index for index, cell in enumerate(book.cells) if cell.cell_type == "code")
+    assert last > grading.last_graded(book)
+    book.cells[last].source = 'print("ran")\nraise SystemExit("the Try it cell ran")'
+    nbformat.write(book, tmp_path / "solution.ipynb")
+    result = grading.grade_submission("char-rnn", tmp_path / "solution.ipynb", timeout=30)
+    assert last not in result["outputs"]
+    check = grading.last_graded(book)
+    assert "ok" in result["outputs"][check][0]["text"]
+
+
 def test_one_notebook_prints_a_table_with_the_failing_message(tmp_path, capsys):
     """Grading one notebook: one line per task, the message a student can act on."""
     notebook = tmp_path / "mine.ipynb"
@@ -230,7 +243,7 @@ def test_every_check_fails_on_a_wrong_answer_with_the_task_name():
     raises CheckFailed naming its task."""
     import numpy as np
 
-    from labs import char_rnn_numpy as lab_rnn
+    from labs.char_rnn import model as lab_rnn
 
     checks.check_clip(lambda grads, limit: lab_rnn.clip_gradients(grads, limit))
     with pytest.raises(checks.CheckFailed, match=r"^clip: dembedding has values up to"):
