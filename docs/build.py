@@ -96,6 +96,10 @@ def table(labs, repository=REPOSITORY, page=None):
                              "them in tables of their own")
         lines += ["| " + " | ".join(map(cell, row)) + " |" for row in results["rows"]]
     lines.append("")
+    for _, results in found:  # what the run said about itself: data, settings, device
+        lines += [f"- {cell(note)}" for note in results.get("notes", [])]
+    if any(results.get("notes") for _, results in found):
+        lines.append("")
     for lab, results in found:
         path = results_folder(lab, repository) / file_name(results)
         link = Path(os.path.relpath(path, page.parent if page else repository)).as_posix()

@@ -286,3 +286,23 @@ def test_the_results_check_sees_a_table_edited_by_hand(tmp_path):
         page.write_text(page.read_text().replace(written, typed))
         assert docs_build.stale(tmp_path) == [page]
         page.write_text(docs_build.render(page.read_text(), tmp_path, page))
+
+
+def test_a_full_run_writes_its_results_and_make_docs_records_it_a_quick_one_never(tmp_path):
+    from labs.char_rnn import cli as char_rnn
+
+    reports = tmp_path / "reports"
+    for extra in (["--iterations", "120"], ["--quick"]):
+        char_rnn.main([*extra, "--seq-length", "10", "--hidden", "8", "--reports-dir",
+                       str(reports)])
+    written = {json.loads(path.read_text())["kind"]: json.loads(path.read_text())
+               for path in reports.glob("char_rnn/leopardi/runs/*/results.json")}
+    assert set(written) == {"full", "quick"}
+    full = written["full"]
+    assert full["rows"][0][:2] == ["leopardi", "120"] and "held-out loss" in full["headline"]
+    assert {"python", "numpy"} <= set(full["versions"]) and full["machine"]
+    [recorded] = docs_build.collect(reports, tmp_path)
+    assert recorded == (tmp_path / "labs" / "char_rnn" / "results" /
+                        f"leopardi--{full['run']}.json")
+    assert docs_build.newest("char_rnn/leopardi", tmp_path)["run"] == full["run"]
+    assert docs_build.collect(reports, tmp_path) == []  # once
