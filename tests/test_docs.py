@@ -15,10 +15,10 @@ from conftest import REPOSITORY
 
 sys.path.insert(0, str(REPOSITORY))
 
-PAGES = sorted(path for path in REPOSITORY.rglob("*.md")
+PAGES = sorted(path for path in REPOSITORY.rglob("*.md")  # what runs write is not a page
                if not {".venv", "node_modules", ".pytest_cache"} & set(path.parts)
-               and path.parent.name not in ("reports", "models")
-               and "runs" not in path.relative_to(REPOSITORY).parts)
+               and not (path.relative_to(REPOSITORY).parts[0] in ("reports", "models")
+                        and path.name != "README.md"))
 FENCE = re.compile(r"^```.*?^```", re.S | re.M)
 COMMAND = re.compile(r"(?:\.venv/bin/)?python3? (?:-m (labs[\w.]*|bench[\w.]*)|"
                      r"(exercises/grade\.py))((?: +[^#`\n|;&]+)?)")

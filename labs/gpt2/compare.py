@@ -16,6 +16,7 @@ tests' tiny GPT-2) is labelled as a test: its numbers check the code, they are n
 
 import json
 import math
+import re
 
 from labs import runs
 from labs.gpt2.config import COMPARISON_TEMPERATURE
@@ -138,7 +139,8 @@ def table_and_samples(found):
 def cells_of(table):
     """(columns, rows) of the Markdown ``table`` lines, for ``runs.write_results``."""
     def split(line):
-        return [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+        return [cell.strip().replace("\\|", "|")
+                for cell in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
 
     return split(table[0]), [split(line) for line in table[2:]]
 
