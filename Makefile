@@ -58,7 +58,7 @@ $(foreach backend,torch jax,$(eval $(call backend_rule,$(backend))))
 data: $(STAMP) ## Fetch (or copy from the RNN_LABS_DATA folders) and verify the datasets
 	$(BIN)/python -m labs.data
 
-spam: $(SETUP) ## SMS spam lab: 11 neural models vs 3 baselines on 5 folds, under 20 min (QUICK=1 for a smoke run)
+spam: $(SETUP) ## SMS spam lab: 11 neural models vs 3 baselines on 5 folds, about 30 min on 2 cores (QUICK=1 for a smoke run)
 	$(BIN)/python -m labs.spam train $(QUICK_FLAG) $(ARGS)
 
 poetry: $(SETUP) ## Poetry lab: char-LSTM on Leopardi and Nietzsche (QUICK=1 for a smoke run)

@@ -33,7 +33,7 @@ elif not os.path.isdir("labs"):
     os.chdir("..")  # in a clone: the notebooks folder's parent holds the labs
 
 # %% tags=["parameters"]
-QUICK = True  # False: the whole lab, 5 folds (about 20 minutes on a 2-core CPU)
+QUICK = True  # False: the whole lab, 5 folds (about 30 minutes on a 2-core CPU)
 OUTPUT = "."  # reports/ and models/ are written under this folder
 VARIANTS = None  # None: every default model; or a list of names, e.g. ["gru", "words-gru"]
 

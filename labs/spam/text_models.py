@@ -45,7 +45,7 @@ TEXT_VARIANTS = {  # name: (the input family the report's "input" column names, 
     "ngram-bag": ("n-gram bag", "bag of embeddings"),
     "tfidf-mlp": ("TF-IDF features", "MLP on classical features"),
 }
-# Not in a default run: the slowest, it does not fit make spam's 20 minutes beside the rest.
+# Not in a default run: the slowest, it does not fit make spam's half hour beside the rest.
 OPT_IN = ("hybrid",)
 WORD_DIMENSION = 64
 CHARACTER_DIMENSION = 32
