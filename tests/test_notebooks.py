@@ -35,8 +35,8 @@ def install_cell(path):
     return next(cell.source for cell in book.cells if "google.colab" in cell.source)
 
 
-def test_the_colab_install_cell_is_the_one_the_readme_shows():
-    readme = (REPOSITORY / "README.md").read_text(encoding="utf-8")
+def test_the_colab_install_cell_is_the_one_the_notebooks_page_shows():
+    readme = (REPOSITORY / "docs" / "notebooks-and-reports.md").read_text(encoding="utf-8")
     cells = {install_cell(path) for path in NOTEBOOKS}
     assert len(cells) == 1
     assert f"```python\n{cells.pop()}\n```" in readme
