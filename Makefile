@@ -32,7 +32,7 @@ QUICK_FLAG := $(if $(filter 1 yes true,$(QUICK)),--quick,)
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data spam poetry poetry-compare poetry-tune char-rnn words words-pytorch gpt2 docs test bench-smoke lint bench bench-backends bench-gpt2 notebooks exercises check html tensorboard clean
+.PHONY: help venv data spam poetry poetry-compare poetry-tune char-rnn words words-pytorch gpt2 docs demo test bench-smoke lint bench bench-backends bench-gpt2 notebooks exercises check html tensorboard clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,6 +54,8 @@ $(call backend_stamp,$(1)): requirements-$(1).txt constraints.txt $(STAMP)
 	@touch $$@
 endef
 $(foreach backend,torch jax,$(eval $(call backend_rule,$(backend))))
+# The demo's Gradio (requirements-demo.txt), installed the same way, once.
+$(eval $(call backend_rule,demo))
 
 data: $(STAMP) ## Fetch (or copy from the RNN_LABS_DATA folders) and verify the datasets
 	$(BIN)/python -m labs.data
@@ -90,14 +92,14 @@ gpt2: $(SETUP) ## GPT-2 (keras-hub) on Nietzsche: zero-shot, fine-tuned 10 min, 
 docs: $(STAMP) ## Record the full runs' results (labs/<lab>/results/) and rewrite the lab pages' results tables from them
 	$(BIN)/python docs/build.py
 
-test: $(STAMP) $(call backend_stamp,torch) $(call backend_stamp,jax) ## Run the test suite on 2 processes, on TensorFlow (tests/test_backends.py checks PyTorch and JAX; PYTEST_ARGS="-n 0": one; -m "not slow": no training tests)
+test: $(STAMP) $(call backend_stamp,torch) $(call backend_stamp,jax) $(call backend_stamp,demo) ## Run the test suite on 2 processes, on TensorFlow (tests/test_backends.py checks PyTorch and JAX; PYTEST_ARGS="-n 0": one; -m "not slow": no training tests)
 	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not benchmark" tests $(PYTEST_ARGS)
 
 bench-smoke: $(SETUP) ## The benchmarks' smoke runs (tests/test_bench.py): they run end to end and write their reports (CI runs it after make test)
 	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -m benchmark tests/test_bench.py
 
 lint: $(STAMP) ## Check the code with ruff (ruff.toml; CI runs it)
-	$(BIN)/ruff check labs bench tests notebooks/build.py docs/build.py exercises/*.py exercises/source
+	$(BIN)/ruff check labs demo bench tests notebooks/build.py docs/build.py exercises/*.py exercises/source
 
 notebooks: $(SETUP) ## Regenerate notebooks/*.ipynb from their scripts (notebooks/*.py)
 	$(BIN)/python notebooks/build.py
@@ -111,6 +113,9 @@ NOTEBOOK ?=
 check: $(STAMP) ## Grade an exercise offline: make check EXERCISE=char-rnn NOTEBOOK=path (a notebook: a table; a folder: grades.csv)
 	@test -n "$(EXERCISE)" -a -n "$(NOTEBOOK)" || { echo "make check: give EXERCISE=char-rnn|spam|poetry|language-models and NOTEBOOK=path/to/notebook.ipynb (or a folder of submissions)" >&2; exit 2; }
 	$(BIN)/python exercises/grade.py $(EXERCISE) $(NOTEBOOK) $(ARGS)
+
+demo: $(SETUP) $(call backend_stamp,demo) ## The trained models in a browser: a local Gradio page on 127.0.0.1:7860 (installs Gradio once; ARGS="--port 8000")
+	$(BIN)/python -m demo $(ARGS)
 
 html: $(STAMP) ## Check reports/index.html in headless Chromium (images, sorting) and screenshot it
 	$(BIN)/python -m labs.browser

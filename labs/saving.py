@@ -2,6 +2,7 @@
 
     <folder>/<name>.keras   the weights and the architecture (Keras's own format)
     <folder>/<name>.json    what the lab needs besides them (vocabulary, threshold, ...)
+    <folder>/<name>.joblib  a fitted scikit-learn model instead of a Keras one (baselines)
 
 Both are written atomically (``labs.reports.atomic_path``): a run killed while saving leaves
 the previous pair, never half of one. Loading turns every way a file can be damaged into
@@ -13,6 +14,7 @@ importing the lab's ``models`` module is enough.
 import json
 from pathlib import Path
 
+import joblib
 import keras
 
 from labs.cli import LabError
@@ -61,3 +63,20 @@ def load_model(path, retrain):
     if keras.backend.backend() == "jax" and getattr(model, "compiled", False):
         model.jit_compile = True
     return model
+
+
+def save_fitted(fitted, metadata, path):
+    """A fitted scikit-learn object (joblib: a pickle, so load only runs you made yourself)
+    and its metadata beside it."""
+    path = Path(path)
+    with atomic_path(path) as temporary:
+        joblib.dump(fitted, temporary)
+    atomic_write_json(path.with_suffix(".json"), metadata)
+
+
+def load_fitted(path, retrain):
+    try:
+        return joblib.load(path)
+    except Exception as error:  # noqa: BLE001  (a damaged pickle raises many kinds)
+        raise LabError(f"cannot load {path}: the file is damaged ({type(error).__name__}); "
+                       f"retrain it with `{retrain}`") from None

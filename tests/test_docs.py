@@ -20,7 +20,7 @@ PAGES = sorted(path for path in REPOSITORY.rglob("*.md")  # what runs write is n
                and not (path.relative_to(REPOSITORY).parts[0] in ("reports", "models")
                         and path.name != "README.md"))
 FENCE = re.compile(r"^```.*?^```", re.S | re.M)
-COMMAND = re.compile(r"(?:\.venv/bin/)?python3? (?:-m (labs[\w.]*|bench[\w.]*)|"
+COMMAND = re.compile(r"(?:\.venv/bin/)?python3? (?:-m (labs[\w.]*|bench[\w.]*|demo)|"
                      r"(exercises/grade\.py))((?: +[^#`\n|;&]+)?)")
 
 
@@ -141,7 +141,7 @@ def main_of(program):
 
     if program == "exercises/grade.py":
         return importlib.import_module("exercises.grade").main
-    for name in (f"{program}.cli", program):
+    for name in (f"{program}.cli", f"{program}.app", program):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError:
@@ -152,7 +152,8 @@ def main_of(program):
 
 
 PROGRAMS = ("labs.spam", "labs.poetry", "labs.gpt2", "labs.words", "labs.char_rnn",
-            "labs.data", "bench.run", "bench.gpt2", "bench.backends", "exercises/grade.py")
+            "labs.data", "bench.run", "bench.gpt2", "bench.backends", "bench.demo", "demo",
+            "exercises/grade.py")
 # Options of the other tools the pages show (git clone, pip install).
 FOREIGN = {"--depth", "--quiet", "--extra-index-url"}
 

@@ -10,9 +10,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 
 from labs import backends, embeddings, runs, saving
 from labs.cli import LabError, decoded, utf8_text
+from labs.reports import atomic_write_json
 from labs.spam import baselines, data, models, report, text_models, train
 from labs.spam.config import Settings
 from labs.training import replicas, training_logs, write_summary
@@ -67,7 +69,7 @@ def train_command(args):
     test_fraction = len(folds[0].test) / len(messages.labels)
     frame = report.write_comparison(rows, header, run.reports, test_fraction,
                                     settings.repeats)
-    finish(run, frame, header, args.keep, test_fraction)
+    finish(run, frame, header, args.keep, test_fraction, experiment)
     frame.attrs["run"] = run.run_id  # which run a caller (a notebook) should show
     return frame
 
@@ -89,7 +91,7 @@ def run_description(settings, variants):
     return "-".join(parts)
 
 
-def finish(run, frame, header, keep, test_fraction):
+def finish(run, frame, header, keep, test_fraction, experiment):
     """Publish a complete run; a run with a failed model stays unpublished and exits 1."""
     failed = frame[frame["status"] != "ok"]
     if len(failed):
@@ -99,10 +101,36 @@ def finish(run, frame, header, keep, test_fraction):
                        f"comparison in {run.reports} says why; the last complete run is "
                        "untouched")
     runs.write_results(run, *report.results_table(frame, test_fraction), notes=header[1:])
+    write_demo_files(run, frame, experiment)
     runs.publish(run, "10-spam", report.index_markdown(frame, header, run.link, test_fraction),
                  keep)
     print(f"wrote {run.reports / 'comparison.md'} ({run.describe()}) and "
           f"{run.reports_root / 'index.md'}")
+
+
+EXAMPLES_PER_CLASS = 3
+
+
+def write_demo_files(run, frame, experiment):
+    """Beside the saved models: the comparison's order and F1s (``comparison.json``) and a
+    few messages of the first fold's test part (``examples.json``): held out from every
+    saved model, which all learned on that fold. ``make demo`` shows both."""
+    def number(value):
+        return None if value is None or np.isnan(value) else round(float(value), 4)
+
+    order = [{"model": f"{row.model}_{row.inputs}", "kind": row.kind, "input": row.input,
+              "spam_f1": number(row.spam_f1), "spam_f1_low": number(row.spam_f1_low),
+              "spam_f1_high": number(row.spam_f1_high)} for row in frame.itertuples()]
+    atomic_write_json(run.models / "comparison.json", order)
+    fold, messages = experiment.folds[0], experiment.messages
+    rng = np.random.default_rng(experiment.settings.seed)
+    examples = []
+    for value in (1, 0):
+        rows = fold.test[messages.labels[fold.test] == value]
+        for row in rng.choice(rows, min(EXAMPLES_PER_CLASS, len(rows)), replace=False):
+            examples.append({"text": str(messages.texts[row]),
+                             "label": messages.class_names[value]})
+    atomic_write_json(run.models / "examples.json", examples)
 
 
 def train_configuration(variant, inputs, experiment):
@@ -166,9 +194,17 @@ def model_metadata(variant, inputs, result, experiment):
 
 
 def baseline_row(name, experiment):
-    """A classical baseline on the same folds, reported like a model."""
-    results = [train.train_baseline(name, fold, experiment.settings.seed)
-               for fold in experiment.folds]
+    """A classical baseline on the same folds, reported like a model; the first fold's is
+    saved, as the networks' are, for ``predict`` and the demo."""
+    results = []
+    for number, fold in enumerate(experiment.folds):
+        result = train.train_baseline(name, fold, experiment.settings.seed)
+        fitted = result.pop("fitted")
+        if number == 0:
+            metadata = model_metadata(name, "text", result, experiment)
+            metadata.update(threshold=fitted.threshold, score=fitted.score_name)
+            saving.save_fitted(fitted, metadata, experiment.run.models / f"{name}_text.joblib")
+        results.append(result)
     mean_f1 = sum(result["spam_f1"] for result in results) / len(results)
     print(f"  {name}: mean spam F1 {mean_f1:.4f} (C {', '.join(str(r['C']) for r in results)})")
     write_model_report(f"{name}_text", results, experiment)
@@ -202,19 +238,33 @@ def load_saved(name, models_dir, run_id=None, spacy_model=None):
     folder, run_id, _ = runs.find("spam", models_dir, run_id, "make spam")
     name = name.removeprefix("spam_").removesuffix(".keras")
     model_path, metadata_path = folder / f"{name}.keras", folder / f"{name}.json"
+    if (folder / f"{name}.joblib").is_file():
+        model_path = folder / f"{name}.joblib"
     if not model_path.is_file() or not metadata_path.is_file():
-        available = sorted(path.stem for path in folder.glob("*.keras"))
+        available = saved_models(folder)
         raise LabError(f"no model {name!r} in run {run_id} ({model_path}); available: "
                        f"{', '.join(available) or 'none'}")
     metadata = saving.read_metadata(metadata_path, METADATA_KEYS, "make spam")
+    metadata["path"] = str(model_path)
+    if model_path.suffix == ".joblib":
+        fitted = saving.load_fitted(model_path, "make spam")
+        if not isinstance(fitted, baselines.FittedBaseline):
+            raise LabError(f"{model_path} is not a baseline saved by the spam lab; retrain "
+                           "it with `make spam`")
+        return fitted, metadata
     if spacy_model and spacy_model != metadata["pipeline"]:
         raise LabError(f"{model_path} was built for spaCy pipeline {metadata['pipeline']} "
                        f"(vector size {metadata['vector_size']}), not {spacy_model}; "
                        "retrain it with --spacy-model or drop the option")
     model = saving.load_model(model_path, "make spam")
     models.check_signature(model, metadata, model_path)
-    metadata["path"] = str(model_path)
     return model, metadata
+
+
+def saved_models(folder):
+    """The names of the models a run folder holds (networks and baselines)."""
+    return sorted({path.stem for pattern in ("*.keras", "*.joblib")
+                   for path in Path(folder).glob(pattern) if "." not in path.stem})
 
 
 def check_backend(inputs, variants):
@@ -239,25 +289,33 @@ def check_backend(inputs, variants):
 
 def predict_command(args):
     """Classify messages with a saved model: raw text → probability → label. spaCy-vector
-    models (and the hybrid) get token vectors first; text models read the text itself."""
+    models (and the hybrid) get token vectors first; text models read the text itself; a
+    baseline prints its score as the comparison judged it (a probability for the course's
+    logistic regression, the decision function for the tuned linear models)."""
     variant, _, inputs = args.model.rpartition("_")
-    if inputs != "padded":
+    if inputs != "padded" and variant not in baselines.BASELINES:
         backends.require_tensorflow(
             f"--model {args.model} ({'ragged batches' if inputs == 'ragged' else 'raw text'})",
             "give a padded model, e.g. --model lstm_padded (make spam ARGS=\"--inputs padded\")")
     model, metadata = load_saved(args.model, args.models_dir, args.run, args.spacy_model)
     texts = read_messages(args.texts)
-    if metadata["inputs"] == "text":
-        probabilities = text_probabilities(model, metadata, texts)
-    else:
-        probabilities = train.predict_probabilities(
-            model, metadata["inputs"], token_vectors(metadata, texts).sequences(range(len(texts))),
-            metadata["maxlen"], metadata["vector_size"])
+    probabilities = scores(model, metadata, texts)
     classes = metadata["classes"]
     for text, probability in zip(texts, probabilities):
         label = classes[1] if probability >= metadata["threshold"] else classes[0]
         print(f"{label}\t{probability:.4f}\t{text}")
     return probabilities
+
+
+def scores(model, metadata, texts):
+    """A saved model's scores of ``texts``, judged against ``metadata["threshold"]``."""
+    if metadata["variant"] in baselines.BASELINES:
+        return model.scores(list(texts))
+    if metadata["inputs"] == "text":
+        return text_probabilities(model, metadata, texts)
+    return train.predict_probabilities(
+        model, metadata["inputs"], token_vectors(metadata, texts).sequences(range(len(texts))),
+        metadata["maxlen"], metadata["vector_size"])
 
 
 def token_vectors(metadata, texts):

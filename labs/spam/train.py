@@ -216,9 +216,9 @@ def score(fold, scores, threshold, standard_threshold):
 def train_baseline(name, fold, seed):
     """A classical baseline on the same fold: C chosen on the training part only."""
     cpu_started = time.process_time()
-    scores, threshold, c, seconds, parameters = baselines.train_baseline(
+    scores, threshold, c, seconds, parameters, fitted = baselines.train_baseline(
         name, fold.texts, fold.labels, fold.train, fold.test, seed)
     result = score(fold, scores, threshold, threshold)
     result.update(seed=seed, training_seconds=seconds, C=c, history={}, parameters=parameters,
-                  cpu_seconds=time.process_time() - cpu_started)
+                  cpu_seconds=time.process_time() - cpu_started, fitted=fitted)
     return result
