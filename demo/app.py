@@ -97,7 +97,7 @@ def build(models_dir, gpt2_preset=None):
                     choices = poetry.choices(name)
                 except LabError as error:
                     return gr.update(choices=[], value=None), failed(error)
-                quick = " — a QUICK run" in choices[0][0] if choices else False
+                quick = bool(choices) and "QUICK run" in choices[0][0]
                 note = ("**QUICK run**: a smoke test, not a trained model; `make poetry` "
                         "trains the real one" if quick else "")
                 return gr.update(choices=choices, value=choices[0][1]), note

@@ -31,6 +31,7 @@ class SpamModels:
         self.models_dir = Path(models_dir)
         self.loaded = {}
         self.lock = threading.Lock()
+        self.scoring = threading.Lock()  # one message at a time through spaCy and Keras
         self._run = None
 
     def run(self):
@@ -69,6 +70,10 @@ class SpamModels:
     def answer(self, text):
         """``(rows, contributions or None)`` for one message; ``LabError`` for bad input."""
         text = check_text(text, "the message", SPAM_LIMIT)
+        with self.scoring:
+            return self.scored(text)
+
+    def scored(self, text):
         rows, explanation = [], None
         for entry in self.order():
             model, metadata = self.model(entry["model"])

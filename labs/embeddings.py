@@ -8,6 +8,7 @@ installs). Pipelines without static vectors (the small ones) give each token its
 and vector size it used, since the numbers depend on them.
 """
 
+import functools
 import hashlib
 import sys
 from dataclasses import dataclass
@@ -93,8 +94,10 @@ def choose_pipeline(requested=None):
     return installed[0]
 
 
+@functools.lru_cache(maxsize=4)
 def load_pipeline(name):
-    """Load ``name`` with only the components that ``token.vector`` needs.
+    """Load ``name`` with only the components that ``token.vector`` needs, once per process
+    (half a second each time: ``predict`` and the demo ask for it per message).
 
     With static vectors the tokenizer alone is enough; without them ``token.vector``
     is the ``tok2vec`` tensor, so that one component stays on. Tagger, parser, NER and

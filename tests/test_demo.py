@@ -160,6 +160,7 @@ def test_the_poetry_tab_writes_what_generate_writes(page, demo, capsys, method, 
                            ".value.includes('published')", timeout=WAIT_MS)
     run_label = page.input_value("#poetry-run input")
     assert "QUICK run" in run_label  # the decoy: published as full, trained with --quick
+    assert "QUICK run" in page.inner_text("#poetry-note")
     run_id = run_label.split()[0]
     page.fill("#poetry-seed textarea", SEED_TEXT)
     page.get_by_label(method).check()
