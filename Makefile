@@ -32,7 +32,7 @@ QUICK_FLAG := $(if $(filter 1 yes true,$(QUICK)),--quick,)
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data spam poetry poetry-compare poetry-tune char-rnn words words-pytorch gpt2 docs demo test bench-smoke lint bench bench-backends bench-gpt2 notebooks exercises check html tensorboard clean
+.PHONY: help venv data spam poetry poetry-compare poetry-tune char-rnn words words-pytorch gpt2 docs demo demo-setup test bench-smoke lint bench bench-backends bench-gpt2 notebooks exercises check html tensorboard clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,8 +54,12 @@ $(call backend_stamp,$(1)): requirements-$(1).txt constraints.txt $(STAMP)
 	@touch $$@
 endef
 $(foreach backend,torch jax,$(eval $(call backend_rule,$(backend))))
-# The demo's Gradio (requirements-demo.txt), installed the same way, once.
-$(eval $(call backend_rule,demo))
+# The demo's Gradio and Playwright (requirements-demo.txt), once, with every pin but Pillow's.
+$(call backend_stamp,demo): requirements-demo.txt constraints.txt $(STAMP)
+	grep -v '^pillow==' constraints.txt > $(VENV)/constraints-demo.txt
+	$(BIN)/python -m pip install --quiet -r requirements-demo.txt -c $(VENV)/constraints-demo.txt
+	@rm -f $(VENV)/.installed-demo-*
+	@touch $@
 
 data: $(STAMP) ## Fetch (or copy from the RNN_LABS_DATA folders) and verify the datasets
 	$(BIN)/python -m labs.data
@@ -92,7 +96,7 @@ gpt2: $(SETUP) ## GPT-2 (keras-hub) on Nietzsche: zero-shot, fine-tuned 10 min, 
 docs: $(STAMP) ## Record the full runs' results (labs/<lab>/results/) and rewrite the lab pages' results tables from them
 	$(BIN)/python docs/build.py
 
-test: $(STAMP) $(call backend_stamp,torch) $(call backend_stamp,jax) $(call backend_stamp,demo) ## Run the test suite on 2 processes, on TensorFlow (tests/test_backends.py checks PyTorch and JAX; PYTEST_ARGS="-n 0": one; -m "not slow": no training tests)
+test: $(STAMP) $(call backend_stamp,torch) $(call backend_stamp,jax) ## Run the test suite on 2 processes, on TensorFlow (tests/test_backends.py checks PyTorch and JAX; PYTEST_ARGS="-n 0": one; -m "not slow": no training tests)
 	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not benchmark" tests $(PYTEST_ARGS)
 
 bench-smoke: $(SETUP) ## The benchmarks' smoke runs (tests/test_bench.py): they run end to end and write their reports (CI runs it after make test)
@@ -116,6 +120,8 @@ check: $(STAMP) ## Grade an exercise offline: make check EXERCISE=char-rnn NOTEB
 
 demo: $(SETUP) $(call backend_stamp,demo) ## The trained models in a browser: a local Gradio page on 127.0.0.1:7860 (installs Gradio once; ARGS="--port 8000")
 	$(BIN)/python -m demo $(ARGS)
+
+demo-setup: $(call backend_stamp,demo) ## Install the demo's Gradio and Playwright without serving (make test then runs the demo's browser tests; CI does)
 
 html: $(STAMP) ## Check reports/index.html in headless Chromium (images, sorting) and screenshot it
 	$(BIN)/python -m labs.browser

@@ -4,6 +4,7 @@ baselines, quick Leopardi runs, the tiny random GPT-2). The page's numbers are c
 with the command line's on the same model and input."""
 
 import json
+import os
 import re
 import socket
 import subprocess
@@ -12,8 +13,17 @@ import time
 
 import pytest
 
-from labs.browser import find_browser
 from conftest import REPOSITORY
+from labs.browser import find_browser
+
+try:
+    import gradio  # noqa: F401
+    import playwright  # noqa: F401
+except ImportError:
+    if os.environ.get("CI"):  # CI installs them (.ci/run): there, missing is a failure
+        raise
+    pytest.skip("the demo's browser tests need Gradio and Playwright: run `make demo-setup` "
+                "once", allow_module_level=True)
 
 MESSAGE = "WINNER!! You have won a 1000 GBP prize. Call 09061701461 to claim now"
 OTHER_MESSAGE = "Are we still meeting for lunch at one? I'll bring the notes"
