@@ -22,7 +22,6 @@ from labs.spam import cli as spam_cli
 from test_bad_inputs import one_line_error
 
 TOLERANCE = 1e-4  # largest difference between two backends' probabilities
-LOSS_TOLERANCE = 0.02  # nats, after two epochs from the same weights
 VOCABULARY = 60
 MAXLEN = 20
 
@@ -83,24 +82,6 @@ def test_three_backends_predict_alike_and_load_each_others_models(tmp_path):
     for backend, values in compiled.items():
         assert np.max(np.abs(values["compiled/after"] - values["compiled/eager"])) < 1e-6, backend
         assert np.max(np.abs(values["compiled/after"] - values["compiled/before"])) > 1e-3, backend
-
-
-@pytest.mark.slow
-def test_two_epochs_from_the_same_weights_end_alike_on_every_backend_and_natively(tmp_path):
-    """``make bench-backends``'s smoke run: the course model two epochs on a small slice of
-    Nietzsche, on each backend and in native PyTorch, from the same initial weights."""
-    from bench import backends as bench
-
-    results = bench.main(["--smoke", "--reports-dir", str(tmp_path)])
-    runners = results["runners"]
-    assert not [runner for runner, result in runners.items() if "error" in result], runners
-    assert set(runners) == set(bench.RUNNERS)
-    assert set(runners["jax"]["models"]) == {"course"}  # the smoke run's one model
-    losses = {runner: result["models"]["course"]["held_out_loss"]
-              for runner, result in runners.items()}
-    assert max(losses.values()) - min(losses.values()) < LOSS_TOLERANCE, losses
-    report = (tmp_path / "bench-backends.md").read_text()
-    assert "SMOKE RUN" in report and "| native PyTorch (nn.LSTM) | course |" in report
 
 
 @pytest.mark.parametrize(("main", "arguments", "fragments"), [

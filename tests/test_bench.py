@@ -51,3 +51,26 @@ def test_gpt2_bench_smoke_run_measures_every_command(tmp_path):
     assert "SMOKE RUN" in report and "| generate --method beam |" in report
     assert "What `make gpt2`'s 10-minute budget buys" in report
 
+
+LOSS_TOLERANCE = 0.02  # nats, after two epochs from the same weights
+
+
+@pytest.mark.slow
+@pytest.mark.benchmark
+def test_two_epochs_from_the_same_weights_end_alike_on_every_backend_and_natively(tmp_path):
+    """``make bench-backends``'s smoke run: the course model two epochs on a small slice of
+    Nietzsche, on each backend and in native PyTorch, from the same initial weights. (A
+    benchmark's smoke run: it moved here from tests/test_backends.py, which keeps the
+    backends' own tests — predictions alike, each other's models loaded.)"""
+    from bench import backends as bench
+
+    results = bench.main(["--smoke", "--reports-dir", str(tmp_path)])
+    runners = results["runners"]
+    assert not [runner for runner, result in runners.items() if "error" in result], runners
+    assert set(runners) == set(bench.RUNNERS)
+    assert set(runners["jax"]["models"]) == {"course"}  # the smoke run's one model
+    losses = {runner: result["models"]["course"]["held_out_loss"]
+              for runner, result in runners.items()}
+    assert max(losses.values()) - min(losses.values()) < LOSS_TOLERANCE, losses
+    report = (tmp_path / "bench-backends.md").read_text()
+    assert "SMOKE RUN" in report and "| native PyTorch (nn.LSTM) | course |" in report
