@@ -173,7 +173,7 @@ def test_the_poetry_tab_writes_what_generate_writes(page, demo, capsys, method, 
     assert "QUICK run" in page.inner_text("#poetry-note")
     run_id = run_label.split()[0]
     page.fill("#poetry-seed textarea", SEED_TEXT)
-    page.get_by_label(method).check()
+    page.locator("#poetry-method").get_by_label(method).check()
     if parameter:
         page.fill("#poetry-parameter input", parameter)
     page.fill("#poetry-random-seed input", "7")

@@ -68,16 +68,18 @@ def test_the_cosine_schedule_warms_up_then_decays_to_zero():
 
 @pytest.mark.slow
 def test_a_trial_honours_its_budget_and_never_reads_the_held_out_text():
-    """A zero budget stops after one epoch; an 8-second budget trains several and stops
-    within it (the first epoch, with its graph tracing, can take seconds on a cold machine);
-    the held-out text is never touched (reading it fails the test)."""
+    """A zero budget stops after one epoch; a budget of a few first epochs (at least 8 s)
+    trains several and stops within it (the first epoch, with its graph tracing, took over
+    8 s in a CI run on a busy machine: the budget follows this machine's speed); the
+    held-out text is never touched (reading it fails the test)."""
     config = tune.suggest(optuna.trial.FixedTrial(SMALL_GRU), BASE)
     corpus = small_corpus(Unreadable())
     once = tune.run_trial(config, corpus, 0.0)
     assert once["epochs"] == 1 and len(once["validation_curve"]) == 1
-    budgeted = tune.run_trial(config, corpus, 8.0)
+    budget = max(8.0, 3 * once["training_seconds"])
+    budgeted = tune.run_trial(config, corpus, budget)
     assert budgeted["epochs"] > 1
-    assert budgeted["training_seconds"] <= 8.0 * 1.2
+    assert budgeted["training_seconds"] <= budget * 1.2
     assert budgeted["validation_loss"] == min(budgeted["validation_curve"])
     assert budgeted["validation_loss"] < once["validation_loss"]
 
