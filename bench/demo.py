@@ -19,6 +19,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from demo.browser import answered
 from labs.browser import find_browser
 from labs.cli import MODELS_DIR, REPORTS_DIR
 from labs.reports import atomic_write_text, device_line
@@ -51,32 +52,13 @@ def start(models_dir, port):
     return process, time.perf_counter() - started
 
 
-def status_after(page, element, pattern, action):
-    page.evaluate("""element => {
-        const node = document.querySelector(element);
-        window.__pending = false;
-        new MutationObserver(() => {
-            if (/processing|queue:/.test(node.innerText)) { window.__pending = true; }
-        }).observe(node, {subtree: true, childList: true, characterData: true,
-                          attributes: true});
-    }""", element)
-    started = time.perf_counter()
-    action()
-    page.wait_for_function("""([element, pattern]) => {
-        const text = document.querySelector(element).innerText;
-        return window.__pending && !/processing|queue:/.test(text)
-            && new RegExp(pattern).test(text);
-    }""", arg=[element, pattern], timeout=600_000)
-    return page.inner_text(element).strip(), time.perf_counter() - started
-
-
 def spam_latencies(page):
     """``[(models, server seconds, browser seconds)]``: the first answer loads the models."""
     results = []
     for message in MESSAGES:
         page.fill("#spam-message textarea", message)
-        status, wall = status_after(page, "#spam-status", "answered|⚠️",
-                                    lambda: page.click("#spam-classify"))
+        status, wall = answered(page, "#spam-status", "answered|⚠️",
+                                lambda: page.click("#spam-classify"), 600_000)
         found = re.search(r"(\d+) models answered in ([\d.]+) s", status)
         if not found:
             raise SystemExit(f"the spam tab did not answer: {status}")
@@ -94,8 +76,8 @@ def poetry_speed(page):
     page.press("#poetry-length input[type=number]", "Tab")
     speeds = []
     for _ in range(3):
-        status, _ = status_after(page, "#poetry-status", "characters/s",
-                                 lambda: page.click("#poetry-write"))
+        status, _ = answered(page, "#poetry-status", "characters/s",
+                             lambda: page.click("#poetry-write"), 600_000)
         speeds.append(float(re.search(r"\(([\d,]+) characters/s\)", status).group(1)
                             .replace(",", "")))
     return run_id, speeds

@@ -9,6 +9,7 @@ Reading order:
 3. ``poetry``: a published character model writing, streamed, with the lab's samplers.
 4. ``gpt2``: prompt generation and chat when a GPT-2 preset is on disk.
 5. ``inputs``: the one rule for what counts as text, and its one-line refusals.
+6. ``browser``: waiting for one request's answer in the page (the tests and ``bench.demo``).
 
 The demo is not a lab: it trains nothing and writes nothing; it reads ``models/`` through
 the labs' own loading code (``labs.spam.lab.load_saved``, ``labs.poetry.generate``,

@@ -14,6 +14,7 @@ import time
 import pytest
 
 from conftest import REPOSITORY
+from demo.browser import answered
 from labs.browser import find_browser
 
 try:
@@ -66,32 +67,11 @@ def page(browser, demo):
     context.close()
 
 
-def answered(page, element, final, action):
-    """Do ``action`` (a click, a key) and wait until ``element`` shows a final text that
-    matches the regular expression ``final`` and was set by this request: an observer notes
-    Gradio's progress line ("processing", "queue:") appearing in it, then the text must
-    settle without it."""
-    page.evaluate("""element => {
-        const node = document.querySelector(element);
-        window.__pending = false;
-        new MutationObserver(() => {
-            if (/processing|queue:/.test(node.innerText)) { window.__pending = true; }
-        }).observe(node, {subtree: true, childList: true, characterData: true,
-                          attributes: true});
-    }""", element)
-    action()
-    page.wait_for_function("""([element, final]) => {
-        const text = document.querySelector(element).innerText;
-        return window.__pending && !/processing|queue:/.test(text)
-            && new RegExp(final).test(text);
-    }""", arg=[element, final], timeout=WAIT_MS)
-    return page.inner_text(element).strip()
-
-
 def classify(page, text):
     """Type ``text``, classify, wait for the answer; ``(status, {model: row})``."""
     page.fill("#spam-message textarea", text)
-    status = answered(page, "#spam-status", "answered|⚠️", lambda: page.click("#spam-classify"))
+    status, _ = answered(page, "#spam-status", "answered|⚠️",
+                         lambda: page.click("#spam-classify"), WAIT_MS)
     return status, read_table(page, status)
 
 
@@ -179,7 +159,8 @@ def test_the_poetry_tab_writes_what_generate_writes(page, demo, capsys, method, 
     page.fill("#poetry-random-seed input", "7")
     page.fill("#poetry-length input[type=number]", "150")
     page.press("#poetry-length input[type=number]", "Tab")
-    status = answered(page, "#poetry-status", "characters/s", lambda: page.click("#poetry-write"))
+    status, _ = answered(page, "#poetry-status", "characters/s",
+                         lambda: page.click("#poetry-write"), WAIT_MS)
     assert "150 characters" in status
     text = page.input_value("#poetry-text textarea")
     capsys.readouterr()
