@@ -14,7 +14,7 @@ from pathlib import Path
 
 from labs.cli import MODELS_DIR, whole_number
 
-SPAM_TRAIN, POETRY_TRAIN = "make spam", "make poetry"
+POETRY_TRAIN = "make poetry"
 
 
 def build(models_dir, gpt2_preset=None):
@@ -40,7 +40,7 @@ def build(models_dir, gpt2_preset=None):
         # ------------------------------------------------------------ spam
         with gr.Tab("Spam detector", elem_id="spam-tab"):
             try:
-                folder, run_id, quick = spam.run()
+                _, run_id, quick = spam.run()
                 header = (f"Run `{run_id}`" + (" — **QUICK run**: a smoke test, not trained "
                           "models; `make spam` trains the real ones" if quick else ""))
                 examples = spam.examples()

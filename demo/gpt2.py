@@ -10,6 +10,7 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+from labs import sampling
 from labs.cli import LabError
 from labs.gpt2 import generate, presets
 from labs.gpt2.config import DEFAULT_PRESET, Generation
@@ -17,7 +18,6 @@ from demo.inputs import check_text
 
 PROMPT_LIMIT = 2_000
 MAX_NEW_TOKENS = 200
-METHODS = ("greedy", "temperature", "top-k", "top-p")
 
 
 class GPT2Model:
@@ -54,15 +54,10 @@ class GPT2Model:
         return self.loaded
 
     def settings(self, method, temperature, top_k, top_p, max_new_tokens, no_repeat, seed):
-        if method not in METHODS:
-            raise LabError(f"unknown sampler {method!r}; choose from {', '.join(METHODS)}")
+        sampling.check(method, float(temperature), top_k, float(top_p))
         max_new_tokens = int(max_new_tokens)
         if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
             raise LabError(f"new tokens must be 1 to {MAX_NEW_TOKENS}, got {max_new_tokens}")
-        if not float(temperature) > 0:
-            raise LabError(f"temperature must be > 0, got {temperature}")
-        if not 0 < float(top_p) <= 1:
-            raise LabError(f"top-p needs p in (0, 1], got {top_p}")
         return replace(Generation(), method=method, temperature=float(temperature),
                        top_k=int(top_k), top_p=float(top_p), max_new_tokens=max_new_tokens,
                        no_repeat_ngram=int(no_repeat), seed=int(seed))
