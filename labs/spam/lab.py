@@ -290,8 +290,8 @@ def check_backend(inputs, variants):
 def predict_command(args):
     """Classify messages with a saved model: raw text → probability → label. spaCy-vector
     models (and the hybrid) get token vectors first; text models read the text itself; a
-    baseline prints its score as the comparison judged it (a probability for the course's
-    logistic regression, the decision function for the tuned linear models)."""
+    saved baseline prints a probability (the logistic regressions) or its margin (the
+    LinearSVC, judged at 0)."""
     variant, _, inputs = args.model.rpartition("_")
     if inputs != "padded" and variant not in baselines.BASELINES:
         backends.require_tensorflow(
