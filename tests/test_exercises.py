@@ -5,6 +5,7 @@ its own task and no other, and a class folder graded to one CSV without a traceb
 import csv
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -276,3 +277,14 @@ def test_a_slow_reference_is_computed_once_while_a_folder_is_graded(tmp_path, mo
     assert [checks.cached(reference)(3) for _ in range(2)] == [6, 6] and calls == [3]
     monkeypatch.delenv(checks.REFERENCE_CACHE)
     assert checks.cached(reference)(3) == 6 and calls == [3, 3]
+
+
+def test_the_gradebook_schema_is_the_one_alembic_heads_names():
+    """build.gradebook_schema stands in for nbgrader's ``alembic heads`` subprocess: the
+    revision stamped on every new gradebook must stay the one alembic itself names."""
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    with _temp_alembic_ini("sqlite:////nonexistent/gradebook.db") as ini:
+        heads = subprocess.run([str(Path(sys.executable).parent / "alembic"), "-c", ini, "heads"],
+                               capture_output=True, text=True, check=True).stdout
+    assert heads.split()[:2] == [build.gradebook_schema(), "(head)"], heads
