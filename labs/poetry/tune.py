@@ -74,6 +74,15 @@ STUDY = "tune"  # the study's name in its storage
 RESUMED_OPTIONS = ("trials", "trial_minutes", "seed", "quick", "storage", "workers")
 
 
+# Every setting the search chooses, in the order ``suggest`` asks for them: trials.csv and
+# tune.md have a column for each, empty where a trial has no such setting (a transformer has
+# no input kind, a one-hot LSTM no embedding width), so that the rows a resumed run keeps are
+# never reshaped by the settings of the trials it adds.
+SEARCHED = ("cell", "transformer_units", "transformer_layers", "units", "layers", "inputs",
+            "embedding_dim", "learning_rate", "schedule", "batch_size", "seq_length",
+            "dropout", "clipnorm")
+
+
 def suggest(trial, base):
     """One trial's ``Config``: ``base`` (corpus, seed, every-step) with what the trial
     chooses. Cell and size, depth, input, learning rate and its schedule, batch size,
@@ -417,7 +426,8 @@ def trial_frame(study):
                      "epochs": attributes["epochs"],
                      "training s": round(attributes["training_seconds"], 1),
                      "parameters": f"{attributes['parameters']:,}",
-                     **{name: shown(value) for name, value in trial.params.items()},
+                     **{name: shown(trial.params[name]) if name in trial.params else ""
+                        for name in SEARCHED},
                      "validation curve": " ".join(f"{loss:.3f}" for loss in
                                                   attributes["validation_curve"])})
     frame = pd.DataFrame(rows)
