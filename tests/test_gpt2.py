@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPOSITORY, start_lab, subprocess_env, wait_for
+from conftest import REPOSITORY, start_lab, wait_for
 from labs.gpt2 import cli, generate, presets
 from labs.gpt2.config import METHODS, Generation, Scoring
 from labs.gpt2.evaluate import Scorer, score_windows
@@ -407,7 +407,8 @@ def files_of(*places):
 
 
 @pytest.mark.slow
-def test_finetuning_killed_keeps_its_checkpoint_and_resumes_where_it_stopped(tiny, tmp_path):
+def test_finetuning_killed_keeps_its_checkpoint_and_resumes_where_it_stopped(tiny, tmp_path,
+                                                                           capsys):
     """A run killed (SIGKILL) after its checkpoint of step 10 is kept by the next run,
     loads with --run, and --resume continues it to the same steps and validation scores
     as the same run never interrupted; the complete run beside it is untouched."""
@@ -425,12 +426,10 @@ def test_finetuning_killed_keeps_its_checkpoint_and_resumes_where_it_stopped(tin
     process.communicate()
     killed = max((finished / "runs").iterdir())
     assert (killed / "backup" / "last-10.weights.h5").is_file()
-    again = subprocess.run([sys.executable, "-m", "labs.gpt2", "evaluate", "--run", killed.name,
-                            "--quick", *folders(tmp_path), *DATASETS], cwd=REPOSITORY,
-                           capture_output=True, text=True, env=subprocess_env())
-    assert again.returncode == 0, again.stderr[-2000:]
+    capsys.readouterr()
+    cli.main(["evaluate", "--run", killed.name, "--quick", *folders(tmp_path), *DATASETS])
     assert f"run {killed.name} did not finish (running): this is its best checkpoint" \
-        in again.stderr
+        in capsys.readouterr().err
     cli.main(["evaluate", "--preset", str(tiny), "--quick", *folders(tmp_path), *DATASETS])
     assert killed.is_dir()  # a later run keeps it too
     assert files_of(*complete_run) == complete  # byte for byte

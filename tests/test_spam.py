@@ -187,8 +187,7 @@ def trained(tmp_path_factory):  # used by slow tests only
     """A real, tiny run of the lab: quick subset, one variant, both input kinds."""
     root = tmp_path_factory.mktemp("spam")
     argv = ["train", "--quick", "--variants", "simplernn", "--epochs", "1", "--inputs", "both",
-            "--reports-dir", str(root / "reports"), "--models-dir", str(root / "models"),
-            "--cache-dir", str(root / "cache")]
+            "--reports-dir", str(root / "reports"), "--models-dir", str(root / "models")]
     comparison = cli.main(argv)
     return root, comparison
 
@@ -271,7 +270,7 @@ def test_a_failing_variant_is_reported_and_the_others_still_run(tmp_path, monkey
         cli.main(["train", "--quick", "--variants", "simplernn", "--epochs", "1", "--inputs",
                   "both", "--baselines", "--reports-dir", str(tmp_path / "reports"),
                   "--models-dir",
-                  str(tmp_path / "models"), "--cache-dir", str(tmp_path / "cache")])
+                  str(tmp_path / "models")])
     assert str(raised.value.code).startswith(
         "labs.spam: error: 1 of 2 configurations failed (simplernn_ragged)")
     (run,) = (tmp_path / "reports" / "spam" / "runs").iterdir()
