@@ -121,7 +121,7 @@ def unchanged(world):
 
 # ---------------------------------------------------------------- runs are kept
 def test_a_quick_run_after_a_full_run_changes_nothing_of_it(unchanged, capsys):
-    quick = spam.main(spam_args(unchanged, "--quick")).attrs["run"]
+    quick = spam.main(spam_args(unchanged, "--quick", "--folds", "1")).attrs["run"]
     probabilities = spam.main(["predict", "--models-dir", str(unchanged / "models"), "--model",
                                "simplernn_padded", "free prize, call now"])
     err = capsys.readouterr().err
@@ -137,7 +137,7 @@ def test_a_quick_run_after_a_full_run_changes_nothing_of_it(unchanged, capsys):
 
 
 def test_a_quick_run_alone_is_used_with_a_warning(tmp_path, capsys):
-    spam.main(spam_args(tmp_path, "--quick"))
+    spam.main(spam_args(tmp_path, "--quick", "--folds", "1"))
     spam.main(["predict", "--models-dir", str(tmp_path / "models"), "--model",
                "simplernn_padded", "hello"])
     assert "a QUICK smoke run: train a full one for real results" in capsys.readouterr().err
