@@ -492,10 +492,10 @@ def test_outputs_follow_the_umask(tmp_path, world):
 
 def test_sigkill_mid_epoch_and_mid_save_leaves_nothing_behind(unchanged):
     arguments = ["train", "--corpus", "leopardi", "--quick", "--epochs", "3", "--units", "16",
-                 *folders(unchanged)]
+                 "--step", "5", *folders(unchanged)]
     process = start_lab("labs.poetry", arguments)
     wait_for(process, "epoch 1:")
-    process.kill()  # SIGKILL during epoch 2
+    process.kill()  # SIGKILL after the first epoch, before the run is saved
     process.communicate()
     dying_save = ("import os, signal, keras, sys\n"
                   "def save(self, path, *args, **kwargs):\n"
