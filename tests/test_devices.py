@@ -89,8 +89,11 @@ def test_two_replicas_train_like_one_device_with_the_same_global_batch(name, tmp
 
 
 def test_tensorboard_logs_only_when_asked(tmp_path):
-    side_by_side(("labs.words", ["--epochs", "1", "--tensorboard"], tmp_path / "with"),
-                 ("labs.words", ["--epochs", "1"], tmp_path / "without"))
+    from labs.words import cli as words
+
+    for options, root in ((["--epochs", "1", "--tensorboard"], tmp_path / "with"),
+                          (["--epochs", "1"], tmp_path / "without")):
+        words.main(arguments("labs.words", options, root))
     events = list((tmp_path / "with" / "reports" / "tensorboard" / "words").rglob(
         "events.out.tfevents.*"))
     assert {event.parent.name for event in events} == {"train", "validation"}
