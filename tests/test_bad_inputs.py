@@ -76,19 +76,19 @@ def world(tmp_path_factory, dataset_path):
     messages = dataset_path("sms_spam.tsv").read_text(encoding="utf-8").splitlines(True)
     (root / "datasets" / "sms_spam.tsv").write_text("".join(messages[:WORLD_MESSAGES]),
                                                     encoding="utf-8")
-    spam.main(spam_args(root, *world_text(root)))
+    spam.main(spam_args(root, *world_datasets(root)))
     (root / "datasets" / "leopardi.txt").write_text(
         dataset_path("leopardi.txt").read_text(encoding="utf-8")[:WORLD_TEXT], encoding="utf-8")
     poetry.main(["train", "--corpus", "leopardi", *SMALL_POETRY, *folders(root),
-                 *world_text(root)])
+                 *world_datasets(root)])
     # The course's model on Leopardi (one epoch, the course's windows: a reference must share
     # the comparison's corpus settings) stands in for the course configuration of a full
     # comparison of every other one.
     poetry.main(["train", "--corpus", "leopardi", "--epochs", "1", "--sample-every", "9",
-                 *folders(root), *world_text(root)])
+                 *folders(root), *world_datasets(root)])
     poetry.main(["compare", "--corpus", "leopardi", "--reference", str(course_metrics(root)),
                  "--budget-minutes", "0.02", "--reports-dir", str(root / "reports"),
-                 *world_text(root)])
+                 *world_datasets(root)])
     assert (root / "reports" / "poetry" / "leopardi" / "compare" / "latest.json").is_file()
     hashes = published_files(root)
     assert len(hashes) > 10
@@ -99,9 +99,8 @@ WORLD_MESSAGES = 1_500  # 215 of them spam
 WORLD_TEXT = 10_000
 
 
-def world_text(root):
-    """The option that points a command at the world's datasets (its messages, its short
-    Canti)."""
+def world_datasets(root):
+    """The option that points a command at the world's datasets (its messages, its Canti)."""
     return ["--datasets-dir", str(root / "datasets")]
 
 
@@ -534,7 +533,7 @@ def test_a_quick_or_subset_compare_never_replaces_the_full_one(unchanged, capsys
     for extra in (["--quick", "--configurations", "every-step GRU"],
                   ["--configurations", "every-step GRU", *reference]):
         poetry.main(["compare", "--corpus", "leopardi", "--budget-minutes", "0.02", *extra,
-                     "--reports-dir", str(unchanged / "reports"), *world_text(unchanged)])
+                     "--reports-dir", str(unchanged / "reports"), *world_datasets(unchanged)])
     quick, subset = compare_runs(unchanged)[-2:]
     assert quick.name.endswith("-quick") and subset.name.endswith("-subset")
     assert "QUICK smoke run: the first 30,000 characters" in (quick / "compare.md").read_text()
@@ -604,7 +603,7 @@ def test_a_bad_reference_is_one_line(unchanged, tmp_path, content, fragments):
 def test_a_compare_killed_mid_configuration_then_rerun(unchanged):
     arguments = ["compare", "--corpus", "leopardi", "--quick", "--budget-minutes", "0.02",
                  "--configurations", "every-step GRU", "--reports-dir",
-                 str(unchanged / "reports"), *world_text(unchanged)]
+                 str(unchanged / "reports"), *world_datasets(unchanged)]
     process = start_lab("labs.poetry", arguments)
     wait_for(process, "[2/2]")
     process.kill()

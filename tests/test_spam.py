@@ -269,8 +269,7 @@ def test_a_failing_variant_is_reported_and_the_others_still_run(tmp_path, monkey
     with pytest.raises(SystemExit) as raised:
         cli.main(["train", "--quick", "--variants", "simplernn", "--epochs", "1", "--inputs",
                   "both", "--baselines", "--reports-dir", str(tmp_path / "reports"),
-                  "--models-dir",
-                  str(tmp_path / "models")])
+                  "--models-dir", str(tmp_path / "models")])
     assert str(raised.value.code).startswith(
         "labs.spam: error: 1 of 2 configurations failed (simplernn_ragged)")
     (run,) = (tmp_path / "reports" / "spam" / "runs").iterdir()
