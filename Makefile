@@ -71,7 +71,7 @@ poetry: $(SETUP) ## Poetry lab: char-LSTM on Leopardi and Nietzsche (QUICK=1 for
 	$(BIN)/python -m labs.poetry train --corpus leopardi $(QUICK_FLAG) $(ARGS)
 	$(BIN)/python -m labs.poetry train --corpus nietzsche $(QUICK_FLAG) $(ARGS)
 
-poetry-compare: $(SETUP) ## Time to quality on Nietzsche and Leopardi: untuned and tuned every-step models vs the course model (~45 min)
+poetry-compare: $(SETUP) ## Time to quality on Nietzsche and Leopardi: untuned and tuned every-step models vs the course model (45-60 min: the course model trains to its early stop)
 	$(BIN)/python -m labs.poetry compare --corpus nietzsche $(QUICK_FLAG) $(ARGS)
 	$(BIN)/python -m labs.poetry compare --corpus leopardi $(QUICK_FLAG) $(ARGS)
 
