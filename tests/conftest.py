@@ -159,3 +159,13 @@ def wait_for(process, text, timeout=120):
             raise AssertionError(f"{text!r} never appeared; stdout: {seen[-500:]}")
         seen += character
     return seen
+
+
+def load_docs_build():
+    """docs/build.py as a module of its own (``build`` is notebooks/build.py here)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("docs_build", REPOSITORY / "docs" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

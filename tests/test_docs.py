@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conftest import REPOSITORY
+from conftest import REPOSITORY, load_docs_build
 
 sys.path.insert(0, str(REPOSITORY))
 
@@ -250,16 +250,6 @@ def test_the_command_check_sees_a_removed_option(monkeypatch, capsys):
 
 
 # ---------------------------------------------------------------- results tables (make docs)
-def load_docs_build():
-    """docs/build.py as a module of its own (``build`` is notebooks/build.py here)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("docs_build", REPOSITORY / "docs" / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 docs_build = load_docs_build()
 
 

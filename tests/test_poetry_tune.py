@@ -14,7 +14,7 @@ from labs.poetry import data as poetry
 from labs.poetry.config import Config
 from labs.poetry.data import Corpus
 from labs.poetry.train import learning_rate_factor
-from conftest import REPOSITORY, start_lab, wait_for
+from conftest import load_docs_build, start_lab, wait_for
 
 TEXT = "Sempre caro mi fu quest'ermo colle,\nE questa siepe, che da tanto parte\n"
 BASE = Config(corpus="leopardi", maxlen=12, step=3, objective="every-step", optimizer="adam",
@@ -119,10 +119,7 @@ def test_the_tune_command_lists_every_trial_and_names_the_best(tmp_path):
 def test_the_committed_tuned_configuration_is_the_winner_of_the_committed_tuning_run():
     """compare's fallback (no tuning run on this machine) is the first row of the tuning table
     on the poetry page: the newest committed results of make poetry-tune."""
-    folder = REPOSITORY / "labs" / "poetry" / "results"
-    tunings = [json.loads(path.read_text(encoding="utf-8")) for path in folder.glob("*.json")]
-    tunings = [results for results in tunings if results["lab"] == "poetry/nietzsche/tune"]
-    newest = max(tunings, key=lambda results: results["run"])
+    newest = load_docs_build().newest("poetry/nietzsche/tune")
     assert newest["run"] == compare.COMMITTED_TUNING
     winner = dict(zip(newest["columns"], newest["rows"][0]))
     chosen = {setting: value for setting, value in winner.items()
