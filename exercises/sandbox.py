@@ -7,14 +7,20 @@ and the notebook's set-up need (the masters, the other submissions, the grading'
 and ``$HOME`` are not there); the datasets folders, read-only; and one scratch folder, the
 only place it can write, removed when the submission is graded. No network (its own empty
 network namespace), no other process (its own PID namespace), no new user namespace, every
-capability dropped. Its memory (``RLIMIT_DATA``) and its number of processes (a ``pids``
-cgroup when the grader runs as root, else ``RLIMIT_NPROC`` above what the user already
-runs) are bounded, so a fork bomb or a 2 GB allocation fails inside it and nowhere else.
+capability dropped. bwrap itself starts with the sandbox's environment alone (it is process
+1 inside, and its ``/proc/1/environ`` is readable there), never the grader's. Its memory is
+bounded by what counts every page it touches, shared mappings and files in memory included
+(a ``memory`` cgroup when the grader runs as root, else ``RLIMIT_AS``), with ``RLIMIT_DATA``
+under it so that an ordinary large allocation is a ``MemoryError``; its writable folders
+(``/tmp``, ``/scratch``, ``/dev/shm``) are size-limited tmpfs; its number of processes is
+bounded (a ``pids`` cgroup as root, else ``RLIMIT_NPROC`` above what the user already runs).
+A fork bomb, a 3 GB ``mmap`` or a disk-filling loop fails inside it and nowhere else.
 
 ``--unsandboxed`` runs the same harness as a plain subprocess: the grade is still decided
 in the grader, but the submission can read and write what the instructor can.
 """
 
+import contextlib
 import os
 import resource
 import select
@@ -37,7 +43,12 @@ VISIBLE = ("labs", "exercises/checks.py", "exercises/values.py", "exercises/harn
 HEADER = struct.Struct(">Q")
 GRACE = 5.0  # seconds past a request's time limit before the sandbox is killed
 START_TIMEOUT = 60.0
-MEMORY_MB = 1536  # RLIMIT_DATA of a sandbox: TensorFlow, spaCy and a Keras model fit in 1 GB
+MEMORY_MB = 1536  # memory of a sandbox: TensorFlow, spaCy and a Keras model fit in 1 GB
+# Without a memory cgroup, RLIMIT_AS bounds the address space, which is larger than what is
+# resident: TensorFlow reserves address space it never touches (thread stacks, allocators).
+ADDRESS_SPACE_MB = 6144
+SCRATCH_MB = 256  # each of /tmp, /scratch and the datasets folder: tmpfs of this size
+SHM_MB = 64  # /dev/shm
 PROCESSES = 256  # processes and threads of one sandbox (TensorFlow starts a few dozen)
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
@@ -52,7 +63,9 @@ class SandboxUnavailable(Exception):
 
 
 class Stopped(BaseException):
-    """The submission's process stopped answering: ``reason`` is 'timeout' or 'died'.
+    """The submission's process stopped answering: ``reason`` is 'timeout', 'died' or
+    'rejected' (it sent a reply that is not a value: too large, damaged, forged), after
+    which the process is ended.
 
     A BaseException, so that a check's ``except Exception`` (a student's error) does not
     take it for the student's own exception."""
@@ -123,39 +136,100 @@ def user_processes():
     return count
 
 
+def memory_cgroup_root():
+    """A folder where a memory cgroup can be made: cgroup v1's memory hierarchy, or cgroup
+    v2 where the memory controller is enabled; None if neither is writable."""
+    v1 = Path("/sys/fs/cgroup/memory")
+    if (v1 / "memory.limit_in_bytes").exists() and os.access(v1, os.W_OK):
+        return v1
+    v2 = Path("/sys/fs/cgroup")
+    control = v2 / "cgroup.subtree_control"
+    if control.exists() and os.access(v2, os.W_OK) and "memory" in control.read_text().split():
+        return v2
+    return None
+
+
+def make_cgroup(root, settings):
+    """A new cgroup under ``root`` with ``settings`` written ({file: value}); None if the
+    system refuses one (a container without delegation)."""
+    folder = root / f"rnn-labs-grading-{uuid.uuid4().hex[:12]}"
+    try:
+        folder.mkdir()
+        for name, value in settings.items():
+            (folder / name).write_text(str(value))
+    except OSError:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+        return None
+    return folder
+
+
 class Limits:
     """Memory and process bounds for one sandbox, applied in the child before bwrap."""
 
     def __init__(self, memory_mb, processes):
         self.memory = memory_mb * 2**20
         self.processes = processes
-        self.cgroup = None
+        self.cgroups = []
+        self.memory_cgroup = None
+        self.nproc = None
         if os.geteuid() == 0 and (root := pids_cgroup_root()) is not None:
-            self.cgroup = root / f"rnn-labs-grading-{uuid.uuid4().hex[:12]}"
-            self.cgroup.mkdir()
-            (self.cgroup / "pids.max").write_text(str(processes))
-            self.nproc = None
-        else:
+            if (pids := make_cgroup(root, {"pids.max": processes})) is not None:
+                self.cgroups.append(pids)
+        if not self.cgroups:
             self.nproc = user_processes() + processes
+        if os.geteuid() == 0 and (root := memory_cgroup_root()) is not None:
+            settings = ({"memory.limit_in_bytes": self.memory} if root.name == "memory"
+                        else {"memory.max": self.memory, "memory.swap.max": 0})
+            self.memory_cgroup = make_cgroup(root, settings)
+            if self.memory_cgroup is not None:
+                if root.name == "memory":  # and no swap, where the kernel accounts it
+                    with contextlib.suppress(OSError):
+                        (self.memory_cgroup / "memory.memsw.limit_in_bytes").write_text(
+                            str(self.memory))
+                self.cgroups.append(self.memory_cgroup)
 
     def apply(self):
         """In the child, between fork and exec."""
         resource.setrlimit(resource.RLIMIT_DATA, (self.memory, self.memory))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if self.cgroup is not None:
-            (self.cgroup / "cgroup.procs").write_text(str(os.getpid()))
-        elif self.nproc is not None:
+        if self.memory_cgroup is None:
+            space = max(ADDRESS_SPACE_MB * 2**20, 4 * self.memory)
+            resource.setrlimit(resource.RLIMIT_AS, (space, space))
+        for cgroup in self.cgroups:
+            (cgroup / "cgroup.procs").write_text(str(os.getpid()))
+        if self.nproc is not None:
             resource.setrlimit(resource.RLIMIT_NPROC, (self.nproc, self.nproc))
 
+    def out_of_memory(self):
+        """Whether the memory cgroup killed a process of the sandbox for its bound."""
+        if self.memory_cgroup is None:
+            return False
+        for name in ("memory.oom_control", "memory.events"):  # cgroup v1, v2
+            with contextlib.suppress(OSError, ValueError):
+                for line in (self.memory_cgroup / name).read_text().splitlines():
+                    words = line.split()
+                    if len(words) == 2 and words[0] == "oom_kill" and int(words[1]) > 0:
+                        return True
+        return False
+
+    def processes_left(self):
+        """Every process id still in the sandbox's cgroups."""
+        found = set()
+        for cgroup in self.cgroups:
+            with contextlib.suppress(OSError, ValueError):
+                found |= {int(pid) for pid in (cgroup / "cgroup.procs").read_text().split()}
+        return found
+
     def release(self):
-        if self.cgroup is None:
-            return
-        for _ in range(50):
-            try:
-                self.cgroup.rmdir()
-                return
-            except OSError:
-                time.sleep(0.05)
+        for cgroup in self.cgroups:
+            for _ in range(50):
+                try:
+                    cgroup.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+        self.cgroups = []
 
 
 def data_folders():
@@ -166,15 +240,17 @@ def data_folders():
     return [folder.resolve() for folder in folders if folder.is_dir()]
 
 
-def bwrap_command(scratch):
-    """bubblewrap's arguments for a sandbox whose only writable folder is ``scratch``."""
+def bwrap_command():
+    """(bubblewrap's arguments, the environment to start it with) for a sandbox whose
+    writable folders are size-limited tmpfs, gone when it ends."""
     command = [bwrap_path(), "--unshare-all", "--unshare-user", "--disable-userns",
                "--die-with-parent", "--new-session", "--cap-drop", "ALL",
                "--uid", "65534", "--gid", "65534", "--hostname", "sandbox",
                "--proc", "/proc", "--dev", "/dev",
+               "--size", str(SHM_MB * 2**20), "--tmpfs", "/dev/shm",
                # /tmp first: the repository or Python may live below it (a clone in /tmp),
                # and the binds that follow go on top of it.
-               "--bind", str(scratch / "tmp"), "/tmp"]
+               "--size", str(SCRATCH_MB * 2**20), "--tmpfs", "/tmp"]
     for path in SYSTEM_PATHS:
         if os.path.islink(path):
             command += ["--symlink", os.readlink(path), path]
@@ -193,13 +269,14 @@ def bwrap_command(scratch):
             mount = f"/data/{number}"
             command += ["--ro-bind", str(folder), mount]
             inside_data.append(mount)
-    command += ["--bind", str(scratch / "datasets"), str(REPOSITORY / "datasets"),
-                "--bind", str(scratch / "work"), "/scratch", "--remount-ro", "/",
-                "--chdir", "/scratch", "--clearenv"]
-    for name, value in {**sandbox_environment("/scratch", inside_data),
-                        "RNN_LABS_SANDBOX": "bwrap"}.items():
+    size = str(SCRATCH_MB * 2**20)
+    command += ["--size", size, "--tmpfs", str(REPOSITORY / "datasets"),
+                "--size", size, "--tmpfs", "/scratch", "--dir", "/scratch/home",
+                "--remount-ro", "/", "--chdir", "/scratch", "--clearenv"]
+    environment = {**sandbox_environment("/scratch", inside_data), "RNN_LABS_SANDBOX": "bwrap"}
+    for name, value in environment.items():
         command += ["--setenv", name, value]
-    return command
+    return command, environment
 
 
 def sandbox_environment(home, data):
@@ -219,21 +296,26 @@ class Kernel:
     limit; ``Stopped`` when it dies or overruns, after which ``restart`` starts a fresh one.
     """
 
-    def __init__(self, sandboxed=True, memory_mb=MEMORY_MB, processes=PROCESSES):
+    def __init__(self, sandboxed=True, memory_mb=MEMORY_MB, processes=PROCESSES,
+                 reply_limit=values.LIMIT):
         self.sandboxed = sandboxed
         self.memory_mb = memory_mb
+        self.reply_limit = reply_limit
         self.processes = processes
         self.scratch = Path(tempfile.mkdtemp(prefix="rnn-labs-sandbox-"))
         self.process = None
         self.limits = None
 
     def start(self):
-        for folder in ("datasets", "tmp", "work", "work/home"):
-            (self.scratch / folder).mkdir(parents=True, exist_ok=True)
+        (self.scratch / "work" / "home").mkdir(parents=True, exist_ok=True)
         python = [sys.executable, "-B", str(HARNESS)]
         self.limits = Limits(self.memory_mb, self.processes)
         if self.sandboxed:
-            command, cwd, environment = bwrap_command(self.scratch) + python, None, None
+            # bwrap is process 1 of the sandbox: its own environment must hold nothing of
+            # the grader's (``--clearenv`` clears only the child's), so it starts with the
+            # sandbox's.
+            command, environment = bwrap_command()
+            command, cwd = command + python, None
         else:
             data = [str(folder) for folder in data_folders()]
             command, cwd = python, str(self.scratch / "work")
@@ -281,15 +363,15 @@ class Kernel:
         deadline = time.monotonic() + seconds
         header = self.read_exactly(HEADER.size, deadline)
         (size,) = HEADER.unpack(header)
-        if size > values.LIMIT:
+        if size > self.reply_limit:
             self.kill()
-            raise Stopped("died", f"it sent an answer of {size:,} bytes (at most "
-                                  f"{values.LIMIT:,})")
+            raise Stopped("rejected", f"a reply of {size:,} bytes, over the "
+                                      f"{self.reply_limit:,} a reply may have")
         try:
-            return values.loads(self.read_exactly(size, deadline))
+            return values.loads(self.read_exactly(size, deadline), self.reply_limit)
         except values.FormatError as error:
             self.kill()
-            raise Stopped("died", f"its answer could not be read ({error})") from None
+            raise Stopped("rejected", str(error)) from None
 
     def read_exactly(self, size, deadline):
         stream = self.process.stdout
@@ -311,8 +393,13 @@ class Kernel:
         code = self.process.returncode if self.process is not None else None
         if code is None:
             return "it stopped answering"
-        if code < 0:
-            return f"killed by signal {signal.Signals(-code).name}"
+        # bwrap reports a child killed by a signal as 128 + the signal's number
+        number = -code if code < 0 else code - 128 if code > 128 else None
+        if number is not None and self.limits is not None and self.limits.out_of_memory():
+            return f"killed when it reached its memory bound of {self.memory_mb:,} MiB"
+        with contextlib.suppress(ValueError):
+            if number is not None:
+                return f"killed by signal {signal.Signals(number).name}"
         return f"it exited with code {code}"
 
     def kill(self):
@@ -323,12 +410,9 @@ class Kernel:
                 pass
             self.process.wait()
         if self.limits is not None:
-            if self.limits.cgroup is not None:  # every process left in its cgroup
-                try:
-                    for pid in (self.limits.cgroup / "cgroup.procs").read_text().split():
-                        os.kill(int(pid), signal.SIGKILL)
-                except OSError:
-                    pass
+            for pid in self.limits.processes_left():  # every process left in its cgroups
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
             self.limits.release()
             self.limits = None
 

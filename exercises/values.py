@@ -12,16 +12,25 @@ submission's.
 
 import base64
 import json
+import re
 import types
 
 import numpy as np
 
-LIMIT = 256 * 2**20  # bytes of one message: a larger answer is refused, not read
-DEPTH = 40
+LIMIT = 16 * 2**20  # bytes of one reply the grader reads (grade.py --reply-mb): the largest
+# honest answer (char-rnn's trained parameters, a padded spam batch) is under 1 MB
+DEPTH = 40  # levels the encoder writes; deeper, it writes an 'unsupported' marker instead
+ITEMS = 1_000_000  # values in one message
+DIGITS = 20  # digits of a plain JSON integer (the encoder sends |n| >= 2**53 as a 'bigint')
+BIG_DIGITS = 1_000  # digits of a 'bigint' (Python's own int() stops at 4,300, with a ValueError)
+KEY_ITEMS = 16  # items of a tuple used as a dict key
 
 
 class FormatError(ValueError):
-    """A message that is not a value of this format (damaged, or too large, or too deep)."""
+    """A message that is not a value of this format: damaged, too large, too deep, too many
+    items, too many digits, a key that cannot be a key. The one error a reply's reading
+    raises, whatever is wrong with it: the grader turns it into "the reply was not a value"
+    for the task that asked."""
 
 
 class Unsupported:
@@ -175,74 +184,122 @@ def encode(value, depth=0):
     return {"$": "unsupported", "type": type(value).__name__}
 
 
-def decode(data, depth=0):
-    """The value that ``encode`` wrote."""
-    if depth > DEPTH:
-        raise FormatError("a value nested too deeply")
-    if data is None or isinstance(data, (bool, int, float, str)):
-        return data
-    if isinstance(data, list):
-        raise FormatError("a bare list")
-    if not isinstance(data, dict) or not isinstance(data.get("$"), str):
-        raise FormatError("a value without its type")
-    tag = data["$"]
-    if tag in ("list", "tuple"):
-        items = [decode(item, depth + 1) for item in data.get("items", [])]
-        return items if tag == "list" else tuple(items)
-    if tag == "dict":
-        result = {}
-        for pair in data.get("items", []):
-            if not (isinstance(pair, list) and len(pair) == 2):
-                raise FormatError("a damaged dict")
-            key = decode(pair[0], depth + 1)
-            try:
-                result[key] = decode(pair[1], depth + 1)
-            except TypeError:
-                raise FormatError("a dict key that cannot be a key") from None
-        return result
-    if tag in ("array", "scalar"):
-        array = _read_array(data.get("array"))
-        return array[()] if tag == "scalar" else array
-    if tag == "strings":
-        items = data.get("items", [])
-        if not all(isinstance(item, str) for item in items):
-            raise FormatError("a damaged array of strings")
-        result = np.empty(len(items), dtype=object)
-        result[:] = items
-        try:
+def decode(data, items=ITEMS):
+    """The value that ``encode`` wrote; ``FormatError`` for anything else (at most ``items``
+    values, nested at most ``DEPTH`` + 1 deep, dict keys of the types a key can safely be)."""
+    try:
+        return _Decoder(items).value(data, 0)
+    except FormatError:
+        raise
+    except (RecursionError, MemoryError):
+        raise FormatError("a value too large or too deeply nested") from None
+    except Exception as error:  # anything a damaged value can raise on the way
+        raise FormatError(f"a damaged value ({type(error).__name__})") from None
+
+
+def safe_key(key, depth=0):
+    """A dict key that hashes as Python hashes plain values, with no way to make many keys
+    collide: a string (its hash is salted per process), a bool, None, an integer below
+    2**53 (its own hash; larger ones can be chosen to share one), or a short tuple of these."""
+    if key is None or isinstance(key, (str, bool)):
+        return True
+    if isinstance(key, int):
+        return abs(key) < 2**53
+    if isinstance(key, tuple) and depth == 0 and len(key) <= KEY_ITEMS:
+        return all(safe_key(item, 1) for item in key)
+    return False
+
+
+class _Decoder:
+    def __init__(self, items):
+        self.left = items
+
+    def value(self, data, depth):
+        self.left -= 1
+        if self.left < 0:
+            raise FormatError("a value with too many items")
+        if depth > DEPTH + 1:  # the encoder's deepest is its 'unsupported' marker at DEPTH + 1
+            raise FormatError("a value nested too deeply")
+        if data is None or isinstance(data, (bool, str, float)):
+            return data
+        if isinstance(data, int):
+            if abs(data) >= 2**53:
+                raise FormatError("an integer the encoder sends as a 'bigint'")
+            return data
+        if isinstance(data, list):
+            raise FormatError("a bare list")
+        if not isinstance(data, dict) or not isinstance(data.get("$"), str):
+            raise FormatError("a value without its type")
+        return self.tagged(data["$"], data, depth)
+
+    def sequence(self, data, key):
+        items = data.get(key, [])
+        if not isinstance(items, list):
+            raise FormatError("a damaged sequence")
+        return items
+
+    def tagged(self, tag, data, depth):
+        if tag in ("list", "tuple"):
+            items = [self.value(item, depth + 1) for item in self.sequence(data, "items")]
+            return items if tag == "list" else tuple(items)
+        if tag == "dict":
+            result = {}
+            for pair in self.sequence(data, "items"):
+                if not (isinstance(pair, list) and len(pair) == 2):
+                    raise FormatError("a damaged dict")
+                key = self.value(pair[0], depth + 1)
+                if not safe_key(key):
+                    raise FormatError(f"a dict key of type {type(key).__name__} (a key is a "
+                                      f"string, an integer below 2**53, a bool, None or a "
+                                      f"short tuple of these)")
+                result[key] = self.value(pair[1], depth + 1)
+            return result
+        if tag in ("array", "scalar"):
+            array = _read_array(data.get("array"))
+            return array[()] if tag == "scalar" else array
+        if tag == "strings":
+            items = self.sequence(data, "items")
+            self.left -= len(items)
+            if self.left < 0 or not all(isinstance(item, str) for item in items):
+                raise FormatError("a damaged array of strings")
+            result = np.empty(len(items), dtype=object)
+            result[:] = items
             return result.reshape([int(size) for size in data.get("shape", [len(items)])])
-        except Exception:
-            raise FormatError("a damaged array of strings") from None
-    if tag == "bigint":
-        return int(str(data.get("value", "0")))
-    if tag == "float":
-        return float(str(data.get("value", "nan")))
-    if tag == "randomstate":
-        state = np.random.RandomState()
-        try:
+        if tag == "bigint":
+            text = str(data.get("value", "0"))
+            if len(text) > BIG_DIGITS or not re.fullmatch(r"-?[0-9]+", text):
+                raise FormatError(f"an integer of {len(text):,} characters (at most "
+                                  f"{BIG_DIGITS:,} digits)")
+            return int(text)
+        if tag == "float":
+            text = str(data.get("value", "nan"))
+            if text not in ("nan", "inf", "-inf"):
+                raise FormatError("a damaged float")
+            return float(text)
+        if tag == "randomstate":
+            state = np.random.RandomState()
             state.set_state(("MT19937", _read_array(data["keys"]).astype(np.uint32),
                              int(data["position"]), int(data["has_gauss"]),
                              float(data["cached"])))
-        except (KeyError, ValueError, TypeError):
-            raise FormatError("a damaged random state") from None
-        return state
-    if tag == "tinymodel":
-        weights = _read_array(data.get("weights"))
-        if weights.ndim != 2 or weights.shape[0] != weights.shape[1]:
-            raise FormatError("a damaged model")
-        return TinyModel(len(weights), weights=weights)
-    if tag == "ragged":
-        return Ragged(_read_array(data.get("row_lengths")), _read_array(data.get("flat_values")))
-    if tag == "model":
-        summary = decode(data.get("summary"), depth + 1)
-        if not isinstance(summary, dict):
-            raise FormatError("a damaged model summary")
-        summary["layers"] = [tuple(layer) if isinstance(layer, (list, tuple)) else layer
-                             for layer in summary.get("layers") or []]
-        return ModelSummary(summary)
-    if tag == "unsupported":
-        return Unsupported(str(data.get("type", "object"))[:80])
-    raise FormatError(f"an unknown type {tag[:40]!r}")
+            return state
+        if tag == "tinymodel":
+            weights = _read_array(data.get("weights"))
+            if weights.ndim != 2 or weights.shape[0] != weights.shape[1]:
+                raise FormatError("a damaged model")
+            return TinyModel(len(weights), weights=weights)
+        if tag == "ragged":
+            return Ragged(_read_array(data.get("row_lengths")),
+                          _read_array(data.get("flat_values")))
+        if tag == "model":
+            summary = self.value(data.get("summary"), depth + 1)
+            if not isinstance(summary, dict):
+                raise FormatError("a damaged model summary")
+            summary["layers"] = [tuple(layer) if isinstance(layer, (list, tuple)) else layer
+                                 for layer in summary.get("layers") or []]
+            return ModelSummary(summary)
+        if tag == "unsupported":
+            return Unsupported(str(data.get("type", "object"))[:80])
+        raise FormatError(f"an unknown type {tag[:40]!r}")
 
 
 def dumps(message):
@@ -251,12 +308,23 @@ def dumps(message):
     return text.encode("utf-8")
 
 
-def loads(payload):
-    if len(payload) > LIMIT:
-        raise FormatError(f"a message of {len(payload):,} bytes (at most {LIMIT:,})")
+def bounded_int(text):
+    """A JSON integer, read only when it has at most ``DIGITS`` digits."""
+    if len(text) > DIGITS + 1:
+        raise FormatError(f"an integer of {len(text):,} digits in the message")
+    return int(text)
+
+
+def loads(payload, limit=LIMIT):
+    """One message read back; ``FormatError`` for anything that is not one (of more than
+    ``limit`` bytes, not UTF-8, not JSON, too deep, digits past any value's)."""
+    if len(payload) > limit:
+        raise FormatError(f"a message of {len(payload):,} bytes (at most {limit:,})")
     try:
-        message = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        message = json.loads(payload.decode("utf-8"), parse_int=bounded_int)
+    except FormatError:
+        raise
+    except (ValueError, RecursionError, MemoryError):  # JSONDecodeError, UnicodeDecodeError
         raise FormatError("a message that is not JSON") from None
     if not isinstance(message, dict):
         raise FormatError("a message that is not an object")
