@@ -20,9 +20,14 @@ reads the same values and says the same thing, but nothing the submission does c
 change the check, the reference or the verdict.
 """
 
+import builtins
 import contextlib
+import copy
+import functools
 import math
 import os
+import secrets
+import zlib
 
 import numpy as np
 
@@ -36,6 +41,28 @@ from labs.char_rnn.training import evaluate, unigram_loss
 # Set by grade.py to a folder of its output while it grades: references that take seconds
 # (the spam baseline's cross-validation) are computed once per class, not once per student.
 REFERENCE_CACHE = "RNN_LABS_REFERENCE_CACHE"
+# Set by grade.py while it grades: the class's secret, from which the hidden checks' seeds
+# are drawn (never in the repository, never inside a sandbox).
+HIDDEN_SECRET = "RNN_LABS_HIDDEN_SECRET"
+MESSAGE_LIMIT = 1_000  # characters of a check's message
+SHOWN_LIMIT = 200  # characters of a student's value or text quoted in a message
+
+
+def hidden_seeds(task, count):
+    """``count`` seeds for a hidden check of ``task``, drawn from the class's secret while a
+    class is graded (exercises/grade.py draws one per grading and records it in the grading
+    folder, or reads the instructor's), else from fresh randomness: the masters, which are
+    public, hold no seed a submission could prepare answers for."""
+    secret = os.environ.get(HIDDEN_SECRET) or str(secrets.randbits(64))
+    entropy = [int(secret), zlib.crc32(task.encode("utf-8"))]
+    return tuple(int(seed) for seed in
+                 np.random.SeedSequence(entropy).generate_state(count) % 2**31)
+
+
+def shown(text, limit=SHOWN_LIMIT):
+    """A student's text inside a check's message: quoted, clipped, never the grader's words."""
+    text = str(text)
+    return f"«{text if len(text) <= limit else text[:limit] + '…'}»"
 
 
 def cached(function):
@@ -51,7 +78,10 @@ class CheckFailed(AssertionError):
 
 
 def fail(task, message):
-    raise CheckFailed(f"{task}: {message}")
+    message = f"{task}: {message}"
+    if len(message) > MESSAGE_LIMIT:
+        message = message[:MESSAGE_LIMIT] + "… (message cut)"
+    raise CheckFailed(message)
 
 
 def passed(task, what):
@@ -63,22 +93,34 @@ def type_name(value):
     return getattr(value, "remote_type", None) or type(value).__name__
 
 
-def call(task, function, *args, **kwargs):
+def call(task, function, *args, in_place=(), **kwargs):
     """The student's ``function(*args)``; an unfinished or crashing one fails the task with
-    a message that says so (the notebook still shows the traceback above it)."""
+    a message that says so (the notebook still shows the traceback above it).
+
+    Every argument is handed over as a copy, so a function that writes into its inputs
+    changes neither the check's inputs nor the reference computed from them; ``in_place``
+    names the positions of the arguments a task updates in place (Adagrad's parameters and
+    memory, a sampler's random generator), handed over as they are."""
     if not callable(function):
         fail(task, f"expected a function, got {type_name(function)}")
+    name = getattr(function, "__name__", "the function")
+    args = [argument if position in in_place else copy.deepcopy(argument)
+            for position, argument in enumerate(args)]
+    kwargs = {key: copy.deepcopy(value) for key, value in kwargs.items()}
     try:
         result = function(*args, **kwargs)
     except NotImplementedError:
-        fail(task, f"{function.__name__} is not written yet (replace the TODO and the "
+        fail(task, f"{name} is not written yet (replace the TODO and the "
                    f"raise NotImplementedError)")
     except CheckFailed:
         raise
     except Exception as error:  # the student's bug, reported as the task's failure
-        fail(task, f"{function.__name__} raised {type(error).__name__}: {error}")
+        kind = type(error).__name__
+        if not isinstance(getattr(builtins, kind, None), type):  # a class the student named
+            kind = shown(kind, 40)
+        fail(task, f"{name} raised {kind}: {shown(error)}")
     if result is None:
-        fail(task, f"{function.__name__} returned None: is a return statement missing?")
+        fail(task, f"{name} returned None: is a return statement missing?")
     return result
 
 
@@ -368,7 +410,7 @@ def check_adagrad(adagrad_update, seeds=(0, 1), learning_rate=0.1):
         want_params = {name: value.copy() for name, value in params.items()}
         want_memory = {name: value.copy() for name, value in memory.items()}
         lab_rnn.adagrad_step(want_params, grads, want_memory, learning_rate)
-        call(task, adagrad_update, params, grads, memory, learning_rate)
+        call(task, adagrad_update, params, grads, memory, learning_rate, in_place=(0, 2))
         for name in RNN_NAMES:
             close(task, f"memory[{name!r}] after the update", want_memory[name], memory[name],
                   1e-9, hint=" (memory += grad ** 2, in place)")
@@ -429,34 +471,85 @@ TRAINING_TEXT = "the cat sat on the mat. the dog sat on the log. " * 8
 TRAINING_STEPS = 300
 TRAINING_GOAL = 1.5  # nats per character on TRAINING_TEXT after TRAINING_STEPS steps (the
 # lab reaches 0.08 to 1.34 from seeds 0 to 5; the characters' frequencies alone give 2.3)
+TRAINING_TOLERANCE = 1e-6  # against the lab loop, over the first TRAINING_EXACT steps
+TRAINING_EXACT = 100  # steps over which a loop is the lab's to within TRAINING_TOLERANCE: a
+# change of 1e-13 in the initial parameters (another order of floating-point operations)
+# moves step 100's loss by 3e-11, step 200's by 2e-5 and step 300's by 2e-3 (training is
+# chaotic at the last bits), so the parameters are compared after TRAINING_EXACT steps
+
+
+@functools.lru_cache(maxsize=4)
+def reference_training(text, steps):
+    """The task's loop, step for step, with the lab's pieces: seed 0, chunks of
+    ``SEQ_LENGTH``, a zero state at the start of each pass, each step forward, backward,
+    clip, Adagrad, the last state carried on. (parameters, losses)."""
+    from labs.char_rnn.config import EMBED_DIM, HIDDEN_DIM, LEARNING_RATE, SEQ_LENGTH
+    from labs.char_rnn.training import train_step
+
+    char_to_index, characters = lab_rnn.index_characters(text)
+    chunks = lab_rnn.make_chunks(lab_rnn.encode(text, char_to_index), SEQ_LENGTH)
+    params = reference_init(len(characters), EMBED_DIM, HIDDEN_DIM, seed=0)
+    memory = {name: np.zeros_like(value) for name, value in params.items()}
+    losses = []
+    for step in range(steps):
+        position = step % len(chunks)
+        if position == 0:
+            h = np.zeros(HIDDEN_DIM)
+        inputs, targets = chunks[position]
+        loss, h = train_step(params, memory, inputs, targets, h, LEARNING_RATE)
+        losses.append(loss)
+    return params, np.array(losses)
 
 
 def check_training(train_char_rnn, text=TRAINING_TEXT, steps=TRAINING_STEPS,
-                   goal=TRAINING_GOAL):
-    """The student's loop, with the lab's pieces, must bring the loss below ``goal``."""
+                   goal=TRAINING_GOAL, exact=TRAINING_EXACT):
+    """The student's loop, with the lab's pieces, must be the lab's loop: the lab loop's
+    loss at each of the first ``exact`` steps and its parameters after ``exact`` steps (so
+    parameters built any other way, and a loss curve written by hand, fail), and after
+    ``steps`` steps the text's loss below ``goal``."""
     task = "training"
-    with alone(train_char_rnn, others("train_char_rnn")):
-        result = call(task, train_char_rnn, text, steps)
-    if not (isinstance(result, tuple) and len(result) == 2):
-        fail(task, "train_char_rnn should return (params, losses)")
-    params, losses = result
-    if len(losses) != steps:
-        fail(task, f"one loss per step expected ({steps}), got {len(losses)}")
+    hint = (" (each step: the next chunk, forward from the carried state, the loss, backward, "
+            "clip to CLIP, Adagrad with LEARNING_RATE; a zero state at the start of each "
+            "pass over the text)")
+    trained = {}
+    for count in (exact, steps):
+        with alone(train_char_rnn, others("train_char_rnn")):
+            result = call(task, train_char_rnn, text, count)
+        if not (isinstance(result, tuple) and len(result) == 2):
+            fail(task, "train_char_rnn should return (params, losses)")
+        params, losses = result
+        if not hasattr(losses, "__len__") or len(losses) != count:
+            fail(task, f"one loss per step expected ({count}), got "
+                       f"{len(losses) if hasattr(losses, '__len__') else type_name(losses)}")
+        if not isinstance(params, dict) or set(params) != set(RNN_NAMES):
+            fail(task, f"a dict of parameters with keys {', '.join(RNN_NAMES)} expected")
+        losses = array(task, "losses", losses, shape=(count,)).astype(np.float64)
+        want_params, want_losses = reference_training(text, count)
+        shared = min(count, exact)
+        wrong = np.flatnonzero(~(np.abs(losses[:shared] - want_losses[:shared])
+                                 <= TRAINING_TOLERANCE))
+        if len(wrong):
+            step = int(wrong[0])
+            fail(task, f"the loss of step {step} is {losses[step]:.6g}; the lab's loop, with "
+                       f"the same pieces from the same start, gives {want_losses[step]:.6g}"
+                       f"{hint}")
+        if count == exact:
+            for name in RNN_NAMES:
+                close(task, f"params[{name!r}] after {count} steps", want_params[name],
+                      params[name], TRAINING_TOLERANCE,
+                      hint=" (return the parameters your steps trained)")
+        trained = params
     char_to_index, _ = lab_rnn.index_characters(text)
     encoded = lab_rnn.encode(text, char_to_index)
-    try:
-        final = evaluate(params, encoded)
-    except Exception as error:
-        fail(task, f"the returned params could not be evaluated ({type(error).__name__}: "
-                   f"{error})")
+    final = evaluate({name: np.asarray(value, float) for name, value in trained.items()},
+                     encoded)
     if not final < goal:
         fail(task, f"after {steps} steps the text's loss is {final:.3f} nats per character; "
                    f"below {goal} expected (a uniform guess costs "
                    f"{math.log(len(char_to_index)):.2f}, the characters' frequencies "
-                   f"{unigram_loss(encoded, encoded, len(char_to_index)):.2f}): does "
-                   f"each step run forward, backward, clip and Adagrad, with h carried from "
-                   f"chunk to chunk?")
-    passed(task, f"loss {final:.3f} < {goal} after {steps} steps")
+                   f"{unigram_loss(encoded, encoded, len(char_to_index)):.2f}){hint}")
+    passed(task, f"the lab loop's losses and parameters over {exact} steps; loss "
+                 f"{final:.3f} < {goal} after {steps}")
 
 
 # ---------------------------------------------------------------- poetry (Keras)
@@ -551,7 +644,8 @@ def check_sample_preds(sample, seeds=(0, 1), temperatures=(0.2, 1.0, 1.5), draws
             expected_rng, got_rng = np.random.RandomState(seed), np.random.RandomState(seed)
             expected = [int(course.sample(preds, temperature, expected_rng))
                         for _ in range(draws)]
-            got = [int(call(task, sample, preds, temperature, got_rng)) for _ in range(draws)]
+            got = [int(call(task, sample, preds, temperature, got_rng, in_place=(2,)))
+                   for _ in range(draws)]
             if got != expected:
                 counts = np.bincount(got, minlength=len(preds)) / draws
                 want = np.bincount(expected, minlength=len(preds)) / draws

@@ -19,34 +19,49 @@ import argparse
 import contextlib
 import csv
 import hashlib
+import json
 import os
+import secrets
 import shutil
 import sys
 import time
 import unicodedata
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from multiprocessing import get_context
+from multiprocessing.connection import wait
 from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from exercises import build, grading, sandbox  # noqa: E402
+from exercises import build, grading, sandbox, values  # noqa: E402
 
 REPOSITORY = build.FOLDER.parent
 DEFAULT_OUTPUT = Path("reports") / "exercises"
 REFERENCE_CACHE = "RNN_LABS_REFERENCE_CACHE"  # checks.REFERENCE_CACHE (not imported: TensorFlow)
 TIMEOUT = 60  # seconds per cell: the longest check (char-rnn's training) takes a few
+NOTEBOOK_FACTOR = 2  # --notebook-timeout's default: this many cell timeouts per graded cell
+WORKER_SLACK = 120  # seconds a worker gets past --notebook-timeout (sandbox starts, imports)
+HIDDEN_SECRET = "RNN_LABS_HIDDEN_SECRET"  # checks.HIDDEN_SECRET (not imported: TensorFlow)
+HIDDEN_FILE = "hidden-seeds.json"  # the class's secret for the hidden checks, recorded
+GRADED_FILE = "graded.jsonl"  # one finished row per line: what --resume keeps
 UNSANDBOXED = "graded without a sandbox (--unsandboxed)"
 LEFTOVERS = {"__MACOSX": "a zip's macOS metadata", ".ipynb_checkpoints": "Jupyter's checkpoints"}
 
 
 class GradingError(Exception):
     """A problem with the command's input, said in one line."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C while ``output`` was being graded: its finished rows are kept there."""
+
+    def __init__(self, output):
+        super().__init__(str(output))
+        self.output = output
 
 
 @dataclass
@@ -283,10 +298,105 @@ def errors_to(path):
             os.close(saved)
 
 
+class Workers:
+    """Grading workers, each a process of its own that grades one submission at a time
+    (exercises/grading.py: ``worker``). A worker that dies, or overruns a submission's
+    ``bound`` in seconds (a reply made to stall the grader, say), is ended and replaced,
+    and that submission's row says why: the others are graded as usual."""
+
+    def __init__(self, count, bound, target=None):
+        # fork is quick, but a process that has run TensorFlow (a test's) must not fork
+        self.context = get_context("spawn" if "tensorflow" in sys.modules else "fork")
+        self.count = count
+        self.bound = bound
+        self.target = target or grading.worker
+        self.idle, self.busy = [], {}  # busy: connection -> (process, job number, deadline)
+
+    def start(self):
+        parent, child = self.context.Pipe()
+        process = self.context.Process(target=self.target, args=(child,), daemon=True)
+        process.start()
+        child.close()
+        return process, parent
+
+    def end(self, process, connection):
+        if process.is_alive():
+            process.kill()
+        process.join()
+        connection.close()
+
+    def run(self, jobs):
+        """(job number, result or None, why) for each job, as each finishes."""
+        waiting = list(enumerate(jobs))
+        try:
+            while waiting or self.busy:
+                while waiting and len(self.busy) < self.count:
+                    process, connection = self.idle.pop() if self.idle else self.start()
+                    number, job = waiting.pop(0)
+                    connection.send(job)
+                    self.busy[connection] = (process, number, time.monotonic() + self.bound)
+                soonest = min(deadline for _, _, deadline in self.busy.values())
+                ready = wait(list(self.busy), timeout=max(0.0, soonest - time.monotonic()))
+                for connection in ready:
+                    process, number, _ = self.busy.pop(connection)
+                    try:
+                        result = connection.recv()
+                    except (EOFError, OSError):
+                        process.join()
+                        code = process.exitcode
+                        self.end(process, connection)
+                        how = f"signal {-code}" if code and code < 0 else f"exit code {code}"
+                        yield number, None, f"the grader's worker for it died ({how})"
+                        continue
+                    self.idle.append((process, connection))
+                    yield number, result, None
+                for connection, (process, number, deadline) in list(self.busy.items()):
+                    if time.monotonic() >= deadline:
+                        del self.busy[connection]
+                        self.end(process, connection)
+                        yield number, None, (f"its grading ran past {self.bound:g} s and was "
+                                             f"stopped (--notebook-timeout)")
+        finally:
+            for process, connection in self.idle:
+                with contextlib.suppress(OSError):
+                    connection.send(None)
+                process.join(timeout=2)
+                self.end(process, connection)
+            for connection, (process, _, _) in self.busy.items():  # interrupted
+                self.end(process, connection)
+            self.idle, self.busy = [], {}
+
+
+def notebook_bound(exercise, timeout):
+    """The default --notebook-timeout: twice the cell timeout for each graded cell."""
+    return NOTEBOOK_FACTOR * timeout * len(tasks_of(exercise))
+
+
+def hidden_secret(output, given=None):
+    """The class's secret for the hidden checks' seeds: the instructor's file, else the
+    one this grading folder recorded (a resumed grading), else a new one, recorded."""
+    recorded = output / HIDDEN_FILE
+    source = Path(given) if given else recorded if recorded.is_file() else None
+    if source is not None:
+        try:
+            secret = int(json.loads(source.read_text(encoding="utf-8"))["secret"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise GradingError(f"--hidden-seeds {source}: not a file of hidden seeds (a JSON "
+                               f"object with an integer 'secret', as {HIDDEN_FILE} of a "
+                               f"grading folder)") from None
+    else:
+        secret = secrets.randbits(63)
+    if not recorded.is_file():
+        recorded.write_text(json.dumps({"secret": secret}) + "\n", encoding="utf-8")
+    return secret
+
+
 def grade(exercise, path, output_root, timeout=TIMEOUT, log=print, workers=1, sandboxed=True,
-          memory_mb=None):
+          memory_mb=None, notebook_timeout=None, reply_mb=None, resume=None,
+          hidden_seeds=None):
     """Grade every submission under ``path``; returns the output folder, the tasks, the
-    rows and the skipped files."""
+    rows and the skipped files. ``resume``: a grading folder whose graded students are
+    kept (its graded.jsonl), the others graded into it."""
     if sandboxed:
         try:
             sandbox.check_available()
@@ -294,9 +404,25 @@ def grade(exercise, path, output_root, timeout=TIMEOUT, log=print, workers=1, sa
             raise GradingError(str(error)) from None
     found, skipped = submissions(path)
     tasks = tasks_of(exercise)
-    output = output_folder(output_root, exercise)
-    with errors_to(output / "grading.log"):
-        rows = grade_into(output, exercise, found, timeout, log, workers, sandboxed, memory_mb)
+    kept = {}
+    if resume is not None:
+        output = Path(resume).resolve()
+        kept = resumed_rows(output, exercise)
+    else:
+        output = output_folder(output_root, exercise)
+    secret = hidden_secret(output, hidden_seeds)
+    settings = {"timeout": timeout, "sandboxed": sandboxed, "memory_mb": memory_mb,
+                "notebook_timeout": notebook_timeout or notebook_bound(exercise, timeout),
+                "reply_limit": int((reply_mb or values.LIMIT / 2**20) * 2**20)}
+    (output / "grading.json").write_text(json.dumps(
+        {"exercise": exercise, "submissions": str(Path(path).resolve()), **settings},
+        indent=1) + "\n", encoding="utf-8")
+    try:
+        with errors_to(output / "grading.log"):
+            rows = grade_into(output, exercise, found, kept, tasks, log, workers, secret,
+                              settings)
+    except KeyboardInterrupt:
+        raise Interrupted(output) from None
     if skipped:
         lines = [f"{name}\t{reason}" for name, reason in skipped]
         (output / "skipped.tsv").write_text("file\treason\n" + "\n".join(lines) + "\n",
@@ -304,52 +430,108 @@ def grade(exercise, path, output_root, timeout=TIMEOUT, log=print, workers=1, sa
     return output, tasks, rows, skipped
 
 
-def grade_into(output, exercise, found, timeout, log, workers, sandboxed, memory_mb):
+def resumed_rows(output, exercise):
+    """{student: row} of the students a grading folder has finished (its graded.jsonl)."""
+    settings = output / "grading.json"
+    if not settings.is_file():
+        raise GradingError(f"--resume {output}: not a grading folder (no grading.json): give "
+                           f"the folder an earlier make check wrote, e.g. "
+                           f"reports/exercises/{exercise}/<time>")
+    try:
+        recorded = json.loads(settings.read_text(encoding="utf-8"))["exercise"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise GradingError(f"--resume {output}: its grading.json is damaged") from None
+    if recorded != exercise:
+        raise GradingError(f"--resume {output}: that folder grades {recorded}, not {exercise}")
+    rows = {}
+    graded = output / GRADED_FILE
+    if graded.is_file():
+        for line in graded.read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(ValueError, KeyError, TypeError):  # a line cut by a kill
+                row = json.loads(line)
+                row["scores"] = {(None if task == "" else task): tuple(value)
+                                 for task, value in row["scores"].items()}
+                rows[row["student"]] = row
+    return rows
+
+
+def grade_into(output, exercise, found, kept, tasks, log, workers, secret, settings):
     course = output / "course"
-    build.write_source(course, exercise)
-    api = nbgrader_api(course, timeout)
+    if not (course / "source" / exercise).is_dir():
+        build.write_source(course, exercise)
+    api = nbgrader_api(course, settings["timeout"])
     os.environ[REFERENCE_CACHE] = str(output / "references")  # checks.cached, this side only
+    os.environ[HIDDEN_SECRET] = str(secret)  # the workers' checks; never a sandbox's
     generated = api.generate_assignment(exercise, force=True, create=True)
     if not generated["success"]:
         raise GradingError(f"nbgrader could not read the master of {exercise}: "
                            f"{(generated.get('error') or '').strip().splitlines()[-1:]}")
-    graded_ones = [submission for submission in found if submission.path is not None]
-    jobs = [(exercise, submission.path, timeout, sandboxed, memory_mb)
-            for submission in graded_ones]
-    results = {}
-    pool = (ProcessPoolExecutor(workers, mp_context=get_context("fork"))
-            if workers > 1 and len(jobs) > 1 else None)
+    rows = {student: row for student, row in kept.items()
+            if student in {submission.student for submission in found}}
+    for submission in found:  # a student with no notebook: a row at once
+        if submission.path is None and submission.student not in rows:
+            rows[submission.student] = finish(output, tasks, rows, row_of(
+                submission, None, {}, settings["sandboxed"]))
+    pending = [submission for submission in found
+               if submission.path is not None and submission.student not in rows]
+    if kept:
+        log(f"resuming: {len(rows)} students kept, {len(pending)} to grade")
+    write_csv(output / "grades.csv", tasks, sorted(rows.values(), key=lambda row: row["student"]))
+    jobs = [(exercise, submission.path, settings["timeout"], settings["sandboxed"],
+             settings["memory_mb"], settings["notebook_timeout"], settings["reply_limit"])
+            for submission in pending]
+    pool = Workers(min(workers, max(1, len(jobs))),
+                   settings["notebook_timeout"] + WORKER_SLACK)
     try:
-        answers = (pool.map(grading.grade_submission, *zip(*jobs)) if pool
-                   else (grading.grade_submission(*job) for job in jobs))
-        for number, (submission, graded) in enumerate(zip(graded_ones, answers), 1):
+        for count, (number, graded, why) in enumerate(pool.run(jobs), 1):
+            submission = pending[number]
+            scores = {}
+            if graded is None:
+                graded = {"problems": [why], "notebook": None, "seconds": pool.bound}
+            elif graded["notebook"] is not None:
+                scores = record(api, course, exercise, submission, graded, settings["timeout"])
+            rows[submission.student] = finish(output, tasks, rows, row_of(
+                submission, graded, scores, settings["sandboxed"]))
             if len(found) > 1:
-                log(f"[{number}/{len(graded_ones)}] graded {submission.student} "
+                log(f"[{count}/{len(pending)}] graded {submission.student} "
                     f"({submission.path}, {graded['seconds']:.1f} s)")
-            results[submission.student] = graded
     finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-    rows = []
-    for submission in found:
-        graded = results.get(submission.student)
-        problems = list(submission.problems)
-        scores = {}
-        if graded is not None:
-            problems += graded["problems"]
-            if graded["notebook"] is not None:
-                scores = record(api, course, exercise, submission, graded, timeout)
-                problems += [scores.pop(None)] if None in scores else []
-        if not sandboxed:
-            problems.append(UNSANDBOXED)
-        if not scores:
-            scores[None] = "; ".join(problems)
-        rows.append({"student": submission.student, "notebook": str(submission.path or ""),
-                     "scores": scores, "problems": problems,
-                     "seconds": graded["seconds"] if graded else 0.0})
-    shutil.rmtree(course / "release", ignore_errors=True)
-    shutil.rmtree(output / "references", ignore_errors=True)
-    return rows
+        shutil.rmtree(course / "release", ignore_errors=True)
+        shutil.rmtree(output / "references", ignore_errors=True)
+    return sorted(rows.values(), key=lambda row: row["student"])
+
+
+def row_of(submission, graded, scores, sandboxed):
+    """One student's row: scores by task (None: why there are none), problems, seconds."""
+    problems = list(submission.problems)
+    scores = dict(scores)
+    if graded is not None:
+        problems += graded["problems"]
+        problems += [scores.pop(None)] if None in scores else []
+    if not sandboxed:
+        problems.append(UNSANDBOXED)
+    if not scores:
+        scores[None] = "; ".join(problems)
+    return {"student": submission.student, "notebook": str(submission.path or ""),
+            "scores": scores, "problems": problems,
+            "seconds": round(graded["seconds"], 2) if graded else 0.0,
+            "grader_mb": round(graded.get("grader_mb", 0.0), 1) if graded else 0.0}
+
+
+def finish(output, tasks, rows, row):
+    """A finished row, kept: appended to graded.jsonl (what --resume reads) and the CSV
+    rewritten with every row so far, so a grading stopped at any point keeps its rows."""
+    line = json.dumps({**row, "scores": {"" if task is None else task: list(value)
+                                         if isinstance(value, tuple) else [None, value]
+                                         for task, value in row["scores"].items()}},
+                      ensure_ascii=False)
+    with open(output / GRADED_FILE, "a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    rows = {**rows, row["student"]: row}
+    write_csv(output / "grades.csv", tasks, sorted(rows.values(), key=lambda item: item["student"]))
+    return row
 
 
 def auto_total(tasks, scores):
@@ -358,8 +540,17 @@ def auto_total(tasks, scores):
     return got, sum(points for _, points in automatic)
 
 
+def spreadsheet_safe(text):
+    """A text cell that a spreadsheet shows as text: one that starts with = + - @, a tab or
+    a carriage return (a formula, to Excel or LibreOffice) gets a leading apostrophe, as
+    OWASP's advice on CSV injection has it."""
+    text = str(text)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def write_csv(path, tasks, rows):
-    """student, one column per task (by-hand tasks empty until graded), total, max."""
+    """student, one column per task (by-hand tasks empty until graded), total, max; every
+    text cell spreadsheet-safe."""
     columns = ["student", *(task for task, _, _ in tasks), "total", "max", "problem"]
     temporary = path.with_suffix(".csv.part")
     with open(temporary, "w", newline="", encoding="utf-8") as handle:
@@ -368,11 +559,11 @@ def write_csv(path, tasks, rows):
         for row in rows:
             scores = row["scores"]
             total, maximum = auto_total(tasks, scores)
-            cells = [row["student"]]
+            cells = [spreadsheet_safe(row["student"])]
             for task, _, by_hand in tasks:
                 score = (scores.get(task) or (None, ""))[0]
                 cells.append("" if by_hand or score is None else f"{score:g}")
-            cells += [f"{total:g}", f"{maximum:g}", "; ".join(row["problems"])]
+            cells += [f"{total:g}", f"{maximum:g}", spreadsheet_safe("; ".join(row["problems"]))]
             writer.writerow(cells)
     temporary.replace(path)
 
@@ -420,6 +611,20 @@ def main(argv=None):
     parser.add_argument("--memory-mb", type=int, default=sandbox.MEMORY_MB,
                         help="memory of one submission's sandbox, in MiB "
                              "(default: %(default)s)")
+    parser.add_argument("--notebook-timeout", type=float, default=None, metavar="SECONDS",
+                        help="seconds one notebook may take in all, restarts and their "
+                             "replays included; the tasks after are not graded (default: "
+                             f"{NOTEBOOK_FACTOR} x --timeout x the graded cells)")
+    parser.add_argument("--reply-mb", type=float, default=values.LIMIT / 2**20,
+                        help="largest reply the grader reads from a submission, in MiB; a "
+                             "larger one fails its task (default: %(default)g)")
+    parser.add_argument("--resume", metavar="FOLDER",
+                        help="a grading folder an earlier run left unfinished: its graded "
+                             "students are kept, the others graded into it")
+    parser.add_argument("--hidden-seeds", metavar="FILE",
+                        help="the class's secret for the hidden checks' seeds (the "
+                             f"{HIDDEN_FILE} of an earlier grading, or your own); default: "
+                             "a new one, recorded in the grading folder")
     parser.add_argument("--unsandboxed", action="store_true",
                         help="run the submissions as plain processes, with your access to "
                              "your files (every report says so); the checks still run "
@@ -431,16 +636,28 @@ def main(argv=None):
         parser.error(f"--workers must be at least 1, got {args.workers}")
     if args.memory_mb < 256:
         parser.error(f"--memory-mb must be at least 256, got {args.memory_mb}")
+    if args.notebook_timeout is not None and not args.notebook_timeout >= args.timeout:
+        parser.error(f"--notebook-timeout must be at least --timeout ({args.timeout} s), got "
+                     f"{args.notebook_timeout:g}")
+    if not 0.01 <= args.reply_mb <= 1024:
+        parser.error(f"--reply-mb must be between 0.01 and 1024, got {args.reply_mb:g}")
     started = time.perf_counter()
     try:
         output, tasks, rows, skipped = grade(
             args.exercise, args.notebook, args.output, args.timeout, workers=args.workers,
-            sandboxed=not args.unsandboxed, memory_mb=args.memory_mb)
+            sandboxed=not args.unsandboxed, memory_mb=args.memory_mb,
+            notebook_timeout=args.notebook_timeout, reply_mb=args.reply_mb,
+            resume=args.resume, hidden_seeds=args.hidden_seeds)
     except GradingError as error:
         print(f"exercises/grade.py: error: {error}", file=sys.stderr)
         return 2
+    except Interrupted as interrupted:
+        print(f"exercises/grade.py: interrupted; the students graded so far are in "
+              f"{interrupted.output / 'grades.csv'}: --resume {interrupted.output} grades the "
+              f"rest", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
-        print("exercises/grade.py: interrupted; the grades of this run are incomplete",
+        print("exercises/grade.py: interrupted before any student was graded",
               file=sys.stderr)
         return 130
     seconds = time.perf_counter() - started

@@ -22,6 +22,7 @@ import functools
 import importlib
 import io
 import re
+import signal
 import sys
 import threading
 import time
@@ -73,14 +74,24 @@ def write_back(original, new):
         original.set_state(new.get_state())
 
 
+def reply_value(data):
+    """A value of a reply: anything that is not one ends the sandbox (it may be out of step
+    with the grader) and fails the task that asked, and that task only."""
+    try:
+        return values.decode(data)
+    except values.FormatError as error:
+        raise Stopped("rejected", str(error)) from None
+
+
 class RemoteFunction:
     """A student's function, called in the sandbox on values; ``replacements`` is set by
-    ``checks.alone`` while the task is checked alone."""
+    ``checks.alone`` while the task is checked alone. Its ``__name__`` is the name the check
+    calls it by, never what the sandbox says."""
 
-    def __init__(self, kernel, name, function_name, budget, lab_calls):
+    def __init__(self, kernel, name, budget, lab_calls):
         self.kernel = kernel
         self.name = name
-        self.__name__ = function_name
+        self.__name__ = name
         self.budget = budget
         self.lab_calls = lab_calls
         self.replacements = {}
@@ -95,22 +106,21 @@ class RemoteFunction:
                                      "replacements": self.replacements}, seconds)
         calls = reply.get("lab_calls")
         if isinstance(calls, list):
-            self.lab_calls.update(str(call)[:200] for call in calls[:10])
+            self.lab_calls.update(str(call)[:120] for call in calls[:10])
         status = reply.get("status")
         if status == "ok":
             after = reply.get("after")
             if isinstance(after, list) and len(after) == len(args):
                 for original, new in zip(args, after):
-                    with contextlib.suppress(values.FormatError):
-                        write_back(original, values.decode(new))
-            return values.decode(reply.get("value"))
+                    write_back(original, reply_value(new))
+            return reply_value(reply.get("value"))
         if status == "timeout":
             raise Stopped("timeout")
         if status == "raised":
-            raise remote_exception(reply.get("ename"), str(reply.get("evalue", ""))[:2000])
+            raise remote_exception(reply.get("ename"), str(reply.get("evalue", ""))[:300])
         if status == "missing":
             raise NameError(f"name {self.name!r} is not defined")
-        raise values.FormatError(f"the sandbox answered {str(status)[:40]!r}")
+        raise Stopped("rejected", f"an answer of status {str(status)[:40]!r}")
 
 
 class RemoteValue:
@@ -234,19 +244,73 @@ def first(source):
     return line if len(line) <= 60 else line[:57] + "…"
 
 
+OUTPUT_LIMIT = 20_000  # characters of a cell's (or a check's) printed output kept
+MESSAGE_LIMIT = 1_000  # characters of an error's message kept
+GRADER_SECONDS = 10  # the grader's own work on a check's replies, beyond the student's budget
+
+
+def clipped(text, limit):
+    text = str(text)
+    return text if len(text) <= limit else text[:limit] + "\n… (cut by the grader)"
+
+
+class GraderOverrun(BaseException):
+    """The grader's own work on one check ran past its bound (a reply made to be slow to
+    check): the task fails, and the sandbox is restarted."""
+
+
+@contextlib.contextmanager
+def grader_bound(seconds):
+    """At most ``seconds`` for the block, where a timer can interrupt it (the main thread);
+    elsewhere the worker's own bound in exercises/grade.py still holds."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def overrun(signum, frame):
+        raise GraderOverrun()
+
+    previous = signal.signal(signal.SIGALRM, overrun)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 class Walk:
     """The cells of one canonical notebook, run in order: ``outputs`` per cell, the cell
-    where the kernel died (if it did), the lab functions each task's code called."""
+    where the kernel died (if it did), the lab functions each task's code called.
+
+    Every request is bounded by the cell ``timeout`` and by what is left of the notebook's
+    own bound (``notebook_timeout``: replays after a restart included), so a notebook of
+    sleeping cells costs at most that, whatever its number of cells."""
 
     RESTARTS = 3
 
-    def __init__(self, kernel, timeout):
+    def __init__(self, kernel, timeout, notebook_timeout=None):
         self.kernel = kernel
         self.timeout = timeout
+        self.notebook_timeout = notebook_timeout
+        self.deadline = (time.monotonic() + notebook_timeout if notebook_timeout
+                         else float("inf"))
         self.history = []  # the cells run so far, to replay after a restart
         self.died = None
         self.restarts = 0
         self.lab_calls = {}
+
+    def seconds(self):
+        """A request's time: the cell timeout, or what is left of the notebook's bound."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            self.out_of_time()
+        return min(self.timeout, left)
+
+    def out_of_time(self):
+        self.died = (f"the notebook reached its {self.notebook_timeout:g} s bound "
+                     f"(--notebook-timeout); the tasks after it were not graded")
+        raise Stopped("timeout", "the notebook's bound")
 
     def run(self, book, checks):
         """``checks()`` gives the checks module (imported while the first cells run). The
@@ -268,37 +332,55 @@ class Walk:
                 outputs[index] = self.cell(index, cell.source)
         return outputs
 
+    def timeout_error(self):
+        return error("CellTimeoutError", f"the cell ran past the {self.timeout} s timeout "
+                                         f"and was stopped")
+
     def cell(self, index, source):
         try:
-            reply = self.kernel.request({"op": "cell", "source": source}, self.timeout)
+            reply = self.kernel.request({"op": "cell", "source": source}, self.seconds())
         except Stopped as stop:
-            if stop.reason == "timeout" and self.restart():
-                return [error("CellTimeoutError", f"the cell ran past the {self.timeout} s "
-                                                  f"timeout and was stopped")]
-            self.died = (f"the kernel died in cell {index + 1} ({first(source)!r}: "
-                         f"{stop.detail or stop.reason}); this task was not graded")
+            if self.died is None and stop.reason == "timeout" and self.restart():
+                return [self.timeout_error()]
+            if self.died is None and stop.reason == "rejected" and self.restart():
+                return [error("ReplyRejected", f"the reply to this cell was not a value "
+                                               f"({clipped(stop.detail, 200)}); the sandbox "
+                                               f"was restarted without it")]
+            if self.died is not None:  # the notebook's bound
+                return [error("DeadKernelError", self.died)]
+            if stop.reason == "timeout":
+                what = f"ran past the {self.timeout} s timeout"
+            elif stop.reason == "rejected":
+                what = f"sent a reply that is not a value ({clipped(stop.detail, 200)})"
+            else:
+                what = f"the kernel died in it ({stop.detail or stop.reason})"
+            if stop.reason in ("timeout", "rejected"):
+                what += (f", and no restart was left (all {self.RESTARTS} used)"
+                         if self.restarts >= self.RESTARTS else ", and its restart failed")
+            self.died = (f"cell {index + 1}, which begins {quoted(first(source))}: {what}; "
+                         f"this task was not graded")
             return [error("DeadKernelError", self.died)]
         self.history.append(source)
         result = []
         if reply.get("output"):
-            result.append(stream(str(reply["output"])))
+            result.append(stream(clipped(reply["output"], OUTPUT_LIMIT)))
         if reply.get("timeout"):
-            result.append(error("CellTimeoutError", f"the cell ran past the {self.timeout} s "
-                                                    f"timeout and was stopped"))
+            result.append(self.timeout_error())
         elif isinstance(reply.get("error"), dict):
-            result.append(error(str(reply["error"].get("ename", "Error"))[:80],
-                                str(reply["error"].get("evalue", ""))[:2000]))
+            name = re.sub(r"\W", "", str(reply["error"].get("ename", "Error")))[:60] or "Error"
+            result.append(error(name, clipped(reply["error"].get("evalue", ""), MESSAGE_LIMIT)))
         return result
 
     def restart(self):
-        """A fresh sandbox with the cells run so far replayed; False if that fails."""
+        """A fresh sandbox with the cells run so far replayed; False if that fails (or no
+        restart is left)."""
         if self.restarts >= self.RESTARTS:
             return False
         self.restarts += 1
         try:
             self.kernel.restart()
             for source in self.history:
-                self.kernel.request({"op": "cell", "source": source}, self.timeout)
+                self.kernel.request({"op": "cell", "source": source}, self.seconds())
         except Stopped:
             return False
         return True
@@ -309,53 +391,125 @@ class Walk:
         namespace = {"checks": checks}
         captured = io.StringIO()
         try:
-            names = free_names(source)
-            if names:
-                found = self.kernel.request({"op": "names", "names": names},
-                                            self.timeout).get("names", {})
-                for name in names:
-                    facts = found.get(name)
-                    if not isinstance(facts, dict) or not facts.get("defined"):
-                        continue
-                    namespace[name] = (
-                        RemoteFunction(self.kernel, name, str(facts.get("function_name", name)),
-                                       budget, calls)
-                        if facts.get("callable") else RemoteValue(str(facts.get("type"))[:80]))
-            with contextlib.redirect_stdout(captured):
-                exec(compile(source, f"<check {task}>", "exec"), namespace)
-        except Stopped as stop:
-            if stop.reason == "timeout":
+            with grader_bound(self.timeout + GRADER_SECONDS):
+                names = free_names(source)
+                if names:
+                    found = self.kernel.request({"op": "names", "names": names},
+                                                self.seconds()).get("names", {})
+                    for name in names:
+                        facts = found.get(name) if isinstance(found, dict) else None
+                        if not isinstance(facts, dict) or not facts.get("defined"):
+                            continue
+                        namespace[name] = (RemoteFunction(self.kernel, name, budget, calls)
+                                           if facts.get("callable") else
+                                           RemoteValue(str(facts.get("type"))[:80]))
+                budget.deadline = min(budget.deadline, self.deadline)
+                with contextlib.redirect_stdout(captured):
+                    exec(compile(source, f"<check {task}>", "exec"), namespace)
+        except (Stopped, GraderOverrun) as stop:
+            printed = [stream(clipped(captured.getvalue(), OUTPUT_LIMIT))] \
+                if captured.getvalue() else []
+            if isinstance(stop, GraderOverrun):
+                outcome = error("GraderTimeout", f"the grader's work on this task's replies "
+                                                 f"ran past {self.timeout + GRADER_SECONDS} s")
+            elif self.died is not None or time.monotonic() >= self.deadline:
+                self.died = self.died or (f"the notebook reached its "
+                                          f"{self.notebook_timeout:g} s bound "
+                                          f"(--notebook-timeout); the tasks after it were "
+                                          f"not graded")
+                return [*printed, error("NotebookTimeout", self.died)]
+            elif stop.reason == "timeout":
                 outcome = error("CellTimeoutError", f"stopped after the {self.timeout} s "
                                                     f"timeout")
+            elif stop.reason == "rejected":
+                outcome = error("ReplyRejected", f"the reply was not a value "
+                                                 f"({clipped(stop.detail, 200)}): this task "
+                                                 f"scores 0")
             else:
                 outcome = error("DeadKernelError", f"the kernel died while the check ran "
                                                    f"({stop.detail or stop.reason})")
             if not self.restart():
-                self.died = (f"the kernel could not be restarted after the {task} check; "
-                             f"this task was not graded")
-            return [*([stream(captured.getvalue())] if captured.getvalue() else []), outcome]
+                reason = (f"no restart left, all {self.RESTARTS} used"
+                          if self.restarts >= self.RESTARTS else "its restart failed")
+                self.died = self.died or (f"the kernel could not go on after the {task} "
+                                          f"check ({reason}); this task was not graded")
+            return [*printed, outcome]
         except Exception as failure:  # the check's verdict (or the student's NameError)
-            message = str(failure).strip()
-            return [*([stream(captured.getvalue())] if captured.getvalue() else []),
+            message = clipped(str(failure).strip(), MESSAGE_LIMIT)
+            return [*([stream(clipped(captured.getvalue(), OUTPUT_LIMIT))]
+                      if captured.getvalue() else []),
                     error(type(failure).__name__, message)]
-        return [stream(captured.getvalue())] if captured.getvalue() else []
+        return [stream(clipped(captured.getvalue(), OUTPUT_LIMIT))] if captured.getvalue() \
+            else []
+
+
+def quoted(text, limit=40):
+    """A student's text in the grader's report: quoted and clipped, never its words."""
+    text = str(text)
+    return f"«{text if len(text) <= limit else text[:limit] + '…'}»"
 
 
 # ---------------------------------------------------------------- one submission
-def grade_submission(exercise, path, timeout, sandboxed=True, memory_mb=None):
+NOTEBOOK_BYTES = 20 * 2**20  # a submission's file; a larger one is not read
+
+
+def source_flags(exercise, notebook):
+    """What the student's own cells take from the labs, read from their text
+    (exercises/similarity.py): one problem line per task or cell, for the instructor."""
+    from exercises import similarity
+
+    given = {nbgrader_id(cell): cell.source for cell in release(exercise).cells
+             if nbgrader_id(cell)}
+    answers = {nbgrader_id(cell): cell.source for cell in master(exercise).cells
+               if nbgrader_id(cell)}
+    problems = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        metadata = cell.get("metadata", {}).get("nbgrader")
+        if metadata and not metadata.get("solution"):
+            continue  # the master's own cell: a check or the set-up
+        grade_id = nbgrader_id(cell)
+        where = grade_id.removesuffix("-solution") if grade_id else f"cell {index + 1}"
+        found = similarity.references(cell.source, allowed=() if grade_id else ("checks",))
+        if found:
+            problems.append(f"{where}: its code {', '.join(found)} (read from its source; for "
+                            f"the instructor to judge)")
+        if grade_id:
+            for name, share in similarity.lab_copies(cell.source, given.get(grade_id, ""),
+                                                     answers.get(grade_id, ""))[:1]:
+                problems.append(f"{where}: its code shares {share:.0%} of its fingerprints "
+                                f"with {name}, more than the master's answer does (for the "
+                                f"instructor to judge)")
+    return problems
+
+
+def run_time_calls(calls):
+    """The lab functions the sandbox's profile hook saw called: a second signal, which the
+    submission can silence but not dress up (only names of lab functions are kept)."""
+    return sorted(call for call in calls
+                  if re.fullmatch(r"(labs|exercises)(\.[A-Za-z_]\w*)+", call) and len(call) < 120)
+
+
+def grade_submission(exercise, path, timeout, sandboxed=True, memory_mb=None,
+                     notebook_timeout=None, reply_limit=None):
     """Everything the grader needs of one submission, as plain data (it crosses from a
     worker process): the canonical notebook, each code cell's outputs, and the problems
     to report. Never raises for what the submission is or does."""
     started = time.perf_counter()
     result = {"notebook": None, "outputs": {}, "problems": [], "seconds": 0.0}
     try:
+        if path.stat().st_size > NOTEBOOK_BYTES:
+            raise ValueError(f"{path.stat().st_size:,} bytes, over the {NOTEBOOK_BYTES:,} a "
+                             f"notebook may have")
         book = nbformat.read(path, as_version=4)
         if not isinstance(book.get("cells"), list):
             raise ValueError("it has no cells")
     except Exception as failure:  # not JSON, not a notebook: a row with the reason
         text = str(failure).strip().splitlines()
-        result["problems"].append(f"{path.name} is not a readable notebook "
-                                  f"({type(failure).__name__}: {text[0][:120] if text else ''})")
+        result["problems"].append(f"{quoted(path.name, 80)} is not a readable notebook "
+                                  f"({type(failure).__name__}: "
+                                  f"{quoted(text[0], 120) if text else ''})")
         return result
     other = identify(book)
     if other not in (None, exercise):
@@ -371,10 +525,11 @@ def grade_submission(exercise, path, timeout, sandboxed=True, memory_mb=None):
     # and runs the set-up cell: the two start-ups overlap instead of adding up.
     importing = threading.Thread(target=importlib.import_module, args=("exercises.checks",))
     importing.start()
-    kernel = Kernel(sandboxed, **({"memory_mb": memory_mb} if memory_mb else {}))
+    kernel = Kernel(sandboxed, **({"memory_mb": memory_mb} if memory_mb else {}),
+                    **({"reply_limit": reply_limit} if reply_limit else {}))
+    walk = Walk(kernel, timeout, notebook_timeout)
     try:
         kernel.start()
-        walk = Walk(kernel, timeout)
         result["outputs"] = walk.run(notebook, lambda: importing.join() or sys.modules[
             "exercises.checks"])
     except Stopped as stop:
@@ -383,11 +538,33 @@ def grade_submission(exercise, path, timeout, sandboxed=True, memory_mb=None):
     finally:
         kernel.close()
     if walk.died:
-        result["problems"].append(walk.died.split("; ")[0])
+        result["problems"].append(walk.died.rsplit("; ", 1)[0])
+    result["problems"] += source_flags(exercise, notebook)
     for task, calls in walk.lab_calls.items():
-        if calls:
-            result["problems"].append(f"{task}: calls the lab's own {', '.join(sorted(calls))} "
-                                      f"(for the instructor to judge)")
+        if names := run_time_calls(calls):
+            result["problems"].append(f"{task}: calls the lab's own {', '.join(names)} at run "
+                                      f"time (seen inside the sandbox; for the instructor to "
+                                      f"judge)")
     result["notebook"] = nbformat.writes(notebook)
     result["seconds"] = time.perf_counter() - started
     return result
+
+
+# ---------------------------------------------------------------- a grading worker
+def worker(connection):
+    """A grading worker's loop (exercises/grade.py starts it): a job in, a result out,
+    until the grader closes the pipe. The grader ends a worker that overruns a
+    submission's bound or dies, and starts another: one submission costs its own row."""
+    import resource
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to handle
+    while True:
+        try:
+            job = connection.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        result = grade_submission(*job)
+        result["grader_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        connection.send(result)

@@ -99,7 +99,8 @@ def make_input_target(encoded, seq_length):
 # %% check="targets" points=1
 checks.check_targets(make_input_target)
 ### BEGIN HIDDEN TESTS
-checks.check_targets(make_input_target, seeds=(5, 6), lengths=(1, 11, 22))
+checks.check_targets(make_input_target,
+                     seeds=checks.hidden_seeds("targets", 2), lengths=(1, 11, 22))
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -158,7 +159,7 @@ def char_rnn_forward(input_seq, h0, params):
 # %% check="forward" points=2
 checks.check_forward(char_rnn_forward)
 ### BEGIN HIDDEN TESTS
-checks.check_forward(char_rnn_forward, seeds=(7, 8, 9))
+checks.check_forward(char_rnn_forward, seeds=checks.hidden_seeds("forward", 3))
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -180,7 +181,7 @@ def sequence_cross_entropy_loss(logits_seq, target_seq):
 # %% check="loss" points=1
 checks.check_loss(sequence_cross_entropy_loss)
 ### BEGIN HIDDEN TESTS
-checks.check_loss(sequence_cross_entropy_loss, seeds=(3, 4, 5))
+checks.check_loss(sequence_cross_entropy_loss, seeds=checks.hidden_seeds("loss", 3))
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -223,7 +224,7 @@ def char_rnn_backward(input_seq, target_seq, h0, params):
 # %% check="backward" points=3
 checks.check_backward(char_rnn_backward)
 ### BEGIN HIDDEN TESTS
-checks.check_backward(char_rnn_backward, seeds=(4, 5))
+checks.check_backward(char_rnn_backward, seeds=checks.hidden_seeds("backward", 2))
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -242,7 +243,7 @@ def clip_gradients(grads, limit):
 # %% check="clip" points=1
 checks.check_clip(clip_gradients)
 ### BEGIN HIDDEN TESTS
-checks.check_clip(clip_gradients, seeds=(2, 3), limit=0.5)
+checks.check_clip(clip_gradients, seeds=checks.hidden_seeds("clip", 2), limit=0.5)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -266,7 +267,7 @@ def adagrad_update(params, grads, memory, learning_rate):
 # %% check="adagrad" points=1
 checks.check_adagrad(adagrad_update)
 ### BEGIN HIDDEN TESTS
-checks.check_adagrad(adagrad_update, seeds=(2, 3), learning_rate=0.01)
+checks.check_adagrad(adagrad_update, seeds=checks.hidden_seeds("adagrad", 2), learning_rate=0.01)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -287,7 +288,8 @@ def temperature_probabilities(logits, temperature):
 # %% check="temperature" points=1
 checks.check_temperature(temperature_probabilities)
 ### BEGIN HIDDEN TESTS
-checks.check_temperature(temperature_probabilities, seeds=(5,), temperatures=(0.1, 0.7, 5.0))
+checks.check_temperature(temperature_probabilities,
+                         seeds=checks.hidden_seeds("temperature", 1), temperatures=(0.1, 0.7, 5.0))
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -319,7 +321,7 @@ def sample_char_rnn(start_char_idx, params, char_to_idx, idx_to_char, sample_len
 # %% check="sample" points=2
 checks.check_sample(sample_char_rnn)
 ### BEGIN HIDDEN TESTS
-checks.check_sample(sample_char_rnn, seeds=(11, 12, 13), length=80)
+checks.check_sample(sample_char_rnn, seeds=checks.hidden_seeds("sample", 3), length=80)
 ### END HIDDEN TESTS
 
 # %% [markdown]

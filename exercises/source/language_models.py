@@ -61,7 +61,8 @@ def perplexity_from_log_probabilities(log_probabilities):
 # %% check="perplexity" points=1
 checks.check_token_perplexity(perplexity_from_log_probabilities)
 ### BEGIN HIDDEN TESTS
-checks.check_token_perplexity(perplexity_from_log_probabilities, seeds=(4, 5, 6))
+checks.check_token_perplexity(perplexity_from_log_probabilities,
+                              seeds=checks.hidden_seeds("perplexity", 3))
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -82,7 +83,8 @@ def bits_per_character(log_probabilities, text):
 # %% check="bits_per_character" points=1
 checks.check_bits_per_character(bits_per_character)
 ### BEGIN HIDDEN TESTS
-checks.check_bits_per_character(bits_per_character, seeds=(7, 8, 9))
+checks.check_bits_per_character(bits_per_character,
+                                seeds=checks.hidden_seeds("bits_per_character", 3))
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -104,7 +106,7 @@ def top_k_filter(probabilities, k):
 # %% check="top_k" points=1
 checks.check_top_k(top_k_filter)
 ### BEGIN HIDDEN TESTS
-checks.check_top_k(top_k_filter, seeds=(3, 4), ks=(2, 12))
+checks.check_top_k(top_k_filter, seeds=checks.hidden_seeds("top_k", 2), ks=(2, 12))
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -130,7 +132,7 @@ def top_p_filter(probabilities, p):
 # %% check="top_p" points=2
 checks.check_top_p(top_p_filter)
 ### BEGIN HIDDEN TESTS
-checks.check_top_p(top_p_filter, seeds=(5, 6), ps=(0.05, 0.3, 0.95))
+checks.check_top_p(top_p_filter, seeds=checks.hidden_seeds("top_p", 2), ps=(0.05, 0.3, 0.95))
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -161,7 +163,7 @@ def ban_repeated_ngrams(logits, tokens, n):
 # %% check="no_repeat" points=2
 checks.check_no_repeat(ban_repeated_ngrams)
 ### BEGIN HIDDEN TESTS
-checks.check_no_repeat(ban_repeated_ngrams, seeds=(3, 4, 5), sizes=(2, 4))
+checks.check_no_repeat(ban_repeated_ngrams, seeds=checks.hidden_seeds("no_repeat", 3), sizes=(2, 4))
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -147,7 +147,8 @@ def sample(preds, temperature=1.0, random_state=np.random):
 # %% check="sample" points=2
 checks.check_sample_preds(sample)
 ### BEGIN HIDDEN TESTS
-checks.check_sample_preds(sample, seeds=(5, 6), temperatures=(0.5, 0.9, 3.0))
+checks.check_sample_preds(sample,
+                          seeds=checks.hidden_seeds("sample", 2), temperatures=(0.5, 0.9, 3.0))
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -179,7 +180,7 @@ def generate_text(model, sentence, chars, maxlen, length, temperature, seed):
 # %% check="generate" points=2
 checks.check_generate(generate_text)
 ### BEGIN HIDDEN TESTS
-checks.check_generate(generate_text, seeds=(8, 9), length=50)
+checks.check_generate(generate_text, seeds=checks.hidden_seeds("generate", 2), length=50)
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -75,7 +75,7 @@ def pad_batch(sequences, maxlen=MAXLEN):
 # %% check="pad" points=1
 checks.check_pad(pad_batch)
 ### BEGIN HIDDEN TESTS
-checks.check_pad(pad_batch, seeds=(7, 8), maxlen=5)
+checks.check_pad(pad_batch, seeds=checks.hidden_seeds("pad", 2), maxlen=5)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -108,7 +108,7 @@ def ragged_batch(sequences):
 # %% check="ragged" points=1
 checks.check_ragged(ragged_batch)
 ### BEGIN HIDDEN TESTS
-checks.check_ragged(ragged_batch, seeds=(4, 5, 6))
+checks.check_ragged(ragged_batch, seeds=checks.hidden_seeds("ragged", 3))
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -168,7 +168,7 @@ def spam_scores(labels, predictions):
 # %% check="scores" points=1
 checks.check_scores(spam_scores)
 ### BEGIN HIDDEN TESTS
-checks.check_scores(spam_scores, seeds=(5, 6, 7, 8))
+checks.check_scores(spam_scores, seeds=checks.hidden_seeds("scores", 4))
 ### END HIDDEN TESTS
 
 # %% [markdown]
