@@ -1,0 +1,112 @@
+"""A class with every hostile notebook of the tests among honest ones, graded as an
+instructor grades it (exercises/grade.py), measured: the whole class's time, each
+notebook's, the grading workers' and this process's peak memory, and that every honest row
+holds its points.
+
+    python -m bench.grading                  # 20 honest notebooks + the hostile ones
+    python -m bench.grading --honest 4 --timeout 5
+
+The honest notebooks are the solution and its deliberate mistakes (tests/test_exercises.py's
+MISTAKES), in turn; the hostile ones are tests/hostile.py's, and the sleeper (eight cells that
+ignore the alarm and sleep), which only the per-notebook bound keeps short. Writes
+reports/bench-grading.json and prints a table.
+"""
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPOSITORY), str(REPOSITORY / "tests")]
+
+from exercises import build, grade  # noqa: E402
+
+
+def honest_notebooks(count):
+    """(name, notebook, the points it earns) for ``count`` honest students."""
+    from test_exercises import MISTAKES, with_mistake
+
+    points = {task: value for task, value, _ in grade.tasks_of("char-rnn")}
+    full = sum(points.values())
+    kinds = [("solution", build.master("char-rnn"), full)]
+    for task, correct, wrong in MISTAKES["char-rnn"]:
+        kinds.append((f"mistake-{task}", with_mistake("char-rnn", task, correct, wrong),
+                      full - points[task]))
+    return [(f"honest-{number:02d}-{kinds[number % len(kinds)][0]}",
+             *kinds[number % len(kinds)][1:]) for number in range(count)]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.grading", description=__doc__.split(
+        "\n\n")[0])
+    parser.add_argument("--honest", type=int, default=20, help="honest notebooks (default 20)")
+    parser.add_argument("--timeout", type=int, default=5,
+                        help="seconds per cell (default 5: the sleeper's bound is then "
+                             "2 x 5 x 11 = 110 s)")
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args(argv)
+    if args.honest < 1 or args.timeout < 1 or args.workers < 1:
+        parser.error("--honest, --timeout and --workers must be at least 1")
+    import hostile
+
+    with tempfile.TemporaryDirectory(prefix="rnn-labs-bench-grading-") as scratch:
+        folder = Path(scratch) / "class"
+        folder.mkdir()
+        expected = {}
+        for name, book, earned in honest_notebooks(args.honest):
+            nbformat.write(book, folder / f"{name}.ipynb")
+            expected[name] = earned
+        hostile_names = [*hostile.NOTEBOOKS, "sleeper"]
+        for name, make in [*hostile.NOTEBOOKS.items(), ("sleeper", hostile.sleeper)]:
+            nbformat.write(make(), folder / f"{name}.ipynb")
+        started = time.perf_counter()
+        output, tasks, rows, _ = grade.grade("char-rnn", folder, Path(scratch) / "grades",
+                                             timeout=args.timeout, workers=args.workers,
+                                             log=lambda line: print(line, flush=True))
+        seconds = time.perf_counter() - started
+        csv_rows = (output / "grades.csv").read_text(encoding="utf-8").splitlines()[1:]
+    bound = grade.notebook_bound("char-rnn", args.timeout)
+    by_student = {row["student"]: row for row in rows}
+    totals = {student: grade.auto_total(tasks, row["scores"])[0]
+              for student, row in by_student.items()}
+    result = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "honest": args.honest, "hostile": len(hostile_names), "timeout": args.timeout,
+        "notebook_bound": bound, "workers": args.workers, "seconds": round(seconds, 1),
+        "csv_rows": len(csv_rows), "students": len(rows),
+        "honest_rows_at_their_points": sum(totals[name] == points
+                                           for name, points in expected.items()),
+        "longest_hostile": max((by_student[name]["seconds"], name) for name in hostile_names),
+        "longest_honest": max(by_student[name]["seconds"] for name in expected),
+        "grader_worker_peak_mb": max(row["grader_mb"] for row in rows),
+        "this_process_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                                      / 1024, 1),
+        "hostile_totals": {name: totals[name] for name in hostile_names},
+    }
+    path = REPOSITORY / "reports" / "bench-grading.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    print(f"\n| measure | value |\n|---|---|\n"
+          f"| class | {args.honest} honest + {len(hostile_names)} hostile char-rnn notebooks, "
+          f"--timeout {args.timeout}, --workers {args.workers} |\n"
+          f"| whole class | {seconds:.1f} s |\n"
+          f"| grades.csv | {len(csv_rows)} rows of {len(rows)} students |\n"
+          f"| honest rows at their points | {result['honest_rows_at_their_points']} of "
+          f"{args.honest} |\n"
+          f"| longest hostile notebook | {result['longest_hostile'][0]:.1f} s "
+          f"({result['longest_hostile'][1]}; bound {bound:g} s) |\n"
+          f"| longest honest notebook | {result['longest_honest']:.1f} s |\n"
+          f"| grading worker's peak memory | {result['grader_worker_peak_mb']:.0f} MB |\n"
+          f"| this process's peak memory | {result['this_process_peak_mb']:.0f} MB |\n"
+          f"\nwrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
