@@ -15,6 +15,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -96,12 +97,24 @@ def command_line_speed(models_dir, run_id):
     return speeds
 
 
+def writable_folder(parser, folder, option):
+    """Before any work: ``folder`` made and writable, or one line naming ``option``."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        parser.error(f"{option}: cannot write {folder} ({error.strerror or error}); give a "
+                     f"folder you can write to")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.demo",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--models-dir", type=Path, default=MODELS_DIR)
     parser.add_argument("--reports-dir", type=Path, default=REPORTS_DIR)
     args = parser.parse_args(argv)
+    writable_folder(parser, args.reports_dir / "bench", "--reports-dir")
     from playwright.sync_api import sync_playwright
 
     import keras

@@ -14,7 +14,6 @@ reports/bench-grading.json and prints a table.
 
 import argparse
 import json
-import resource
 import sys
 import tempfile
 import time
@@ -25,7 +24,7 @@ import nbformat
 REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPOSITORY), str(REPOSITORY / "tests")]
 
-from exercises import build, grade  # noqa: E402
+from exercises import build, grade, grading  # noqa: E402
 
 
 def honest_notebooks(count):
@@ -85,8 +84,7 @@ def main(argv=None):
         "longest_hostile": max((by_student[name]["seconds"], name) for name in hostile_names),
         "longest_honest": max(by_student[name]["seconds"] for name in expected),
         "grader_worker_peak_mb": max(row["grader_mb"] for row in rows),
-        "this_process_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                                      / 1024, 1),
+        "this_process_peak_mb": round(grading.peak_mb(), 1),
         "hostile_totals": {name: totals[name] for name in hostile_names},
     }
     path = REPOSITORY / "reports" / "bench-grading.json"

@@ -24,7 +24,7 @@ def build(models_dir, gpt2_preset=None):
 
     from labs.cli import LabError
     from labs.reports import device_line
-    from demo.gpt2 import GPT2Model, MAX_NEW_TOKENS
+    from demo.gpt2 import GPT2Model
     from demo.poetry import CORPORA, MAX_LENGTH, PoetryModels
     from demo.spam import COLUMNS, SpamModels, explanation_markdown
 
@@ -122,15 +122,20 @@ def build(models_dir, gpt2_preset=None):
             if gpt2.available():
                 with gr.Row():
                     gpt2_method = gr.Radio(["greedy", "temperature", "top-k", "top-p"],
-                                           value="top-k", label="sampler")
-                    temperature = gr.Number(value=1.0, label="temperature")
-                    top_k = gr.Number(value=50, precision=0, label="top-k")
-                    top_p = gr.Number(value=0.9, label="top-p")
-                    new_tokens = gr.Slider(1, MAX_NEW_TOKENS, value=40, step=1,
-                                           label="new tokens")
+                                           value="top-k", label="sampler",
+                                           elem_id="gpt2-method")
+                    temperature = gr.Number(value=1.0, label="temperature",
+                                            elem_id="gpt2-temperature")
+                    top_k = gr.Number(value=50, precision=0, label="top-k", elem_id="gpt2-top-k")
+                    top_p = gr.Number(value=0.9, label="top-p", elem_id="gpt2-top-p")
+                    most = gpt2.max_new_tokens()  # the model's context bounds it
+                    new_tokens = gr.Slider(1, most, value=min(40, most), step=1,
+                                           label="new tokens", elem_id="gpt2-new-tokens")
                     no_repeat = gr.Number(value=3, precision=0,
-                                          label="no repeated n-gram (0: off)")
-                    gpt2_seed = gr.Number(value=42, precision=0, label="random seed")
+                                          label="no repeated n-gram (0: off)",
+                                          elem_id="gpt2-no-repeat")
+                    gpt2_seed = gr.Number(value=42, precision=0, label="random seed",
+                                          elem_id="gpt2-seed")
                 options = [gpt2_method, temperature, top_k, top_p, new_tokens, no_repeat,
                            gpt2_seed]
                 gpt2_status = gr.Markdown(elem_id="gpt2-status")
@@ -184,8 +189,20 @@ def main(argv=None):
     parser.add_argument("--gpt2-preset", type=Path, default=None,
                         help="a GPT-2 preset folder (default: the copy make gpt2 keeps, if any)")
     args = parser.parse_args(argv)
-    if args.gpt2_preset is not None and not args.gpt2_preset.is_dir():
-        parser.error(f"--gpt2-preset {args.gpt2_preset}: no such folder")
+    try:
+        return serve(parser, args)
+    except KeyboardInterrupt:  # Ctrl-C at any moment, the imports' seconds included
+        print("python -m demo: interrupted; nothing was left running", file=sys.stderr)
+        return 130
+
+
+def serve(parser, args):
+    if args.gpt2_preset is not None:
+        from demo.gpt2 import GPT2Model
+
+        problem = GPT2Model(args.models_dir, args.gpt2_preset).problem()
+        if problem:
+            parser.error(f"--gpt2-preset {problem}")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     started = time.perf_counter()
     try:

@@ -6,6 +6,7 @@ instance the tiny random test model of ``python -m labs.gpt2 tiny-preset``, labe
 such): the demo never downloads.
 """
 
+import json
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -14,10 +15,11 @@ from labs import sampling
 from labs.cli import LabError
 from labs.gpt2 import generate, presets
 from labs.gpt2.config import DEFAULT_PRESET, Generation
-from demo.inputs import check_text
+from demo.inputs import SEED_RANGE, check_text, number
 
 PROMPT_LIMIT = 2_000
 MAX_NEW_TOKENS = 200
+NO_REPEAT_LIMIT = 20
 
 
 class GPT2Model:
@@ -28,6 +30,35 @@ class GPT2Model:
 
     def available(self):
         return (self.folder / "config.json").is_file()
+
+    def problem(self):
+        """Why the folder cannot be this tab's model, in the page's words, or None."""
+        if not self.folder.is_dir():
+            return f"{self.folder}: no such folder"
+        if not self.available():
+            return (f"{self.folder} holds no GPT-2 preset (no config.json): give a folder that "
+                    f"make gpt2 or python -m labs.gpt2 tiny-preset wrote")
+        try:
+            config = self.config()
+        except (OSError, ValueError) as error:
+            return f"{self.folder}/config.json cannot be read ({error})"
+        if "GPT2" not in str(config.get("class_name", "")) or not isinstance(
+                config.get("config"), dict):
+            return f"{self.folder} is not a GPT-2 preset (its config.json describes " \
+                   f"{str(config.get('class_name'))[:60]!r})"
+        return None
+
+    def config(self):
+        return json.loads((self.folder / "config.json").read_text(encoding="utf-8"))
+
+    def shape(self):
+        """(context, vocabulary) of the preset, from its config.json (no model loaded)."""
+        config = self.config()["config"]
+        return int(config["max_sequence_length"]), int(config["vocabulary_size"])
+
+    def max_new_tokens(self):
+        """The new-tokens slider's end: the model's context leaves room for a prompt."""
+        return max(1, min(MAX_NEW_TOKENS, self.shape()[0] // 2))
 
     def is_test(self):
         return (self.folder / presets.TEST_MARKER).is_file()
@@ -48,19 +79,32 @@ class GPT2Model:
         if self.loaded is None:
             if not self.available():
                 raise LabError(self.describe())
-            model, _ = presets.load_folder(self.folder)
+            model, _ = presets.load_folder(self.folder, f"the GPT-2 preset {self.folder}")
             self.loaded = generate.Generator(model, settings)
         self.loaded.use(settings)
         return self.loaded
 
     def settings(self, method, temperature, top_k, top_p, max_new_tokens, no_repeat, seed):
-        sampling.check(method, float(temperature), top_k, float(top_p))
-        max_new_tokens = int(max_new_tokens)
-        if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
-            raise LabError(f"new tokens must be 1 to {MAX_NEW_TOKENS}, got {max_new_tokens}")
-        return replace(Generation(), method=method, temperature=float(temperature),
-                       top_k=int(top_k), top_p=float(top_p), max_new_tokens=max_new_tokens,
-                       no_repeat_ngram=int(no_repeat), seed=int(seed))
+        """The boxes as the lab's ``Generation``, each checked on the server in the page's
+        words; a sampler's box that the chosen sampler does not read may be empty."""
+        defaults = Generation()
+        if method not in ("greedy", "temperature", "top-k", "top-p"):
+            raise LabError(f"unknown sampler {method!r}; choose greedy, temperature, top-k or "
+                           f"top-p")
+        context, vocabulary = self.shape()
+        temperature = (number(temperature, "temperature", 0.01, 100)
+                       if method == "temperature" else defaults.temperature)
+        top_k = (number(top_k, "top-k", 1, vocabulary, whole=True) if method == "top-k"
+                 else defaults.top_k)
+        top_p = number(top_p, "top-p", 0.01, 1) if method == "top-p" else defaults.top_p
+        sampling.check(method, temperature, top_k, top_p)
+        return replace(defaults, method=method, temperature=temperature, top_k=top_k,
+                       top_p=top_p,
+                       max_new_tokens=number(max_new_tokens, "new tokens", 1,
+                                             self.max_new_tokens(), whole=True),
+                       no_repeat_ngram=number(no_repeat, "no repeated n-gram", 0,
+                                              NO_REPEAT_LIMIT, whole=True),
+                       seed=number(seed, "random seed", *SEED_RANGE, whole=True))
 
     def complete(self, prompt, settings):
         prompt = check_text(prompt, "the prompt", PROMPT_LIMIT)

@@ -16,7 +16,7 @@ import numpy as np
 from labs import runs, sampling
 from labs.cli import LabError
 from labs.poetry import generate
-from demo.inputs import check_text
+from demo.inputs import SEED_RANGE, check_text, number
 
 CORPORA = ("leopardi", "nietzsche")
 SEED_LIMIT = 1_000  # characters of seed text: the model reads its last 40 to 100
@@ -61,16 +61,24 @@ class PoetryModels:
         return self.loaded[key]
 
     def write(self, corpus, run_id, seed_text, method, parameter, length, random_seed):
-        """Yield ``(text so far, status line)`` as the model writes (for streaming)."""
+        """Yield ``(text so far, status line)`` as the model writes (for streaming). Every
+        box is checked here, on the server, in the page's words: the page's own limits can
+        be typed past."""
         if corpus not in CORPORA:
             raise LabError(f"unknown corpus {corpus!r}; choose from {', '.join(CORPORA)}")
         seed_text = check_text(seed_text, "the seed text", SEED_LIMIT)
-        temperature, top_k, top_p = sampler_options(method, parameter)
-        sampling.check(method, temperature, top_k, top_p)
-        length = int(length)
-        if not 1 <= length <= MAX_LENGTH:
-            raise LabError(f"length must be 1 to {MAX_LENGTH:,} characters, got {length}")
+        length = number(length, "characters", 1, MAX_LENGTH, whole=True)
+        random_seed = number(random_seed, "random seed", *SEED_RANGE, whole=True)
         generator = self.generator(corpus, run_id)
+        temperature, top_k, top_p = sampler_options(method, parameter,
+                                                    len(generator.vocabulary))
+        sampling.check(method, temperature, top_k, top_p)
+        lowered = seed_text.lower() if generator.metadata["lowercase"] else seed_text
+        unknown = sorted(set(lowered) - set(generator.vocabulary))
+        if unknown:
+            raise LabError(f"the seed text has characters this model never saw: "
+                           f"{' '.join(repr(character) for character in unknown[:10])}; "
+                           f"remove them")
         written = []
 
         def on_text(character):
@@ -78,7 +86,7 @@ class PoetryModels:
 
         # The lab's generator calls back per character; the page is refreshed from a thread
         # that reads what has been written so far.
-        rng = np.random.RandomState(int(random_seed))
+        rng = np.random.RandomState(random_seed)
         done = threading.Event()
         outcome = {}
 
@@ -113,16 +121,16 @@ def describe(run_id, metadata):
     return f"{run_id} ({what}){quick}"
 
 
-def sampler_options(method, parameter):
-    """``(temperature, top_k, top_p)`` from the page's one parameter box."""
+def sampler_options(method, parameter, vocabulary_size):
+    """``(temperature, top_k, top_p)`` from the page's one parameter box, checked for the
+    sampler chosen (greedy reads none: the box may be empty)."""
+    what = "its parameter"
     if method == "temperature":
-        return float(parameter), None, None
+        return number(parameter, f"{what} (the temperature)", 0.01, 100), None, None
     if method == "top-k":
-        if float(parameter) != int(float(parameter)):
-            raise LabError(f"top-k needs a whole number k, got {parameter}")
-        return 1.0, int(float(parameter)), None
+        return 1.0, number(parameter, f"{what} (k)", 1, vocabulary_size, whole=True), None
     if method == "top-p":
-        return 1.0, None, float(parameter)
+        return 1.0, None, number(parameter, f"{what} (p)", 0.01, 1)
     if method == "greedy":
         return 1.0, None, None
     raise LabError(f"unknown sampler {method!r}; choose from {', '.join(sampling.METHODS)}")

@@ -92,7 +92,7 @@ def f1_cell(entry):
     if entry.get("spam_f1") is None:
         return ""
     if entry.get("spam_f1_low") is None:
-        return f"{entry['spam_f1']:.3f}"
+        return f"{entry['spam_f1']:.3f} (no usable interval: fewer than 3 folds)"
     return f"{entry['spam_f1']:.3f} ({entry['spam_f1_low']:.3f}–{entry['spam_f1_high']:.3f})"
 
 

@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPOSITORY))
 MARK = re.compile(r"(<!-- results: (?P<labs>[^>]+?) -->\n)(?P<table>.*?)(<!-- /results -->)",
                   re.S)
 # One number in a line of text (README.md's table of labs): the results files' headlines.
@@ -43,6 +44,103 @@ def file_name(results):
     return f"{key}--{results['run']}.json"
 
 
+# What make runs for each lab's results (the Makefile's targets): a run is recorded only when
+# it was made with the options the lab's own parser gives that command line.
+TARGETS = [
+    (r"char_rnn/(?P<corpus>\w+)", "labs.char_rnn.cli", "--corpus {corpus}", "make char-rnn"),
+    (r"poetry/(?P<corpus>\w+)", "labs.poetry.cli", "train --corpus {corpus}", "make poetry"),
+    (r"poetry/(?P<corpus>\w+)/compare", "labs.poetry.cli", "compare --corpus {corpus}",
+     "make poetry-compare"),
+    (r"poetry/(?P<corpus>\w+)/tune", "labs.poetry.cli", "tune --corpus {corpus}",
+     "make poetry-tune"),
+    (r"spam", "labs.spam.cli", "train", "make spam"),
+    (r"words/(?P<corpus>\w+)", "labs.words.cli", "--tokens words --corpus {corpus}",
+     "make words"),
+    (r"words/(?P<corpus>\w+)-subword", "labs.words.cli", "--tokens subword --corpus {corpus}",
+     "make words"),
+    (r"words/(?P<corpus>\w+)-pytorch", "labs.words.cli", "--framework pytorch --corpus {corpus}",
+     "make words-pytorch"),
+    (r"gpt2/(?P<corpus>\w+)/compare", "labs.gpt2.cli", "compare --corpus {corpus}",
+     "make gpt2"),
+]
+# Options that say where a run reads and writes, or how it is run, never what it measures.
+PLACES = {"reports_dir", "models_dir", "datasets_dir", "cache_dir", "keep", "resume",
+          "tensorboard", "distribute", "cpu_replicas", "verbose", "workers", "worker",
+          "worker_number", "storage", "sample_every", "seed_phrase", "length", "command"}
+UNFILLED = {"", "—", "not measured yet"}
+NOT_A_NUMBER = re.compile(r"(?<![\w.])[-+]?(nan|inf|infinity)(?![\w.])", re.I)
+
+
+def target_settings(lab):
+    """(the options its make target runs ``lab`` with, the target), or None."""
+    import importlib
+    import shlex
+
+    for pattern, module, arguments, target in TARGETS:
+        match = re.fullmatch(pattern, lab)
+        if match:
+            cli = importlib.import_module(module)
+            parser = (getattr(cli, "build_parser", None) or cli.parser)()
+            options = vars(parser.parse_args(shlex.split(arguments.format(**match.groupdict()))))
+            return {name: plain(value) for name, value in options.items()}, target
+    return None
+
+
+def plain(value):
+    from labs.cli import plain as as_json
+
+    return as_json(value)
+
+
+def option(name):
+    return "--" + name.replace("_", "-")
+
+
+def refusal(results, repository=REPOSITORY):
+    """Why a complete full run's results are not recorded, in one line, or None."""
+    cells = [str(cell) for row in results.get("rows", []) for cell in row]
+    if any(NOT_A_NUMBER.search(cell) for cell in [*cells, results.get("headline", "")]):
+        return "a number in its table is not finite"
+    if any("test preset" in cell.lower() or "not a result" in cell.lower() for cell in cells):
+        return "its table holds a row that is not a result (a test preset, or a model worse " \
+               "than a uniform guess)"
+    if not numbers_agree(results):
+        return "its headline holds a number that its table does not"
+    previous = newest(results["lab"], repository)
+    if previous is not None and filled(results) < filled(previous):
+        return (f"its table fills {filled(results)} cells, fewer than the recorded run "
+                f"{previous['run']}'s {filled(previous)}")
+    target = target_settings(results["lab"])
+    if target is None:
+        return None
+    expected, make = target
+    recorded = results.get("settings")
+    if recorded is None:
+        return "it records no options (made before runs recorded them)"
+    differing = [name for name in sorted(expected) if name not in PLACES
+                 and recorded.get(name, expected[name]) != expected[name]]
+    if differing:
+        shown = ", ".join(f"{option(name)} {recorded[name]} ({make}: {expected[name]})"
+                          for name in differing)
+        return f"it was made with {shown}"
+    return None
+
+
+def filled(results):
+    return sum(str(cell).strip() not in UNFILLED for row in results["rows"] for cell in row)
+
+
+NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?")
+
+
+def numbers_agree(results):
+    """Every number of the headline is a number of the table (so neither is edited alone)."""
+    numbers = {match.replace(",", "") for cell in (c for row in results["rows"] for c in row)
+               for match in NUMBER.findall(str(cell))}
+    return all(match.replace(",", "") in numbers
+               for match in NUMBER.findall(results.get("headline", "")))
+
+
 def full_runs(reports_root):
     """The results of every complete full run under ``reports_root``."""
     for path in sorted(Path(reports_root).glob("**/runs/*/results.json")):
@@ -55,16 +153,22 @@ def full_runs(reports_root):
             yield results
 
 
-def collect(reports_root, repository=REPOSITORY):
-    """Copy each complete full run's results into its lab's results folder (once)."""
+def collect(reports_root, repository=REPOSITORY, log=print):
+    """Copy each complete full run's results into its lab's results folder (once), unless it
+    is not the lab's own full run (``refusal``: said in one line)."""
     copied = []
     for results in full_runs(reports_root):
         target = results_folder(results["lab"], repository) / file_name(results)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n",
-                              encoding="utf-8")
-            copied.append(target)
+        if target.exists():
+            continue
+        reason = refusal(results, repository)
+        if reason:
+            log(f"skipped {results['lab']} run {results['run']}: {reason}")
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n",
+                          encoding="utf-8")
+        copied.append(target)
     return copied
 
 
@@ -136,6 +240,12 @@ def pages(repository=REPOSITORY):
                                          or HEADLINE.search(path.read_text(encoding="utf-8"))))
 
 
+def inconsistent(repository=REPOSITORY):
+    """The committed results files whose headline holds a number their table does not."""
+    return [path for path in sorted(repository.glob("labs/*/results/*.json"))
+            if not numbers_agree(json.loads(path.read_text(encoding="utf-8")))]
+
+
 def stale(repository=REPOSITORY):
     """The pages whose tables differ from what their results files give."""
     return [page for page in pages(repository)
@@ -152,11 +262,14 @@ def main(argv=None):
                         help="where the runs are (default: reports/)")
     args = parser.parse_args(argv)
     if args.check:
-        out_of_date = stale()
+        out_of_date, disagreeing = stale(), inconsistent()
         for page in out_of_date:
             print(f"{page.relative_to(REPOSITORY)}: a results table differs from its results "
                   "file: run make docs (a table is never edited by hand)", file=sys.stderr)
-        return 1 if out_of_date else 0
+        for path in disagreeing:
+            print(f"{path.relative_to(REPOSITORY)}: its headline holds a number its table does "
+                  "not: a results file is written by its lab, never edited", file=sys.stderr)
+        return 1 if out_of_date or disagreeing else 0
     for path in collect(args.reports_dir):
         print(f"recorded {path.relative_to(REPOSITORY)}")
     for page in pages():

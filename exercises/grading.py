@@ -555,8 +555,6 @@ def worker(connection):
     """A grading worker's loop (exercises/grade.py starts it): a job in, a result out,
     until the grader closes the pipe. The grader ends a worker that overruns a
     submission's bound or dies, and starts another: one submission costs its own row."""
-    import resource
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to handle
     while True:
         try:
@@ -566,5 +564,20 @@ def worker(connection):
         if job is None:
             return
         result = grade_submission(*job)
-        result["grader_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        result["grader_mb"] = peak_mb()
         connection.send(result)
+
+
+def peak_mb():
+    """This process's own peak resident memory, in MB: its address space's high-water mark
+    (``VmHWM``), which a process started by fork and exec does not inherit, as its
+    ``ru_maxrss`` does from the process that started it."""
+    import resource
+
+    try:
+        for line in open("/proc/self/status", encoding="ascii"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

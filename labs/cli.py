@@ -196,9 +196,28 @@ def remembered_interrupts():
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+# The options of the command now running (``run_lab``), as plain values: a run's results
+# file records them, and ``make docs`` records only runs made with its make target's options.
+SETTINGS = {}
+
+
+def plain(value):
+    """An option's value as JSON holds it."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(plain(item) for item in value)
+    return str(value)
+
+
 def run_lab(prog, command, args):
     """Run ``command(args)``. A ``LabError`` or an operating-system error (permission
     denied, disk full) becomes one line and exit status 1; Ctrl-C one line and status 130."""
+    SETTINGS.clear()
+    SETTINGS.update({name: plain(value) for name, value in vars(args).items()
+                     if not name.startswith("_") and name != "given"})
     try:
         with remembered_interrupts():
             result = command(args)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from labs.cli import KEEP_RUNS, ON_FAILURE, LabError
+from labs.cli import KEEP_RUNS, ON_FAILURE, SETTINGS, LabError
 from labs.reports import atomic_write_json, cpu_name, write_index_section
 
 POINTERS = {"full": "latest.json", "quick": "latest-quick.json", "subset": "latest-subset.json"}
@@ -271,7 +271,7 @@ def write_results(run, columns, rows, headline="", notes=()):
         "date": datetime.now().strftime("%Y-%m-%d"),
         "machine": f"{cpu_name()}, {os.cpu_count()} threads", "versions": versions,
         "columns": list(columns), "rows": [[str(cell) for cell in row] for row in rows],
-        "headline": headline, "notes": list(notes)})
+        "headline": headline, "notes": list(notes), "settings": dict(SETTINGS)})
 
 
 def published(lab, models_root):

@@ -6,6 +6,7 @@ suite), ``make test`` leaves them out."""
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -74,3 +75,20 @@ def test_two_epochs_from_the_same_weights_end_alike_on_every_backend_and_nativel
     assert max(losses.values()) - min(losses.values()) < LOSS_TOLERANCE, losses
     report = (tmp_path / "bench-backends.md").read_text()
     assert "SMOKE RUN" in report and "| native PyTorch (nn.LSTM) | course |" in report
+
+
+@pytest.mark.parametrize("where", ["file", "proc"])
+def test_bench_demo_refuses_a_reports_dir_it_cannot_write_before_any_work(where, tmp_path,
+                                                                         capsys):
+    """A file, or a place no one can write: one line naming the option, at once (it once
+    failed with a traceback after 40 s of work)."""
+    from bench import demo
+
+    reports = tmp_path / "a-file" if where == "file" else Path("/proc/rnn-labs-bench")
+    if where == "file":
+        reports.write_text("a file")
+    with pytest.raises(SystemExit) as exited:
+        demo.main(["--reports-dir", str(reports)])
+    assert exited.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("python -m bench.demo: error: --reports-dir: cannot write")

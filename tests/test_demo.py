@@ -270,3 +270,93 @@ def test_a_served_page_is_up_within_seconds_of_the_command(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def open_poetry(page):
+    page.get_by_role("tab", name="Poetry generator").click()
+    page.wait_for_function("(document.querySelector('#poetry-run input') || {value: ''})"
+                           ".value.includes('published')", timeout=WAIT_MS)
+    page.fill("#poetry-seed textarea", SEED_TEXT)
+
+
+def write_status(page, box, value):
+    """Type ``value`` into ``box`` (a number box's input), write; the status line."""
+    page.fill(box, value)
+    page.press(box, "Tab")
+    status, _ = answered(page, "#poetry-status", "⚠️|characters/s",
+                         lambda: page.click("#poetry-write"), WAIT_MS)
+    return status
+
+
+def test_every_bad_number_in_the_poetry_tab_is_one_line_naming_its_box(page):
+    """Emptied, negative, past NumPy's seed range, 1e30: each a ⚠️ line that names the box
+    (each was a bare "Error" in the page and a traceback in the server's log), and the
+    next good request is answered."""
+    open_poetry(page)
+    cases = [("#poetry-parameter input", "", "its parameter (the temperature) is empty"),
+             ("#poetry-parameter input", "-5", "its parameter (the temperature) must be from"),
+             ("#poetry-random-seed input", "", "random seed is empty"),
+             ("#poetry-random-seed input", "-5", "random seed must be from 0 to 4,294,967,295"),
+             ("#poetry-random-seed input", "4294967296", "random seed must be from 0"),
+             ("#poetry-random-seed input", "1e30", "random seed must be from 0")]
+    for box, value, message in cases:
+        status = write_status(page, box, value)
+        assert status.startswith("⚠️") and message in status, (box, value, status)
+        assert "\n" not in status and "--" not in status
+        write_status(page, box, "3" if "seed" in box else "0.5")  # good again
+    page.fill("#poetry-seed textarea", "日本")
+    status = write_status(page, "#poetry-random-seed input", "3")
+    assert "never saw: '日' '本'; remove them" in status and "--drop-unknown" not in status
+    page.fill("#poetry-seed textarea", SEED_TEXT)
+    assert "characters/s" in write_status(page, "#poetry-random-seed input", "3")
+
+
+def test_the_gpt2_tabs_boxes_are_checked_and_its_slider_fits_the_model(page):
+    page.get_by_role("tab", name="GPT-2").click()
+    slider = page.locator("#gpt2-new-tokens input[type=number]")
+    assert slider.get_attribute("max") == "64"  # the tiny model's context is 128
+    page.fill("#gpt2-prompt textarea", "The meaning of")
+    page.locator("#gpt2-method").get_by_label("greedy").check()
+    page.fill("#gpt2-top-k input", "")  # greedy reads no top-k: an empty box is fine
+    page.press("#gpt2-top-k input", "Tab")
+    status, _ = answered(page, "#gpt2-status", "⚠️|tokens/s",
+                         lambda: page.click("#gpt2-continue"), WAIT_MS)
+    assert "tokens/s" in status, status
+    for box, value, message in (("#gpt2-seed input", "", "random seed is empty"),
+                                ("#gpt2-no-repeat input", "-1",
+                                 "no repeated n-gram must be from 0 to 20")):
+        page.fill(box, value)
+        page.press(box, "Tab")
+        status, _ = answered(page, "#gpt2-status", "⚠️|tokens/s",
+                             lambda: page.click("#gpt2-continue"), WAIT_MS)
+        assert status.startswith("⚠️") and message in status, status
+        page.fill(box, "3")
+
+
+def test_an_empty_or_unusable_gpt2_preset_is_refused_at_start(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "config.json").write_text('{"class_name": "BertBackbone"}')
+    for folder, expected in (("empty", "holds no GPT-2 preset"),
+                             ("other", "is not a GPT-2 preset")):
+        result = subprocess.run([sys.executable, "-m", "demo", "--gpt2-preset",
+                                 str(tmp_path / folder)], cwd=REPOSITORY,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 2 and expected in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_while_the_demo_starts_is_one_line(tmp_path):
+    import signal
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "demo", "--models-dir", str(tmp_path),
+                                "--port", str(port)], cwd=REPOSITORY, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)  # inside Gradio's imports
+    process.send_signal(signal.SIGINT)
+    _, error = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in error, error
+    assert error.strip() == "python -m demo: interrupted; nothing was left running"

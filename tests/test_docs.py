@@ -279,21 +279,90 @@ def test_the_results_check_sees_a_table_edited_by_hand(tmp_path):
         page.write_text(docs_build.render(page.read_text(), tmp_path, page))
 
 
-def test_a_full_run_writes_its_results_and_make_docs_records_it_a_quick_one_never(tmp_path):
+def test_a_full_run_writes_its_results_and_make_docs_records_it_a_quick_one_never(tmp_path,
+                                                                                 monkeypatch):
+    """A full run is recorded only when made with its make target's options: this one,
+    120 iterations of a small model, is skipped in one line; with a target that runs it so
+    (a stand-in for make char-rnn's 300,000 iterations), it is recorded, once."""
     from labs.char_rnn import cli as char_rnn
 
     reports = tmp_path / "reports"
-    for extra in (["--iterations", "120"], ["--quick"]):
-        char_rnn.main([*extra, "--seq-length", "10", "--hidden", "8", "--reports-dir",
-                       str(reports)])
+    small = ["--iterations", "120", "--seq-length", "10", "--hidden", "8"]
+    for extra in (small, ["--quick"]):
+        char_rnn.main([*extra, "--reports-dir", str(reports)])
     written = {json.loads(path.read_text())["kind"]: json.loads(path.read_text())
                for path in reports.glob("char_rnn/leopardi/runs/*/results.json")}
     assert set(written) == {"full", "quick"}
     full = written["full"]
     assert full["rows"][0][:2] == ["leopardi", "120"] and "held-out loss" in full["headline"]
     assert {"python", "numpy"} <= set(full["versions"]) and full["machine"]
+    assert full["settings"]["iterations"] == 120 and full["settings"]["hidden"] == 8
+    said = []
+    assert docs_build.collect(reports, tmp_path, log=said.append) == []
+    assert said == [f"skipped char_rnn/leopardi run {full['run']}: it was made with "
+                    f"--hidden 8 (make char-rnn: 128), --iterations 120 (make char-rnn: "
+                    f"300000), --seq-length 10 (make char-rnn: 25)"]
+    monkeypatch.setattr(docs_build, "TARGETS", [
+        (r"char_rnn/(?P<corpus>\w+)", "labs.char_rnn.cli", "--corpus {corpus} " + " ".join(small),
+         "make char-rnn")])
     [recorded] = docs_build.collect(reports, tmp_path)
     assert recorded == (tmp_path / "labs" / "char_rnn" / "results" /
                         f"leopardi--{full['run']}.json")
     assert docs_build.newest("char_rnn/leopardi", tmp_path)["run"] == full["run"]
     assert docs_build.collect(reports, tmp_path) == []  # once
+
+
+def test_make_docs_never_records_what_is_not_a_result():
+    """Not finite, a test preset's row, a model worse than guessing, fewer cells than the
+    recorded run, a headline whose number the table does not hold: each refused, saying
+    why."""
+    recorded = docs_build.newest("char_rnn/leopardi")
+    expected, _ = docs_build.target_settings("char_rnn/leopardi")
+
+    def results(rows, headline=None, lab="char_rnn/leopardi"):
+        return {**recorded, "lab": lab, "run": "29991231-000000-h128", "rows": rows,
+                "headline": recorded["headline"] if headline is None else headline,
+                "settings": expected}
+
+    good = recorded["rows"]
+    assert docs_build.refusal(results(good)) is None
+    infinite = [[*good[0][:3], "inf", *good[0][4:]]]
+    assert "not finite" in docs_build.refusal(results(infinite, "held-out loss inf nats/char"))
+    worse = [[*good[0][:3], "4.5 (above uniform: not a result)", *good[0][4:]]]
+    assert "not a result" in docs_build.refusal(results(worse, "held-out loss 4.5"))
+    assert "headline holds a number" in docs_build.refusal(results(good, "held-out loss 1.0"))
+    gpt2 = docs_build.newest("gpt2/nietzsche/compare")
+    blanked = [[row[0], *["" for _ in row[1:]]] for row in gpt2["rows"]]
+    blanked[0][4] = "TEST PRESET, not a result"
+    assert "not a result" in docs_build.refusal({**gpt2, "rows": blanked})
+    blanked[0][4] = "1.9"
+    assert "fewer than the recorded run" in docs_build.refusal({**gpt2, "rows": blanked})
+
+
+def test_a_results_file_edited_alone_fails_the_docs_check(tmp_path):
+    """The headline is checked against its own results file's table: a number changed in one
+    and not the other fails ``--check`` (the page's table alone would still render)."""
+    results = dict(docs_build.newest("char_rnn/leopardi"))
+    folder = tmp_path / "labs" / "char_rnn" / "results"
+    folder.mkdir(parents=True)
+    path = folder / docs_build.file_name(results)
+    path.write_text(json.dumps(results))
+    assert docs_build.inconsistent(tmp_path) == []
+    results["rows"] = [[cell.replace("2.084", "1.984") for cell in row]
+                       for row in results["rows"]]
+    path.write_text(json.dumps(results))
+    assert docs_build.inconsistent(tmp_path) == [path]
+
+
+def test_reports_readme_names_the_folders_the_labs_write():
+    """Every ``<lab>/runs/<id>/`` folder reports/README.md names is one a lab starts runs in
+    (labs.runs.start), and every such lab is named there (it once named char_rnn_numpy/,
+    poetry/<corpus>/compare.md, and no GPT-2)."""
+    started = set()
+    for source in (REPOSITORY / "labs").rglob("*.py"):
+        for key in re.findall(r'runs\.start\(f?"([^"]+)"', source.read_text(encoding="utf-8")):
+            started.add(re.sub(r"\{[^}]*corpus\}", "<corpus>", key))
+    started.add("words/<corpus>")  # labs.words names its runs with lab_name(corpus, ...)
+    named = set(re.findall(r"`([\w<>/]+)/runs/<id>/", (REPOSITORY / "reports" / "README.md")
+                           .read_text(encoding="utf-8")))
+    assert named - {"<lab>"} == started

@@ -165,14 +165,19 @@ def test_interactive_mode_streams_and_exits_on_an_empty_line(trained, monkeypatc
     (["--method", "top-p", "--top-p", "1.5"], r"top-p needs p in (0, 1]"),
     (["--method", "top-k", "--top-k", "0"], "top-k needs an integer k >= 1"),
     (["--seed-text", "Sempre ☃"], "outside the vocabulary: '☃'"),
+    (["--seed-text", "日本"], "outside the vocabulary: '日' '本'"),
 ])
-def test_generate_errors_are_one_line(trained, argv, message):
+def test_generate_errors_are_one_line(trained, argv, message, capsys):
+    """The one line comes before anything else: no header, no seed printed first."""
     root, _ = trained
+    capsys.readouterr()
     with pytest.raises(SystemExit) as raised:
         cli.main(["generate", "--corpus", "leopardi", "--models-dir", str(root / "models"),
                      *argv])
     text = str(raised.value.code)
     assert text.startswith("labs.poetry: error:") and message in text and "\n" not in text
+    printed = capsys.readouterr()
+    assert printed.out == "" and "---" not in printed.err
 
 
 @pytest.mark.parametrize("argv", [["generate", "--length", "0"], ["train", "--maxlen", "0"],

@@ -269,3 +269,20 @@ def test_ctrl_c_while_the_lab_is_still_starting_is_one_line(delay, tmp_path):
     assert process.returncode == 130, err[-2000:]
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert err.strip().startswith("labs.poetry: interrupted")
+
+
+def test_a_new_tuning_run_never_joins_another_runs_study_in_a_shared_storage(tmp_path):
+    """Two runs on one --storage (another seed, the second a full one): each trains and
+    publishes its own trials; --resume continues only the study its run created."""
+    storage = f"sqlite:///{tmp_path / 'tune.db'}"
+    reports = tmp_path / "reports"
+    arguments = ["tune", "--corpus", "leopardi", "--trials", "1", "--trial-minutes", "0",
+                 "--storage", storage, "--reports-dir", str(reports)]
+    first = cli.main([*arguments, "--quick", "--seed", "3"])
+    second = cli.main([*arguments, "--quick", "--seed", "4"])
+    summaries = optuna.study.get_all_study_summaries(storage)
+    assert len(summaries) == 2 and all(summary.n_trials == 1 for summary in summaries)
+    owners = {optuna.load_study(study_name=summary.study_name, storage=storage)
+              .user_attrs["run"] for summary in summaries}
+    assert len(owners) == 2
+    assert len(first) == len(second) == 1

@@ -512,3 +512,19 @@ def test_repeats_are_differently_seeded_k_fold_splits_with_corrected_intervals(k
     _, corrected_low, corrected_high = stats.mean_interval(values, test_fraction=0.2)
     assert (corrected_high - corrected_low) == pytest.approx(
         (high - low) * np.sqrt(1 + 10 * 0.25), rel=1e-6)
+
+
+def test_f1_intervals_stay_in_range_and_need_three_folds():
+    """Two folds give a t quantile of 12.7: a quick run printed "0.796 (95% CI 0.185–1.406)"
+    and a difference of "-0.456 (-2.111 to +1.199)". Below three folds there is no interval;
+    from three, F1's stays in [0, 1] and a difference's in [-1, 1]."""
+    from labs.spam import stats
+
+    mean, low, high = stats.mean_interval([0.95, 0.64])
+    assert mean == pytest.approx(0.795) and np.isnan(low) and np.isnan(high)
+    test = stats.corrected_paired_test([0.9, 0.2], [0.3, 0.9], 0.2)
+    assert np.isnan(test["low"]) and stats.verdict(test) == stats.NO_INTERVAL
+    _, low, high = stats.mean_interval([0.99, 0.2, 0.98])
+    assert 0.0 <= low < high <= 1.0
+    test = stats.corrected_paired_test([0.99, 0.1, 0.95], [0.1, 0.99, 0.2], 0.2)
+    assert -1.0 <= test["low"] < test["high"] <= 1.0

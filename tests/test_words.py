@@ -206,3 +206,14 @@ def test_a_keras_option_with_pytorch_is_refused_before_the_devices_are_set_up(tm
                     str(tmp_path)])
     assert str(raised.value.code) == ("labs.words: error: --distribute is for the Keras model; "
                                       "leave it out with --framework pytorch")
+
+
+def test_a_min_count_that_keeps_no_word_is_refused_before_training():
+    """--min-count 100000 made every word <unk>: an epoch trained, then sampling ended in
+    ValueError: pvals < 0. It is refused before anything trains, naming the option."""
+    from labs.cli import LabError
+    from labs.words.data import Vocabulary
+
+    with pytest.raises(LabError, match="--min-count 100000 keeps 0 word"):
+        Vocabulary("the cat sat on the mat".split(), 100_000)
+    assert Vocabulary("the the cat cat sat".split(), 2).words == ["<unk>", "cat", "the"]

@@ -12,7 +12,7 @@ DESCRIPTION = ("A character RNN from scratch in NumPy: what the Keras layers do,
                "a step.")
 
 
-def main(argv=None):
+def build_parser():
     parser = argparse.ArgumentParser(prog="python -m labs.char_rnn",
                                      description=DESCRIPTION)
     parser.add_argument("--corpus", choices=CORPORA, default="leopardi",
@@ -31,5 +31,9 @@ def main(argv=None):
                         help="random seed (default: %(default)s)")
     parser.add_argument("--quick", action="store_true", help=quick_help(QUICK))
     add_run_options(parser, models=False)
-    args = apply_quick(parser.parse_args(argv), QUICK)
+    return parser
+
+
+def main(argv=None):
+    args = apply_quick(build_parser().parse_args(argv), QUICK)
     return run_lab("labs.char_rnn", run, args)

@@ -11,5 +11,6 @@ ITERATIONS = 300_000
 SAMPLE_EVERY = 5_000
 SAMPLE_LENGTH = 200
 SEED = 42
+WARM_UP = 1_000  # characters of the training text read before the held-out text
 QUICK = {"iterations": 1_000}
 PARAMETER_NAMES = ("embedding", "W_xh", "W_hh", "b_h", "W_hy", "b_y")

@@ -8,7 +8,7 @@ from labs import runs
 from labs.char_rnn.config import CORPORA
 from labs.char_rnn.model import encode
 from labs.char_rnn.report import results_table, write_report
-from labs.char_rnn.training import evaluate, train, unigram_loss
+from labs.char_rnn.training import evaluate, train, unigram_loss, warm_state
 from labs.cli import LabError
 from labs.data import split_holdout
 
@@ -27,6 +27,10 @@ def run(args):
     index = write_report(args.corpus, result, metrics, run_folder)
     runs.write_results(run_folder, *results_table(metrics))
     runs.publish(run_folder, f"30-char-rnn-{args.corpus}", index, args.keep)
+    if metrics["above_uniform"]:
+        print(f"warning: the held-out loss {metrics['validation_loss']:.4f} nats/char is above "
+              f"a uniform guess's {metrics['uniform_loss']:.4f}: this model is worse than "
+              f"guessing, not a result (train longer, or lower --learning-rate)")
     print(f"final smoothed loss {metrics['final_loss']:.4f}, held-out "
           f"{metrics['validation_loss']:.4f} nats/char; unigram "
           f"{metrics['unigram_loss_validation']:.4f}, uniform {metrics['uniform_loss']:.4f}; "
@@ -52,13 +56,18 @@ def run_metrics(args, text, validation_text, result):
     validation_encoded = encode(validation, result["char_to_index"])
     train_encoded = encode(train_text, result["char_to_index"])
     vocab_size = len(result["characters"])
+    warm = warm_state(result["params"], result["state"], train_encoded, args.seq_length)
+    validation_loss = evaluate(result["params"], validation_encoded, args.seq_length, warm)
     return {
         "corpus": args.corpus, "characters": len(text), "vocabulary_size": vocab_size,
         "iterations": args.iterations, "seq_length": args.seq_length,
         "embed_dim": args.embed_dim, "hidden_dim": args.hidden,
         "learning_rate": args.learning_rate, "seed": args.seed,
         "final_loss": result["curve"][-1][1],
-        "validation_loss": evaluate(result["params"], validation_encoded, args.seq_length),
+        "validation_loss": validation_loss,
+        "validation_loss_from_zero_state": evaluate(result["params"], validation_encoded,
+                                                    args.seq_length),
+        "above_uniform": not validation_loss <= math.log(vocab_size),
         "unigram_loss_train": unigram_loss(train_encoded, train_encoded, vocab_size),
         "unigram_loss_validation": unigram_loss(train_encoded, validation_encoded, vocab_size),
         "uniform_loss": math.log(vocab_size),

@@ -31,9 +31,13 @@ def summary_lines(metrics):
             f"embedding {metrics['embed_dim']}, hidden {metrics['hidden_dim']}, Adagrad lr "
             f"{metrics['learning_rate']}, clipping ±{CLIP}, seed {metrics['seed']}",
             f"- final smoothed training loss {metrics['final_loss']:.4f} nats/char; held-out "
-            f"(last 10%) {metrics['validation_loss']:.4f}; unigram "
+            f"(last 10%, read on from the state training ended in) "
+            f"{metrics['validation_loss']:.4f}; unigram "
             f"{metrics['unigram_loss_validation']:.4f} on the held-out text; uniform "
             f"{metrics['uniform_loss']:.4f}",
+            *(["- **not a result**: the held-out loss is above the uniform guess's, so this "
+               "model is worse than guessing (train longer, or lower the learning rate)"]
+              if metrics.get("above_uniform") else []),
             f"- {metrics['tokens_per_second']:,.0f} characters/s of training "
             f"({metrics['seconds']:.0f} s)\n"]
 
@@ -44,7 +48,9 @@ def results_table(metrics):
     columns = ["corpus", "iterations", "final training loss", "held-out loss", "unigram",
                "uniform", "characters/s of training"]
     row = [metrics["corpus"], f"{metrics['iterations']:,}", f"{metrics['final_loss']:.3f}",
-           f"{metrics['validation_loss']:.3f}", f"{metrics['unigram_loss_validation']:.3f}",
+           f"{metrics['validation_loss']:.3f}"
+           + (" (above uniform: not a result)" if metrics.get("above_uniform") else ""),
+           f"{metrics['unigram_loss_validation']:.3f}",
            f"{metrics['uniform_loss']:.3f}", f"{metrics['tokens_per_second']:,.0f}"]
     return columns, [row], (f"held-out loss {metrics['validation_loss']:.3f} nats/char against "
                             f"the unigram model's {metrics['unigram_loss_validation']:.3f}")

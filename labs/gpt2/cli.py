@@ -170,6 +170,9 @@ def add_other_commands(commands):
                       help="tiny: 2 layers, 64 wide, context 128; base: GPT-2 base's shape "
                            "(124M parameters with the gpt2 tokenizer, 0.5 GB) (default: "
                            "%(default)s)")
+    tiny.add_argument("--replace", action="store_true",
+                      help="replace what FOLDER holds (without it, a folder that is not empty "
+                           "is refused)")
     add_folder_options(tiny, None)
 
 
@@ -241,6 +244,13 @@ def dispatch(args):
 
 
 def tiny_preset_command(args):
+    folder = args.folder
+    if folder.exists() and not folder.is_dir():
+        raise lab.LabError(f"tiny-preset: {folder} is a file, not a folder: give a new or empty "
+                       f"folder for the preset")
+    if folder.is_dir() and any(folder.iterdir()) and not args.replace:
+        raise lab.LabError(f"tiny-preset: {folder} is not empty: give a new or empty folder, or "
+                       f"pass --replace to replace what it holds")
     text = ""
     if args.tokenizer == "learned":
         from labs.poetry.data import held_out_parts

@@ -124,6 +124,9 @@ def generate_command(args):
     if seed_text is None:
         seed_text = data.random_window(training_text(generator.metadata, args.datasets_dir),
                                        generator.maxlen, rng)
+    # A seed the model cannot read is refused before anything is printed.
+    prepare_seed(seed_text, generator.vocabulary, generator.maxlen,
+                 generator.metadata["lowercase"], args.drop_unknown)
     outputs = []
     for temperature in temperatures:
         label = args.method if args.method != "temperature" else f"temperature {temperature}"

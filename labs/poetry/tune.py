@@ -187,7 +187,7 @@ def tune_command(args):
     run = resumed_run(args) if args.resume else None
     minutes, base, corpus = settings(args)
     run = run or start_run(args, minutes)
-    study = open_study(args.storage, run, args.seed, args.trials)
+    study = open_study(args.storage, run, args.seed, args.trials, resume=args.resume)
     if args.resume:
         retry_cut_off(study)
     common = base.resolved()
@@ -278,15 +278,36 @@ def storage_of(url, run):
         optuna.storages.journal.JournalFileBackend(str(folder / JOURNAL)))
 
 
-def open_study(url, run, seed, trials, worker=None):
+def study_name(url, run):
+    """The run's own study: in its journal file, ``tune``; in a shared ``--storage``, a name
+    with the run's id, so that a new run never joins (and never publishes) another's trials."""
+    return STUDY if not url else f"rnn-labs-{run.lab.replace('/', '-')}-{run.run_id}"
+
+
+def open_study(url, run, seed, trials, worker=None, resume=False):
     """The run's study, created with the starting points by the tuning process the first
     time (``worker`` None); each worker's sampler has a seed of its own, so that two
-    workers never draw the same random trial."""
+    workers never draw the same random trial. A new run creates its study (one that
+    already exists under its name is refused); ``resume`` and the workers join the study
+    of the run they were given, and only a study that records that run."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    study = optuna.create_study(
-        study_name=STUDY if not url else f"rnn-labs-{run.lab.replace('/', '-')}",
-        storage=storage_of(url, run), load_if_exists=True, direction="minimize")
+    name, storage = study_name(url, run), storage_of(url, run)
+    existing = {summary.study_name: summary for summary in
+                optuna.study.get_all_study_summaries(storage, include_best_trial=False)}
+    if worker is None and not resume and name in existing:
+        raise LabError(f"--storage {url} already holds a study named {name}: a new tuning run "
+                       f"never joins another's; continue that run with --resume, or give "
+                       f"another --storage")
+    study = optuna.create_study(study_name=name, storage=storage, load_if_exists=True,
+                                direction="minimize")
+    owner = study.user_attrs.get("run")
+    if owner is None and worker is None:
+        study.set_user_attr("run", run.run_id)
+        study.set_user_attr("quick", bool(run.kind == "quick"))
+    elif owner is not None and owner != run.run_id:
+        raise LabError(f"the study {name} belongs to the tuning run {owner}, not {run.run_id}: "
+                       f"a run only continues its own study")
     # Seeded from the study's state: a fresh study draws as --seed says, and a resumed one
     # (or a second worker) continues from a seed of its own instead of drawing again the
     # trials the study already holds.

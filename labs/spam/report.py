@@ -172,9 +172,9 @@ def neural_differences(neural, test_fraction):
     top = neural.iloc[0]
     verdicts = {row["model"] + f" ({row['inputs']})": stats.verdict(stats.corrected_paired_test(
         row["fold_f1"], top["fold_f1"], test_fraction)) for _, row in neural.iloc[1:].iterrows()}
-    if len(top["fold_f1"]) < 2:
-        return (f"**Between the neural models:** {label(top)} has the best score; with one "
-                "fold there is no interval, so no difference between them can be called real "
+    if len(top["fold_f1"]) < stats.MIN_FOLDS:
+        return (f"**Between the neural models:** {label(top)} has the best score; with "
+                f"{stats.NO_INTERVAL}, so no difference between them can be called real "
                 "(use --folds 5).")
     worse = [name for name, verdict in verdicts.items() if verdict == "worse"]
     tied = [name for name, verdict in verdicts.items() if verdict != "worse"]
@@ -193,7 +193,7 @@ def label(row):
 
 def interval(row):
     if np.isnan(row["spam_f1_low"]):
-        return f"{row['spam_f1']:.3f}"
+        return f"{row['spam_f1']:.3f} ({stats.NO_INTERVAL})"
     return f"{row['spam_f1']:.3f} (95% CI {row['spam_f1_low']:.3f}–{row['spam_f1_high']:.3f})"
 
 

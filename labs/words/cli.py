@@ -11,7 +11,7 @@ from labs.words.lab import words_command
 DESCRIPTION = "Word-level language model: Embedding → LSTM → softmax over words, with perplexity."
 
 
-def main(argv=None):
+def build_parser():
     parser = argparse.ArgumentParser(prog="python -m labs.words",
                                      description=DESCRIPTION)
     parser.add_argument("--corpus", choices=CORPORA, default="nietzsche",
@@ -42,5 +42,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help=quick_help(QUICK))
     add_keras_options(parser)
     add_run_options(parser, models=False)
-    args = apply_quick(parser.parse_args(argv), QUICK)
+    return parser
+
+
+def main(argv=None):
+    args = apply_quick(build_parser().parse_args(argv), QUICK)
     return run_lab("labs.words", words_command, args)

@@ -26,6 +26,9 @@ def detokenize(tokens):
     return re.sub(r" ([.,;:!?)\]])", r"\1", text)
 
 
+MIN_WORDS = 2  # words a vocabulary keeps besides <unk>: generation draws among them
+
+
 class Vocabulary:
     """Tokens seen at least ``min_count`` times, most frequent first; index 0 is ``<unk>``."""
 
@@ -37,6 +40,13 @@ class Vocabulary:
         counts = collections.Counter(tokens)
         kept = sorted((token for token, count in counts.items() if count >= min_count),
                       key=lambda token: (-counts[token], token))
+        if len(kept) < MIN_WORDS:
+            most = counts.most_common(MIN_WORDS)
+            raise LabError(f"--min-count {min_count} keeps {len(kept)} word(s) of the training "
+                           f"text (the {MIN_WORDS}th most frequent is seen "
+                           f"{most[-1][1] if len(most) == MIN_WORDS else 0} times): every other "
+                           f"would be <unk>, and generation draws no <unk>; give a smaller "
+                           f"--min-count")
         self.words = [UNKNOWN, *kept]
         self.index = {word: number for number, word in enumerate(self.words)}
 
