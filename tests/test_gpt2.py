@@ -465,3 +465,27 @@ def test_ctrl_c_during_finetuning_is_one_line_and_the_run_is_marked_interrupted(
                            "far is kept in ") and f"generate --run {run.name} loads it" in last
     assert "finetune --corpus nietzsche --resume" in last
     assert json.loads((run / "run.json").read_text())["status"] == "interrupted"
+
+
+@pytest.mark.parametrize("what", ["folder with files", "file"])
+def test_tiny_preset_never_overwrites_what_it_did_not_write(what, tmp_path):
+    """Into a folder that holds other files, tiny-preset deleted them and overwrote a
+    config.json; given a file, it replaced the file with a folder. Both are refused in one
+    line, and nothing changes; --replace is how to say "replace it"."""
+    target = tmp_path / "target"
+    if what == "file":
+        target.write_text("my notes")
+    else:
+        target.mkdir()
+        (target / "config.json").write_text('{"mine": true}')
+        (target / "notes.txt").write_text("my notes")
+    before = {path: path.read_bytes() for path in [target, *target.rglob("*")] if path.is_file()}
+    with pytest.raises(SystemExit) as raised:
+        cli.main(["tiny-preset", str(target)])
+    message = str(raised.value.code)
+    assert message.startswith("labs.gpt2: error: tiny-preset: ") and "\n" not in message
+    assert ("is a file" if what == "file" else "--replace") in message
+    assert {path: path.read_bytes() for path in before} == before
+    if what != "file":
+        cli.main(["tiny-preset", str(target), "--replace"])
+        assert (target / presets.TEST_MARKER).is_file() and not (target / "notes.txt").exists()
