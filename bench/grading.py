@@ -5,6 +5,7 @@ holds its points.
 
     python -m bench.grading                  # 20 honest notebooks + the hostile ones
     python -m bench.grading --honest 4 --timeout 5
+    python -m bench.grading --honest 60 --no-hostile --loop   # the instructor's loop's cost
 
 The honest notebooks are the solution and its deliberate mistakes (tests/test_exercises.py's
 MISTAKES), in turn; the hostile ones are tests/hostile.py's, and the sleeper (eight cells that
@@ -49,9 +50,17 @@ def main(argv=None):
                         help="seconds per cell (default 5: the sleeper's bound is then "
                              "2 x 5 x 11 = 110 s)")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--no-hostile", action="store_true",
+                        help="honest notebooks only")
+    parser.add_argument("--loop", action="store_true",
+                        help="grade the class twice: alone (no feedback, no class report), "
+                             "then with the feedback pages, the class report and the similar "
+                             "pairs; write reports/bench-grading-loop.json")
     args = parser.parse_args(argv)
     if args.honest < 1 or args.timeout < 1 or args.workers < 1:
         parser.error("--honest, --timeout and --workers must be at least 1")
+    if args.loop:
+        return loop(args)
     import hostile
 
     with tempfile.TemporaryDirectory(prefix="rnn-labs-bench-grading-") as scratch:
@@ -61,8 +70,10 @@ def main(argv=None):
         for name, book, earned in honest_notebooks(args.honest):
             nbformat.write(book, folder / f"{name}.ipynb")
             expected[name] = earned
-        hostile_names = [*hostile.NOTEBOOKS, "sleeper"]
-        for name, make in [*hostile.NOTEBOOKS.items(), ("sleeper", hostile.sleeper)]:
+        makers = ([] if args.no_hostile
+                  else [*hostile.NOTEBOOKS.items(), ("sleeper", hostile.sleeper)])
+        hostile_names = [name for name, _ in makers]
+        for name, make in makers:
             nbformat.write(make(), folder / f"{name}.ipynb")
         started = time.perf_counter()
         output, tasks, rows, _ = grade.grade("char-rnn", folder, Path(scratch) / "grades",
@@ -81,7 +92,8 @@ def main(argv=None):
         "csv_rows": len(csv_rows), "students": len(rows),
         "honest_rows_at_their_points": sum(totals[name] == points
                                            for name, points in expected.items()),
-        "longest_hostile": max((by_student[name]["seconds"], name) for name in hostile_names),
+        "longest_hostile": max(((by_student[name]["seconds"], name) for name in hostile_names),
+                               default=(0.0, "none")),
         "longest_honest": max(by_student[name]["seconds"] for name in expected),
         "grader_worker_peak_mb": max(row["grader_mb"] for row in rows),
         "this_process_peak_mb": round(grading.peak_mb(), 1),
@@ -103,6 +115,40 @@ def main(argv=None):
           f"| grading worker's peak memory | {result['grader_worker_peak_mb']:.0f} MB |\n"
           f"| this process's peak memory | {result['this_process_peak_mb']:.0f} MB |\n"
           f"\nwrote {path}")
+    return 0
+
+
+def loop(args):
+    """Grading alone against grading with the instructor's loop, on one class."""
+    with tempfile.TemporaryDirectory(prefix="rnn-labs-bench-loop-") as scratch:
+        folder = Path(scratch) / "class"
+        folder.mkdir()
+        for name, book, _ in honest_notebooks(args.honest):
+            nbformat.write(book, folder / f"{name}.ipynb")
+        timings = {}
+        for label, extra in (("grading alone", {"feedback": False, "report": False}),
+                             ("with feedback, class report, similar pairs", {})):
+            started = time.perf_counter()
+            output, _, rows, _ = grade.grade("char-rnn", folder, Path(scratch) / label,
+                                             timeout=args.timeout, workers=args.workers,
+                                             log=lambda *_: None, **extra)
+            timings[label] = round(time.perf_counter() - started, 1)
+            print(f"{label}: {timings[label]:.1f} s", flush=True)
+        pages = len(list((output / "feedback").glob("*.html")))
+        started = time.perf_counter()
+        grade.class_report(output, "char-rnn", grade.tasks_of("char-rnn"), rows, 0.8, True)
+        report_seconds = time.perf_counter() - started
+    result = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+              "notebooks": args.honest, "workers": args.workers, "timeout": args.timeout,
+              "seconds": timings, "feedback_pages": pages,
+              "class_report_seconds": round(report_seconds, 1)}
+    path = REPOSITORY / "reports" / "bench-grading-loop.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    alone, full = timings.values()
+    print(f"{args.honest} notebooks: alone {alone:.1f} s, with the loop {full:.1f} s "
+          f"({full / alone:.2f}×; {pages} feedback pages; the class report alone "
+          f"{report_seconds:.1f} s); wrote {path}")
     return 0
 
 

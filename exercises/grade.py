@@ -233,14 +233,20 @@ class RecordedOutputs(NbGraderPreprocessor):
 
 def nbgrader_api(course, timeout):
     """nbgrader's API on ``course``, autograding with the recorded outputs."""
-    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata,
+                                        ClearHiddenTests, GetGrades, IgnorePattern,
                                         LimitOutput, SaveAutoGrades)
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 
     config = build.course_config(course, timeout)
     config.Autograde.autograde_preprocessors = [
         RecordedOutputs, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
         AssignLatePenalties, CheckCellMetadata]
+    # nbgrader's feedback shows the autograded notebook, whose check cells hold the hidden
+    # checks (they ran in the grader): the student's page leaves them out.
+    config.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests,
+                                             CSSHTMLHeaderPreprocessor]
+    config.ClearHiddenTests.enforce_metadata = False
     return build.quiet_api(course, timeout, config=config)
 
 
@@ -278,6 +284,65 @@ def record(api, course, exercise, submission, graded, timeout):
                 message = describe(errors.get(grade.name), grade.name, timeout)
             scores[grade.name] = (grade.auto_score, message)
     return scores
+
+
+def feedback_path(output, student):
+    """``feedback/<student>.html``: the student's own name, a section's folders as folders."""
+    parts = [part if part not in ("", ".", "..") else "_" for part in student.split("/")]
+    return output.joinpath("feedback", *parts[:-1], f"{parts[-1]}.html")
+
+
+def write_feedback(api, course, exercise, submission, output):
+    """The student's feedback page through nbgrader's own step (their cells, each task's
+    points and the check's message, the total; no hidden check), filed under their name.
+    None, or the problem that kept it from being written."""
+    student = course_id(submission.student)
+    try:
+        result = api.generate_feedback(exercise, student)
+        page = course / "feedback" / student / exercise / f"{exercise}.html"
+        if not result["success"] or not page.is_file():
+            reason = (result.get("error") or "").strip().splitlines()
+            return f"no feedback page: {reason[-1][:160] if reason else 'nbgrader wrote none'}"
+        target = feedback_path(output, submission.student)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.part")
+        shutil.copyfile(page, temporary)
+        temporary.replace(target)
+    except (OSError, RuntimeError, ValueError) as error:
+        return f"no feedback page ({type(error).__name__}: {str(error)[:160]})"
+    return None
+
+
+def solutions_of(course, exercise, students):
+    """{student: {task: code}} of the graded notebooks (as nbgrader keeps them)."""
+    found = {}
+    for student in students:
+        path = course / "submitted" / course_id(student) / exercise / f"{exercise}.ipynb"
+        try:
+            book = nbformat.read(path, as_version=4)
+        except (OSError, ValueError):
+            continue
+        found[student] = {cell.metadata["nbgrader"]["grade_id"].removesuffix("-solution"):
+                          cell.source for cell in book.cells if cell.cell_type == "code"
+                          and cell.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    return found
+
+
+def class_report(output, exercise, tasks, rows, threshold, feedback):
+    """class.md, class.html and class.png beside grades.csv (exercises/report.py), with the
+    similar pairs (exercises/similarity.py); class.md's path."""
+    from exercises import report, similarity
+
+    def solution_cells(book):
+        return {grading.nbgrader_id(cell).removesuffix("-solution"): cell.source
+                for cell in book.cells if cell.cell_type == "code"
+                and cell.get("metadata", {}).get("nbgrader", {}).get("solution")}
+
+    solutions = solutions_of(output / "course", exercise,
+                             [row["student"] for row in rows if None not in row["scores"]])
+    pairs = similarity.similar_pairs(solutions, solution_cells(grading.release(exercise)),
+                                     threshold, answers=solution_cells(grading.master(exercise)))
+    return report.write(output, exercise, tasks, rows, pairs, threshold, feedback)
 
 
 @contextlib.contextmanager
@@ -393,7 +458,7 @@ def hidden_secret(output, given=None):
 
 def grade(exercise, path, output_root, timeout=TIMEOUT, log=print, workers=1, sandboxed=True,
           memory_mb=None, notebook_timeout=None, reply_mb=None, resume=None,
-          hidden_seeds=None):
+          hidden_seeds=None, feedback=True, similarity=None, report=True):
     """Grade every submission under ``path``; returns the output folder, the tasks, the
     rows and the skipped files. ``resume``: a grading folder whose graded students are
     kept (its graded.jsonl), the others graded into it."""
@@ -412,6 +477,7 @@ def grade(exercise, path, output_root, timeout=TIMEOUT, log=print, workers=1, sa
         output = output_folder(output_root, exercise)
     secret = hidden_secret(output, hidden_seeds)
     settings = {"timeout": timeout, "sandboxed": sandboxed, "memory_mb": memory_mb,
+                "feedback": feedback,
                 "notebook_timeout": notebook_timeout or notebook_bound(exercise, timeout),
                 "reply_limit": int((reply_mb or values.LIMIT / 2**20) * 2**20)}
     (output / "grading.json").write_text(json.dumps(
@@ -427,6 +493,12 @@ def grade(exercise, path, output_root, timeout=TIMEOUT, log=print, workers=1, sa
         lines = [f"{name}\t{reason}" for name, reason in skipped]
         (output / "skipped.tsv").write_text("file\treason\n" + "\n".join(lines) + "\n",
                                             encoding="utf-8")
+    if report:
+        from exercises.similarity import SIMILARITY
+
+        with errors_to(output / "grading.log"):
+            class_report(output, exercise, tasks, rows,
+                         SIMILARITY if similarity is None else similarity, feedback)
     return output, tasks, rows, skipped
 
 
@@ -490,6 +562,9 @@ def grade_into(output, exercise, found, kept, tasks, log, workers, secret, setti
                 graded = {"problems": [why], "notebook": None, "seconds": pool.bound}
             elif graded["notebook"] is not None:
                 scores = record(api, course, exercise, submission, graded, settings["timeout"])
+                if settings["feedback"] and None not in scores:
+                    problem = write_feedback(api, course, exercise, submission, output)
+                    graded["problems"] = graded["problems"] + ([problem] if problem else [])
             rows[submission.student] = finish(output, tasks, rows, row_of(
                 submission, graded, scores, settings["sandboxed"]))
             if len(found) > 1:
@@ -625,6 +700,12 @@ def main(argv=None):
                         help="the class's secret for the hidden checks' seeds (the "
                              f"{HIDDEN_FILE} of an earlier grading, or your own); default: "
                              "a new one, recorded in the grading folder")
+    parser.add_argument("--no-feedback", action="store_true",
+                        help="write no feedback/<student>.html (nbgrader's feedback pages)")
+    parser.add_argument("--similarity", type=float, default=None, metavar="SHARE",
+                        help="the class report lists pairs of students whose code for a task "
+                             "shares at least this share of one's fingerprints (default: "
+                             "0.8)")
     parser.add_argument("--unsandboxed", action="store_true",
                         help="run the submissions as plain processes, with your access to "
                              "your files (every report says so); the checks still run "
@@ -641,13 +722,16 @@ def main(argv=None):
                      f"{args.notebook_timeout:g}")
     if not 0.01 <= args.reply_mb <= 1024:
         parser.error(f"--reply-mb must be between 0.01 and 1024, got {args.reply_mb:g}")
+    if args.similarity is not None and not 0 < args.similarity <= 1:
+        parser.error(f"--similarity must be above 0 and at most 1, got {args.similarity:g}")
     started = time.perf_counter()
     try:
         output, tasks, rows, skipped = grade(
             args.exercise, args.notebook, args.output, args.timeout, workers=args.workers,
             sandboxed=not args.unsandboxed, memory_mb=args.memory_mb,
             notebook_timeout=args.notebook_timeout, reply_mb=args.reply_mb,
-            resume=args.resume, hidden_seeds=args.hidden_seeds)
+            resume=args.resume, hidden_seeds=args.hidden_seeds,
+            feedback=not args.no_feedback, similarity=args.similarity)
     except GradingError as error:
         print(f"exercises/grade.py: error: {error}", file=sys.stderr)
         return 2
@@ -672,6 +756,8 @@ def main(argv=None):
     write_csv(path, tasks, rows)
     print(f"wrote {path} ({len(rows)} submission{'s' if len(rows) > 1 else ''}, "
           f"{seconds:.0f} s)")
+    print(f"class report: {output / 'class.html'} (and class.md)"
+          + ("" if args.no_feedback else f"; feedback: {output / 'feedback'}/<student>.html"))
     return 0
 
 

@@ -308,7 +308,9 @@ class Kernel:
 
     def start(self):
         (self.scratch / "work" / "home").mkdir(parents=True, exist_ok=True)
-        python = [sys.executable, "-B", str(HARNESS)]
+        # normalised: a Python started as ../.venv/bin/python names a folder the sandbox
+        # does not hold (its environment is found beside that path, so no symlink resolved)
+        python = [os.path.normpath(os.path.abspath(sys.executable)), "-B", str(HARNESS)]
         self.limits = Limits(self.memory_mb, self.processes)
         if self.sandboxed:
             # bwrap is process 1 of the sandbox: its own environment must hold nothing of

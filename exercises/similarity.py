@@ -121,3 +121,76 @@ def lab_copies(code, given="", answer=""):
                 + COPY_MARGIN:
             found.append((name, share))
     return sorted(found, key=lambda item: -item[1])
+
+
+# ---------------------------------------------------------------- between students
+SIMILARITY = 0.8  # the class report's threshold (grade.py --similarity)
+COMMON = 10  # a fingerprint in more than this many submissions of a task is common
+# knowledge, not copying (MOSS's -m, its default 10): the natural answer everyone writes
+EXCERPT_LINES = 30
+
+
+def similar_pairs(solutions, given, threshold=SIMILARITY, common=COMMON, answers=None):
+    """Every pair of students whose code for one task shares at least ``threshold`` of the
+    fingerprints of one of them, the scaffold's ``given`` lines, the master's ``answers``
+    and the class's common code excluded (an answer any student can write, or that many
+    did, is no sign that two copied each other): ``[{task, first, second, share,
+    first_lines, second_lines}]``, most similar first. ``solutions``: {student: {task:
+    code}}; ``given`` and ``answers``: {task: code}.
+
+    All pairs would be quadratic in the class's size; an index from each fingerprint to the
+    students who hold it makes only pairs that share one candidates, and a fingerprint
+    held by more than ``common`` students is dropped first, so each adds at most
+    ``common`` choose 2 candidates: the work grows with the class, not with its square."""
+    import copydetect
+
+    pairs = []
+    tasks = sorted({task for codes in solutions.values() for task in codes})
+    for task in tasks:
+        codes = {student: code for student, found in solutions.items()
+                 if (code := found.get(task, "")).strip()}
+        boilerplate = set()
+        for known in (given.get(task, ""), (answers or {}).get(task, "")):
+            if known.strip():
+                boilerplate |= set(fingerprint(known).hashes)
+        prints = {student: fingerprint(code, boilerplate=boilerplate)
+                  for student, code in codes.items()}
+        holders = {}
+        for student, found in prints.items():
+            for number in found.hashes:
+                holders.setdefault(number, set()).add(student)
+        frequent = {number for number, students in holders.items() if len(students) > common}
+        if frequent:
+            boilerplate |= frequent
+            prints = {student: fingerprint(code, boilerplate=boilerplate)
+                      for student, code in codes.items()}
+        candidates = set()
+        for number, students in holders.items():
+            if number not in frequent:
+                ordered = sorted(students)
+                candidates.update((a, b) for index, a in enumerate(ordered)
+                                  for b in ordered[index + 1:])
+        for first, second in sorted(candidates):
+            if not prints[first].hashes or not prints[second].hashes:
+                continue
+            _, (share_first, share_second), (slices_first, slices_second) = \
+                copydetect.compare_files(prints[first], prints[second])
+            share = float(max(share_first, share_second))
+            if share >= threshold:
+                pairs.append({"task": task, "first": first, "second": second,
+                              "share": round(share, 3),
+                              "first_lines": excerpt(codes[first], slices_first),
+                              "second_lines": excerpt(codes[second], slices_second)})
+    return sorted(pairs, key=lambda pair: (-pair["share"], pair["task"], pair["first"]))
+
+
+def excerpt(code, slices):
+    """The lines of ``code`` that copydetect's ``slices`` (character ranges) cover."""
+    covered = set()
+    for start, end in zip(*slices):
+        first_line = code.count("\n", 0, int(start))
+        last_line = code.count("\n", 0, max(int(start), int(end) - 1))
+        covered.update(range(first_line, last_line + 1))
+    lines = code.splitlines()
+    chosen = [lines[number] for number in sorted(covered) if number < len(lines)]
+    return "\n".join(chosen[:EXCERPT_LINES] + (["…"] if len(chosen) > EXCERPT_LINES else []))

@@ -541,3 +541,16 @@ def test_csv_cells_a_spreadsheet_would_run_are_neutralised():
     for text in ("=2+5", "+1", "-1", "@SUM(A1)", "\tx", "\rx"):
         assert grade.spreadsheet_safe(text) == "'" + text
     assert grade.spreadsheet_safe("Zoë") == "Zoë"
+
+
+def test_a_python_started_by_a_relative_path_still_starts_its_sandbox(monkeypatch):
+    """``../.venv/bin/python exercises/grade.py``: the path with ``..`` names a folder the
+    sandbox does not hold; every submission's sandbox failed to start."""
+    relative = os.path.relpath(sys.executable, REPOSITORY / "tests")  # ../.venv/bin/python
+    monkeypatch.setattr(sys, "executable", str(REPOSITORY / "tests" / relative))
+    kernel = sandbox.Kernel()
+    try:
+        kernel.start()
+        assert kernel.request({"op": "cell", "source": "print(6 * 7)"}, 20)["output"] == "42\n"
+    finally:
+        kernel.close()
