@@ -53,6 +53,8 @@ TARGETS = [
      "make poetry-compare"),
     (r"poetry/(?P<corpus>\w+)/tune", "labs.poetry.cli", "tune --corpus {corpus}",
      "make poetry-tune"),
+    (r"poetry/(?P<corpus>\w+)/goal", "labs.poetry.cli", "compare --goal --corpus {corpus}",
+     "make poetry-goal"),
     (r"spam", "labs.spam.cli", "train", "make spam"),
     (r"words/(?P<corpus>\w+)", "labs.words.cli", "--tokens words --corpus {corpus}",
      "make words"),

@@ -286,3 +286,32 @@ def test_a_new_tuning_run_never_joins_another_runs_study_in_a_shared_storage(tmp
               .user_attrs["run"] for summary in summaries}
     assert len(owners) == 2
     assert len(first) == len(second) == 1
+
+
+@pytest.mark.slow
+def test_a_budgeted_cosine_run_is_not_stopped_before_its_schedule_ends():
+    """On a text with nothing to learn the validation loss stops improving within a few
+    epochs, and patience 3 ended the run there, its learning rate still near the peak; with
+    a cosine schedule over a budget the budget ends it, the best epoch kept."""
+    rng = np.random.default_rng(0)
+    noise = "".join(rng.choice(list("abcdefgh \n"), 4000))
+    fit, validation, held_out = poetry.split_text(noise)
+    corpus = Corpus("leopardi", ("leopardi.txt",), [fit], [validation], [held_out],
+                    poetry.build_vocabulary([noise]))
+    config = tune.suggest(optuna.trial.FixedTrial({**SMALL_GRU, "learning_rate": 0.02}), BASE)
+    once = tune.run_trial(config, corpus, 0.0)
+    budget = max(10.0, 8 * once["training_seconds"])
+    budgeted = tune.run_trial(config, corpus, budget)
+    curve = budgeted["validation_curve"]
+    assert int(np.argmin(curve)) < len(curve) - 4  # patience 3 would have stopped it
+    assert budgeted["training_seconds"] >= 0.7 * budget, (budgeted, budget)
+    assert budgeted["validation_loss"] == min(curve)
+
+
+def test_the_goal_run_refuses_a_budget_or_configurations_of_its_own(tmp_path):
+    with pytest.raises(SystemExit) as raised:
+        cli.main(["compare", "--goal", "--budget-minutes", "2", "--reports-dir",
+                  str(tmp_path)])
+    assert "--goal trains the course model and the tuned configuration" in str(
+        raised.value.code)
+    assert not any(tmp_path.iterdir())

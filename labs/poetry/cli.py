@@ -146,6 +146,11 @@ def add_compare_parser(commands):
                         default=list(compare.CONFIGURATIONS), metavar="NAME",
                         help="which configurations, by name (default: all: "
                              f"{'; '.join(compare.CONFIGURATIONS)})")
+    parser.add_argument("--goal", action="store_true",
+                        help="the lab's goal where it is defined (make poetry-goal): the course "
+                             "model, then the tuned configuration for the course model's time "
+                             "to its best, in a run of their own (poetry/<corpus>/goal); "
+                             "--budget-minutes and --configurations are then fixed")
     parser.add_argument("--reference", type=Path,
                         help="a course run's metrics.json (make poetry, same machine) to use as "
                              "the reference curve instead of training the course model again")

@@ -80,6 +80,14 @@ SAMPLE_LENGTH = 300
 def compare_command(args):
     """Corpus → every configuration for the same budget (the course's to its early stop) →
     one report of held-out loss against seconds of training, in a run of its own."""
+    goal = getattr(args, "goal", False)
+    if goal:
+        if args.budget_minutes not in (None, COURSE_BUDGET) or set(args.configurations) not in (
+                set(CONFIGURATIONS), {COURSE, TUNED}):
+            raise LabError("--goal trains the course model and the tuned configuration for "
+                           "the course model's time: drop --budget-minutes and "
+                           "--configurations")
+        args.budget_minutes, args.configurations = COURSE_BUDGET, [COURSE, TUNED]
     budget = args.budget_minutes or BUDGET_MINUTES[args.corpus]
     if args.quick and budget != COURSE_BUDGET:
         budget = min(budget, QUICK["budget_minutes"])
@@ -93,9 +101,13 @@ def compare_command(args):
                               common.characters, common.maxlen)
     seed_text = data.random_window(corpus.held_out_text, common.maxlen,
                                    np.random.RandomState(args.seed))
-    run = runs.start(f"poetry/{args.corpus}/compare", f"{budget}" if budget == COURSE_BUDGET
-                     else f"{budget:g}min", args.quick, args.reports_dir,
-                     partial=len(names) + bool(reference) < len(CONFIGURATIONS))
+    if goal:  # the goal's own run: two configurations are all it is
+        run = runs.start(f"poetry/{args.corpus}/goal", COURSE_BUDGET, args.quick,
+                         args.reports_dir, partial=bool(reference))
+    else:
+        run = runs.start(f"poetry/{args.corpus}/compare", f"{budget}" if budget == COURSE_BUDGET
+                         else f"{budget:g}min", args.quick, args.reports_dir,
+                         partial=len(names) + bool(reference) < len(CONFIGURATIONS))
     rows = [reference] if reference else []
     for number, name in enumerate(names, 1):
         seconds = budget_seconds(budget, rows)
@@ -111,8 +123,8 @@ def compare_command(args):
     header["lines"][-1:-1] = verdict_lines(rows, GOALS.get(args.corpus))
     frame = write_comparison(rows, run.reports, header)
     runs.write_results(run, *table_cells(frame), notes=header["lines"])
-    runs.publish(run, f"21-poetry-compare-{args.corpus}", index_section(frame, header, run),
-                 args.keep)
+    runs.publish(run, f"21-poetry-{'goal' if goal else 'compare'}-{args.corpus}",
+                 index_section(frame, header, run), args.keep)
     print(frame.to_string(index=False))
     print(f"wrote {run.reports / 'compare.md'} ({run.describe()})")
     return frame
