@@ -8,6 +8,7 @@ page, and the app keeps serving.
 
 import argparse
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -215,6 +216,9 @@ def serve(parser, args):
     except OSError as error:
         sys.exit(f"python -m demo: error: cannot serve on {args.host}:{args.port} ({error}); "
                  "give another --port")
+    # Serving from here: Ctrl-C stops the server (until now it ended the start at once,
+    # labs.interrupted_while_starting).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     print(f"serving http://{args.host}:{args.port} ({time.perf_counter() - started:.1f} s "
           "after start); Ctrl-C stops", flush=True)
     try:

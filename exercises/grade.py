@@ -437,18 +437,25 @@ def notebook_bound(exercise, timeout):
     return NOTEBOOK_FACTOR * timeout * len(tasks_of(exercise))
 
 
+def read_secret(source):
+    """The secret of a hidden-seeds file (``--hidden-seeds``, or a grading folder's)."""
+    try:
+        return int(json.loads(Path(source).read_text(encoding="utf-8"))["secret"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise GradingError(f"--hidden-seeds {source}: not a file of hidden seeds (a JSON "
+                           f"object with an integer 'secret', as {HIDDEN_FILE} of a grading "
+                           f"folder)") from None
+
+
 def hidden_secret(output, given=None):
-    """The class's secret for the hidden checks' seeds: the instructor's file, else the
-    one this grading folder recorded (a resumed grading), else a new one, recorded."""
+    """The class's secret for the hidden checks' seeds: the instructor's (``given``, read
+    before anything is written), else the one this grading folder recorded (a resumed
+    grading), else a new one; recorded in the folder."""
     recorded = output / HIDDEN_FILE
-    source = Path(given) if given else recorded if recorded.is_file() else None
-    if source is not None:
-        try:
-            secret = int(json.loads(source.read_text(encoding="utf-8"))["secret"])
-        except (OSError, ValueError, KeyError, TypeError):
-            raise GradingError(f"--hidden-seeds {source}: not a file of hidden seeds (a JSON "
-                               f"object with an integer 'secret', as {HIDDEN_FILE} of a "
-                               f"grading folder)") from None
+    if given is not None:
+        secret = given
+    elif recorded.is_file():
+        secret = read_secret(recorded)
     else:
         secret = secrets.randbits(63)
     if not recorded.is_file():
@@ -469,13 +476,14 @@ def grade(exercise, path, output_root, timeout=TIMEOUT, log=print, workers=1, sa
             raise GradingError(str(error)) from None
     found, skipped = submissions(path)
     tasks = tasks_of(exercise)
+    given_secret = read_secret(hidden_seeds) if hidden_seeds else None
     kept = {}
     if resume is not None:
         output = Path(resume).resolve()
         kept = resumed_rows(output, exercise)
     else:
         output = output_folder(output_root, exercise)
-    secret = hidden_secret(output, hidden_seeds)
+    secret = hidden_secret(output, given_secret)
     settings = {"timeout": timeout, "sandboxed": sandboxed, "memory_mb": memory_mb,
                 "feedback": feedback,
                 "notebook_timeout": notebook_timeout or notebook_bound(exercise, timeout),

@@ -31,7 +31,7 @@ _STDERR = os.dup(2)  # the terminal's, while quiet_stderr sets file descriptor 2
 
 
 # Installed before anything heavy is imported, for the labs and benchmarks run as programs.
-if ((_started_as() or "").split(".")[0] in ("labs", "bench")
+if ((_started_as() or "").split(".")[0] in ("labs", "bench", "demo")
         and threading.current_thread() is threading.main_thread()
         and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
     signal.signal(signal.SIGINT, interrupted_while_starting)

@@ -216,7 +216,7 @@ def run_lab(prog, command, args):
     """Run ``command(args)``. A ``LabError`` or an operating-system error (permission
     denied, disk full) becomes one line and exit status 1; Ctrl-C one line and status 130."""
     SETTINGS.clear()
-    SETTINGS.update({name: plain(value) for name, value in vars(args).items()
+    SETTINGS.update({name: plain(value) for name, value in getattr(args, "__dict__", {}).items()
                      if not name.startswith("_") and name != "given"})
     try:
         with remembered_interrupts():

@@ -359,4 +359,4 @@ def test_ctrl_c_while_the_demo_starts_is_one_line(tmp_path):
     process.send_signal(signal.SIGINT)
     _, error = process.communicate(timeout=60)
     assert process.returncode == 130 and "Traceback" not in error, error
-    assert error.strip() == "python -m demo: interrupted; nothing was left running"
+    assert len(error.strip().splitlines()) == 1 and "interrupted" in error

@@ -152,7 +152,8 @@ def main_of(program):
 
 
 PROGRAMS = ("labs.spam", "labs.poetry", "labs.gpt2", "labs.words", "labs.char_rnn",
-            "labs.data", "bench.run", "bench.gpt2", "bench.backends", "bench.demo", "demo",
+            "labs.data", "bench.run", "bench.gpt2", "bench.backends", "bench.demo",
+            "bench.grading", "demo",
             "exercises/grade.py")
 # Options of the other tools the pages show (git clone, pip install).
 FOREIGN = {"--depth", "--quiet", "--extra-index-url"}

@@ -211,10 +211,16 @@ def test_one_notebook_prints_a_table_with_the_failing_message(tmp_path, capsys):
     (["char-rnn", "notes.txt"], "notes.txt is not a notebook (.ipynb)"),
     (["nope", "x.ipynb"], "invalid choice: 'nope'"),
     (["char-rnn", "x.ipynb", "--timeout", "0"], "--timeout must be at least 1 second"),
+    (["char-rnn", "x.ipynb", "--hidden-seeds", "notes.txt"],
+     "--hidden-seeds notes.txt: not a file of hidden seeds"),
+    (["char-rnn", "x.ipynb", "--resume", "."], "--resume"),
+    (["char-rnn", "x.ipynb", "--similarity", "0"], "--similarity must be above 0"),
+    (["char-rnn", "x.ipynb", "--notebook-timeout", "5"], "--notebook-timeout must be at least"),
 ])
 def test_bad_arguments_are_one_line(arguments, message, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "notes.txt").write_text("not a notebook")
+    nbformat.write(build.master("char-rnn"), tmp_path / "x.ipynb")
     try:
         code = grade.main(arguments)
     except SystemExit as exit:  # argparse's own errors

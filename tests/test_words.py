@@ -215,5 +215,5 @@ def test_a_min_count_that_keeps_no_word_is_refused_before_training():
     from labs.words.data import Vocabulary
 
     with pytest.raises(LabError, match="--min-count 100000 keeps 0 word"):
-        Vocabulary("the cat sat on the mat".split(), 100_000)
+        Vocabulary("the cat sat on the mat".split(), 100_000).check_kept()
     assert Vocabulary("the the cat cat sat".split(), 2).words == ["<unk>", "cat", "the"]

@@ -80,14 +80,7 @@ SAMPLE_LENGTH = 300
 def compare_command(args):
     """Corpus → every configuration for the same budget (the course's to its early stop) →
     one report of held-out loss against seconds of training, in a run of its own."""
-    goal = getattr(args, "goal", False)
-    if goal:
-        if args.budget_minutes not in (None, COURSE_BUDGET) or set(args.configurations) not in (
-                set(CONFIGURATIONS), {COURSE, TUNED}):
-            raise LabError("--goal trains the course model and the tuned configuration for "
-                           "the course model's time: drop --budget-minutes and "
-                           "--configurations")
-        args.budget_minutes, args.configurations = COURSE_BUDGET, [COURSE, TUNED]
+    goal = goal_options(args)
     budget = args.budget_minutes or BUDGET_MINUTES[args.corpus]
     if args.quick and budget != COURSE_BUDGET:
         budget = min(budget, QUICK["budget_minutes"])
@@ -101,13 +94,7 @@ def compare_command(args):
                               common.characters, common.maxlen)
     seed_text = data.random_window(corpus.held_out_text, common.maxlen,
                                    np.random.RandomState(args.seed))
-    if goal:  # the goal's own run: two configurations are all it is
-        run = runs.start(f"poetry/{args.corpus}/goal", COURSE_BUDGET, args.quick,
-                         args.reports_dir, partial=bool(reference))
-    else:
-        run = runs.start(f"poetry/{args.corpus}/compare", f"{budget}" if budget == COURSE_BUDGET
-                         else f"{budget:g}min", args.quick, args.reports_dir,
-                         partial=len(names) + bool(reference) < len(CONFIGURATIONS))
+    run = start_run(args, goal, budget, names, reference)
     rows = [reference] if reference else []
     for number, name in enumerate(names, 1):
         seconds = budget_seconds(budget, rows)
@@ -128,6 +115,30 @@ def compare_command(args):
     print(frame.to_string(index=False))
     print(f"wrote {run.reports / 'compare.md'} ({run.describe()})")
     return frame
+
+
+def goal_options(args):
+    """``--goal``: the course model and the tuned configuration, for the course model's
+    time (options that would change that are refused); whether it was given."""
+    if not getattr(args, "goal", False):
+        return False
+    if args.budget_minutes not in (None, COURSE_BUDGET) or set(args.configurations) not in (
+            set(CONFIGURATIONS), {COURSE, TUNED}):
+        raise LabError("--goal trains the course model and the tuned configuration for the "
+                       "course model's time: drop --budget-minutes and --configurations")
+    args.budget_minutes, args.configurations = COURSE_BUDGET, [COURSE, TUNED]
+    return True
+
+
+def start_run(args, goal, budget, names, reference):
+    """The comparison's run: the goal's own lab (two configurations are all it is), or the
+    comparison's, partial when it trains fewer than every configuration."""
+    if goal:
+        return runs.start(f"poetry/{args.corpus}/goal", COURSE_BUDGET, args.quick,
+                          args.reports_dir, partial=bool(reference))
+    return runs.start(f"poetry/{args.corpus}/compare", f"{budget}" if budget == COURSE_BUDGET
+                      else f"{budget:g}min", args.quick, args.reports_dir,
+                      partial=len(names) + bool(reference) < len(CONFIGURATIONS))
 
 
 def valid_settings(settings):

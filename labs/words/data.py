@@ -40,15 +40,20 @@ class Vocabulary:
         counts = collections.Counter(tokens)
         kept = sorted((token for token, count in counts.items() if count >= min_count),
                       key=lambda token: (-counts[token], token))
-        if len(kept) < MIN_WORDS:
-            most = counts.most_common(MIN_WORDS)
-            raise LabError(f"--min-count {min_count} keeps {len(kept)} word(s) of the training "
-                           f"text (the {MIN_WORDS}th most frequent is seen "
-                           f"{most[-1][1] if len(most) == MIN_WORDS else 0} times): every other "
-                           f"would be <unk>, and generation draws no <unk>; give a smaller "
-                           f"--min-count")
         self.words = [UNKNOWN, *kept]
         self.index = {word: number for number, word in enumerate(self.words)}
+        self.min_count, self.counts = min_count, counts
+
+    def check_kept(self):
+        """Refuse, before training, a ``--min-count`` that keeps (almost) no word: every
+        other would be ``<unk>``, which generation never draws."""
+        if len(self.words) - 1 < MIN_WORDS:
+            most = self.counts.most_common(MIN_WORDS)
+            seen = most[-1][1] if len(most) == MIN_WORDS else 0
+            raise LabError(f"--min-count {self.min_count} keeps {len(self.words) - 1} word(s) "
+                           f"of the training text (the second most frequent is seen {seen:,} "
+                           f"times): every other would be <unk>, and generation draws no "
+                           f"<unk>; give a smaller --min-count")
 
     def __len__(self):
         return len(self.words)

@@ -117,6 +117,8 @@ def encoded_windows(args, parts, tokens):
     encoded = [tokens.encode(text) for text in (parts.fit, parts.validation, parts.held_out)]
     check_token_count(sum(map(len, encoded)), f"{args.corpus}.txt ({args.tokens})",
                       tokens.window)
+    if args.tokens == "words":
+        tokens.vocabulary.check_kept()
     return encoded, [windows(ids, tokens.window) for ids in encoded]
 
 
