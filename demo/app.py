@@ -199,9 +199,9 @@ def main(argv=None):
 
 def serve(parser, args):
     if args.gpt2_preset is not None:
-        from demo.gpt2 import GPT2Model
+        from demo.inputs import preset_problem
 
-        problem = GPT2Model(args.models_dir, args.gpt2_preset).problem()
+        problem = preset_problem(args.gpt2_preset)
         if problem:
             parser.error(f"--gpt2-preset {problem}")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")

@@ -15,7 +15,7 @@ from labs import sampling
 from labs.cli import LabError
 from labs.gpt2 import generate, presets
 from labs.gpt2.config import DEFAULT_PRESET, Generation
-from demo.inputs import SEED_RANGE, check_text, number
+from demo.inputs import SEED_RANGE, check_text, number, preset_problem
 
 PROMPT_LIMIT = 2_000
 MAX_NEW_TOKENS = 200
@@ -33,20 +33,7 @@ class GPT2Model:
 
     def problem(self):
         """Why the folder cannot be this tab's model, in the page's words, or None."""
-        if not self.folder.is_dir():
-            return f"{self.folder}: no such folder"
-        if not self.available():
-            return (f"{self.folder} holds no GPT-2 preset (no config.json): give a folder that "
-                    f"make gpt2 or python -m labs.gpt2 tiny-preset wrote")
-        try:
-            config = self.config()
-        except (OSError, ValueError) as error:
-            return f"{self.folder}/config.json cannot be read ({error})"
-        if "GPT2" not in str(config.get("class_name", "")) or not isinstance(
-                config.get("config"), dict):
-            return f"{self.folder} is not a GPT-2 preset (its config.json describes " \
-                   f"{str(config.get('class_name'))[:60]!r})"
-        return None
+        return preset_problem(self.folder)
 
     def config(self):
         return json.loads((self.folder / "config.json").read_text(encoding="utf-8"))

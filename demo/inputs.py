@@ -1,7 +1,9 @@
 """What the demo accepts as text: one rule for every tab, one line when it is refused."""
 
+import json
 import math
 import unicodedata
+from pathlib import Path
 
 from labs.cli import LabError
 
@@ -48,3 +50,23 @@ def number(value, what, low, high, whole=False):
             raise LabError(f"{what} must be a whole number, got {shown(result)}")
         return int(result)
     return result
+
+
+def preset_problem(folder):
+    """Why ``folder`` cannot be the GPT-2 tab's model, in the page's words, or None (read
+    from its config.json: no model is loaded, nothing heavy imported)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return f"{folder}: no such folder"
+    if not (folder / "config.json").is_file():
+        return (f"{folder} holds no GPT-2 preset (no config.json): give a folder that make "
+                f"gpt2 or python -m labs.gpt2 tiny-preset wrote")
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        return f"{folder}/config.json cannot be read ({error})"
+    if not isinstance(config, dict) or "GPT2" not in str(config.get("class_name", "")) \
+            or not isinstance(config.get("config"), dict):
+        name = config.get("class_name") if isinstance(config, dict) else None
+        return f"{folder} is not a GPT-2 preset (its config.json describes {str(name)[:60]!r})"
+    return None

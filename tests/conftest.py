@@ -31,7 +31,7 @@ NOTEBOOKS = [REPOSITORY / "notebooks" / name.replace(".py", ".ipynb") for name i
 # Fixtures that train or execute for a minute or more: ``make test`` runs the suite on two
 # processes (pytest-xdist, --dist loadgroup), and every test that uses one of these runs on
 # the same process, so each is built once.
-EXPENSIVE_FIXTURES = ("executed_notebooks", "world", "trained")
+EXPENSIVE_FIXTURES = ("executed_notebooks", "world", "trained", "graded_class")
 
 
 @pytest.hookimpl(tryfirst=True)

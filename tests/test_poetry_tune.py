@@ -272,20 +272,25 @@ def test_ctrl_c_while_the_lab_is_still_starting_is_one_line(delay, tmp_path):
 
 
 def test_a_new_tuning_run_never_joins_another_runs_study_in_a_shared_storage(tmp_path):
-    """Two runs on one --storage (another seed, the second a full one): each trains and
-    publishes its own trials; --resume continues only the study its run created."""
+    """Two runs on one --storage (a quick one, then a full one): each gets a study of its
+    own, which records its run; --resume (and a worker) continues only its run's study. It
+    was one study for every run: the second trained nothing and published the first's
+    trials, a quick study's as a full run's."""
+    from labs import runs
+
     storage = f"sqlite:///{tmp_path / 'tune.db'}"
-    reports = tmp_path / "reports"
-    arguments = ["tune", "--corpus", "leopardi", "--trials", "1", "--trial-minutes", "0",
-                 "--storage", storage, "--reports-dir", str(reports)]
-    first = cli.main([*arguments, "--quick", "--seed", "3"])
-    second = cli.main([*arguments, "--quick", "--seed", "4"])
-    summaries = optuna.study.get_all_study_summaries(storage)
-    assert len(summaries) == 2 and all(summary.n_trials == 1 for summary in summaries)
-    owners = {optuna.load_study(study_name=summary.study_name, storage=storage)
-              .user_attrs["run"] for summary in summaries}
-    assert len(owners) == 2
-    assert len(first) == len(second) == 1
+    quick = runs.start("poetry/leopardi/tune", "1x0min", True, tmp_path)
+    full = runs.start("poetry/leopardi/tune", "1x0min", False, tmp_path)
+    runs.ON_FAILURE.clear()  # no command runs here to mark them
+    first = tune.open_study(storage, quick, 3, 1)
+    second = tune.open_study(storage, full, 4, 1)
+    first.tell(first.ask(), 1.0)
+    assert first.study_name != second.study_name and len(second.trials) == 1  # its own start
+    assert first.user_attrs == {"run": quick.run_id, "quick": True}
+    assert second.user_attrs == {"run": full.run_id, "quick": False}
+    assert len(tune.open_study(storage, quick, 3, 1, resume=True).trials) == 1
+    with pytest.raises(tune.LabError, match="a new tuning run never joins another's"):
+        tune.open_study(storage, quick, 3, 1)
 
 
 @pytest.mark.slow
@@ -299,8 +304,7 @@ def test_a_budgeted_cosine_run_is_not_stopped_before_its_schedule_ends():
     corpus = Corpus("leopardi", ("leopardi.txt",), [fit], [validation], [held_out],
                     poetry.build_vocabulary([noise]))
     config = tune.suggest(optuna.trial.FixedTrial({**SMALL_GRU, "learning_rate": 0.02}), BASE)
-    once = tune.run_trial(config, corpus, 0.0)
-    budget = max(10.0, 8 * once["training_seconds"])
+    budget = 8.0  # about twenty epochs of this small model, the first's tracing included
     budgeted = tune.run_trial(config, corpus, budget)
     curve = budgeted["validation_curve"]
     assert int(np.argmin(curve)) < len(curve) - 4  # patience 3 would have stopped it
