@@ -363,11 +363,17 @@ def errors_to(path):
             os.close(saved)
 
 
+# Idle workers, by target, kept for the next grading in this process (a test suite grades
+# many folders): each started worker has imported the checks (and TensorFlow) once.
+IDLE = {}
+
+
 class Workers:
     """Grading workers, each a process of its own that grades one submission at a time
     (exercises/grading.py: ``worker``). A worker that dies, or overruns a submission's
     ``bound`` in seconds (a reply made to stall the grader, say), is ended and replaced,
-    and that submission's row says why: the others are graded as usual."""
+    and that submission's row says why: the others are graded as usual. Idle workers stay
+    for the next grading in the same process; they end with it."""
 
     def __init__(self, count, bound, target=None):
         # fork is quick, but a process that has run TensorFlow (a test's) must not fork
@@ -375,7 +381,8 @@ class Workers:
         self.count = count
         self.bound = bound
         self.target = target or grading.worker
-        self.idle, self.busy = [], {}  # busy: connection -> (process, job number, deadline)
+        self.idle = IDLE.setdefault(self.target, [])
+        self.busy = {}  # connection -> (process, job number, deadline)
 
     def start(self):
         parent, child = self.context.Pipe()
@@ -396,6 +403,8 @@ class Workers:
         try:
             while waiting or self.busy:
                 while waiting and len(self.busy) < self.count:
+                    while self.idle and not self.idle[-1][0].is_alive():
+                        self.end(*self.idle.pop())
                     process, connection = self.idle.pop() if self.idle else self.start()
                     number, job = waiting.pop(0)
                     connection.send(job)
@@ -422,14 +431,9 @@ class Workers:
                         yield number, None, (f"its grading ran past {self.bound:g} s and was "
                                              f"stopped (--notebook-timeout)")
         finally:
-            for process, connection in self.idle:
-                with contextlib.suppress(OSError):
-                    connection.send(None)
-                process.join(timeout=2)
-                self.end(process, connection)
             for connection, (process, _, _) in self.busy.items():  # interrupted
                 self.end(process, connection)
-            self.idle, self.busy = [], {}
+            self.busy = {}
 
 
 def notebook_bound(exercise, timeout):
@@ -557,8 +561,12 @@ def grade_into(output, exercise, found, kept, tasks, log, workers, secret, setti
     if kept:
         log(f"resuming: {len(rows)} students kept, {len(pending)} to grade")
     write_csv(output / "grades.csv", tasks, sorted(rows.values(), key=lambda row: row["student"]))
-    jobs = [(exercise, submission.path, settings["timeout"], settings["sandboxed"],
-             settings["memory_mb"], settings["notebook_timeout"], settings["reply_limit"])
+    # What the checks read from the environment, handed to each job: a worker may have
+    # graded another folder before (Workers keeps them).
+    environment = {REFERENCE_CACHE: str(output / "references"), HIDDEN_SECRET: str(secret)}
+    jobs = [(environment, (exercise, submission.path, settings["timeout"],
+                           settings["sandboxed"], settings["memory_mb"],
+                           settings["notebook_timeout"], settings["reply_limit"]))
             for submission in pending]
     pool = Workers(min(workers, max(1, len(jobs))),
                    settings["notebook_timeout"] + WORKER_SLACK)

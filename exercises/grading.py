@@ -21,6 +21,7 @@ import copy
 import functools
 import importlib
 import io
+import os
 import re
 import signal
 import sys
@@ -563,7 +564,9 @@ def worker(connection):
             return
         if job is None:
             return
-        result = grade_submission(*job)
+        environment, arguments = job
+        os.environ.update(environment)
+        result = grade_submission(*arguments)
         result["grader_mb"] = peak_mb()
         connection.send(result)
 

@@ -347,14 +347,17 @@ def test_an_empty_or_unusable_gpt2_preset_is_refused_at_start(tmp_path):
 
 
 def test_ctrl_c_while_the_demo_starts_is_one_line(tmp_path):
+    """Ctrl-C in the first seconds (Gradio importing) is one line and status 130; it was a
+    KeyboardInterrupt traceback from Gradio's imports. (start_lab: with Ctrl-C as a terminal
+    delivers it, which a test process under xdist ignores.)"""
     import signal
+
+    from conftest import start_lab
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-m", "demo", "--models-dir", str(tmp_path),
-                                "--port", str(port)], cwd=REPOSITORY, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = start_lab("demo", ["--models-dir", str(tmp_path), "--port", str(port)])
     time.sleep(1.5)  # inside Gradio's imports
     process.send_signal(signal.SIGINT)
     _, error = process.communicate(timeout=60)
