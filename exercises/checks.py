@@ -480,25 +480,13 @@ TRAINING_EXACT = 100  # steps over which a loop is the lab's to within TRAINING_
 
 @functools.lru_cache(maxsize=4)
 def reference_training(text, steps):
-    """The task's loop, step for step, with the lab's pieces: seed 0, chunks of
-    ``SEQ_LENGTH``, a zero state at the start of each pass, each step forward, backward,
-    clip, Adagrad, the last state carried on. (parameters, losses)."""
-    from labs.char_rnn.config import EMBED_DIM, HIDDEN_DIM, LEARNING_RATE, SEQ_LENGTH
-    from labs.char_rnn.training import train_step
+    """The task's loop is the lab's own ``train`` (seed 0, chunks of ``SEQ_LENGTH``, a zero
+    state at the start of each pass, each step forward, backward, clip, Adagrad, the last
+    state carried on): its (parameters, loss of each step)."""
+    from labs.char_rnn.training import train
 
-    char_to_index, characters = lab_rnn.index_characters(text)
-    chunks = lab_rnn.make_chunks(lab_rnn.encode(text, char_to_index), SEQ_LENGTH)
-    params = reference_init(len(characters), EMBED_DIM, HIDDEN_DIM, seed=0)
-    memory = {name: np.zeros_like(value) for name, value in params.items()}
-    losses = []
-    for step in range(steps):
-        position = step % len(chunks)
-        if position == 0:
-            h = np.zeros(HIDDEN_DIM)
-        inputs, targets = chunks[position]
-        loss, h = train_step(params, memory, inputs, targets, h, LEARNING_RATE)
-        losses.append(loss)
-    return params, np.array(losses)
+    result = train(text, steps, seed=0, sample_every=0, log=lambda *_: None)
+    return result["params"], np.array(result["losses"])
 
 
 def check_training(train_char_rnn, text=TRAINING_TEXT, steps=TRAINING_STEPS,

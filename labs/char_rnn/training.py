@@ -69,7 +69,7 @@ def train(text, iterations, embed_dim=EMBED_DIM, hidden_dim=HIDDEN_DIM, seq_leng
     rng, sample_rng = np.random.default_rng(seed), np.random.RandomState(seed)
     params = init_params(len(characters), embed_dim, hidden_dim, rng)
     memory = {name: np.zeros_like(value) for name, value in params.items()}
-    smooth, curve, samples = math.log(len(characters)), [], []
+    smooth, curve, samples, losses = math.log(len(characters)), [], [], []
     started = time.perf_counter()
     for iteration in tqdm(range(1, iterations + 1), desc="char-RNN", unit="it", mininterval=2,
                           file=sys.stderr, disable=None):
@@ -78,6 +78,7 @@ def train(text, iterations, embed_dim=EMBED_DIM, hidden_dim=HIDDEN_DIM, seq_leng
             h = np.zeros(hidden_dim)  # a new pass over the text starts from a blank state
         inputs, targets = chunks[position]
         loss, h = train_step(params, memory, inputs, targets, h, learning_rate)
+        losses.append(float(loss))
         note_progress(f"after iteration {iteration:,}")
         smooth = 0.999 * smooth + 0.001 * loss
         if iteration % 100 == 0 or iteration == iterations:
@@ -89,7 +90,7 @@ def train(text, iterations, embed_dim=EMBED_DIM, hidden_dim=HIDDEN_DIM, seq_leng
                                                   SAMPLE_LENGTH, sample_rng, temperature=0.7)})
             log(f"iteration {iteration}: smoothed loss {smooth:.4f}")
     seconds = time.perf_counter() - started
-    return {"params": params, "state": h, "characters": characters,
+    return {"params": params, "state": h, "losses": losses, "characters": characters,
             "char_to_index": char_to_index,
             "curve": curve, "samples": samples, "seconds": seconds,
             "tokens_per_second": iterations * seq_length / seconds}
