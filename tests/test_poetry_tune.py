@@ -308,7 +308,9 @@ def test_a_budgeted_cosine_run_is_not_stopped_before_its_schedule_ends():
     budgeted = tune.run_trial(config, corpus, budget)
     curve = budgeted["validation_curve"]
     assert int(np.argmin(curve)) < len(curve) - 4  # patience 3 would have stopped it
-    assert budgeted["training_seconds"] >= 0.7 * budget, (budgeted, budget)
+    # The budget ends it: before an epoch that would pass it, the slowest (the first, with
+    # its tracing) the estimate, so at least half the budget is trained.
+    assert budgeted["training_seconds"] >= 0.5 * budget, (budgeted, budget)
     assert budgeted["validation_loss"] == min(curve)
 
 
