@@ -322,9 +322,7 @@ def solutions_of(course, exercise, students):
             book = nbformat.read(path, as_version=4)
         except (OSError, ValueError):
             continue
-        found[student] = {cell.metadata["nbgrader"]["grade_id"].removesuffix("-solution"):
-                          cell.source for cell in book.cells if cell.cell_type == "code"
-                          and cell.get("metadata", {}).get("nbgrader", {}).get("solution")}
+        found[student] = grading.solution_cells(book)
     return found
 
 
@@ -333,15 +331,11 @@ def class_report(output, exercise, tasks, rows, threshold, feedback):
     similar pairs (exercises/similarity.py); class.md's path."""
     from exercises import report, similarity
 
-    def solution_cells(book):
-        return {grading.nbgrader_id(cell).removesuffix("-solution"): cell.source
-                for cell in book.cells if cell.cell_type == "code"
-                and cell.get("metadata", {}).get("nbgrader", {}).get("solution")}
-
     solutions = solutions_of(output / "course", exercise,
                              [row["student"] for row in rows if None not in row["scores"]])
-    pairs = similarity.similar_pairs(solutions, solution_cells(grading.release(exercise)),
-                                     threshold, answers=solution_cells(grading.master(exercise)))
+    pairs = similarity.similar_pairs(solutions, grading.solution_cells(grading.release(exercise)),
+                                     threshold,
+                                     answers=grading.solution_cells(grading.master(exercise)))
     return report.write(output, exercise, tasks, rows, pairs, threshold, feedback)
 
 

@@ -137,6 +137,13 @@ def nbgrader_id(cell):
     return metadata.get("grade_id") if isinstance(metadata, dict) else None
 
 
+def solution_cells(book):
+    """{task: code} of a notebook's solution cells (the student's answers)."""
+    return {nbgrader_id(cell).removesuffix("-solution"): cell.source for cell in book.cells
+            if cell.cell_type == "code"
+            and cell.get("metadata", {}).get("nbgrader", {}).get("solution")}
+
+
 def first_line(source):
     return next((line.strip() for line in source.splitlines() if line.strip()), "")
 
