@@ -32,7 +32,7 @@ QUICK_FLAG := $(if $(filter 1 yes true,$(QUICK)),--quick,)
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data spam poetry poetry-compare poetry-goal poetry-tune char-rnn words words-pytorch gpt2 docs demo demo-setup test bench-smoke lint bench bench-backends bench-gpt2 notebooks exercises check html tensorboard clean
+.PHONY: help venv data spam poetry poetry-compare poetry-goal poetry-tune poetry-tune-long char-rnn words words-pytorch gpt2 docs demo demo-setup test bench-smoke lint bench bench-backends bench-gpt2 notebooks exercises check html tensorboard clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -80,6 +80,9 @@ poetry-goal: $(SETUP) ## The goal where it is defined: the course model, then th
 
 poetry-tune: $(SETUP) ## Search every-step configurations on Nietzsche (Optuna), 16 trials of 2.5 min (~45 min)
 	$(BIN)/python -m labs.poetry tune --corpus nietzsche $(QUICK_FLAG) $(ARGS)
+
+poetry-tune-long: $(SETUP) ## Search at the goal's budget (the course model's time, from make poetry-goal): 8 trials, successive halving (about an hour)
+	$(BIN)/python -m labs.poetry tune --corpus nietzsche --halving --trials 8 --trial-minutes course $(QUICK_FLAG) $(ARGS)
 
 char-rnn: $(STAMP) ## Character RNN from scratch in NumPy, on Leopardi (QUICK=1 for a smoke run)
 	$(BIN)/python -m labs.char_rnn $(QUICK_FLAG) $(ARGS)

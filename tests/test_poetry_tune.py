@@ -9,6 +9,7 @@ import numpy as np
 import optuna
 import pytest
 
+from labs.cli import LabError
 from labs.poetry import cli, compare, tune
 from labs.poetry import data as poetry
 from labs.poetry.config import Config
@@ -162,6 +163,45 @@ def test_the_course_budget_is_the_course_models_time_to_its_best():
     assert compare.budget_seconds(2.5, [course]) == 150.0
     assert cli.build_parser().parse_args(["compare", "--budget-minutes", "course"]) \
         .budget_minutes == "course"
+
+
+def test_successive_halving_prunes_and_the_winner_trained_the_whole_budget(tmp_path):
+    """--halving: trials report each epoch; those not among the best at a rung stop there,
+    are listed with the seconds they trained, and never win."""
+    reports = tmp_path / "reports"
+    frame = cli.main(["tune", "--corpus", "leopardi", "--quick", "--halving", "--trials", "3",
+                      "--trial-minutes", "0.1", "--seed", "3", "--reports-dir", str(reports)])
+    assert sorted(frame["trial"]) == [1, 2, 3]
+    pruned = frame[frame["pruned at s"] != ""]
+    assert len(pruned) >= 1 and all(value < 6 for value in pruned["pruned at s"])
+    assert not (reports / "poetry" / "leopardi" / "tune").exists()  # compare never reads it
+    folder = next((reports / "poetry" / "leopardi" / "tune-long" / "runs").iterdir())
+    best = json.loads((folder / "best.json").read_text())
+    assert best["trial"] not in set(pruned["trial"])
+    assert best["trial"] == frame.iloc[0]["trial"]
+    markdown = (folder / "tune.md").read_text()
+    assert f"{len(pruned)} of 3 trials pruned" in markdown
+    assert "trial 1 is the committed tuned configuration" in markdown
+    first = json.loads((folder / "options.json").read_text())
+    assert first["halving"] is True and first["trial_minutes"] == 0.1
+
+
+def test_the_long_search_takes_its_budget_from_the_last_goal_run(tmp_path):
+    with pytest.raises(LabError, match="no complete goal run on nietzsche"):
+        tune.course_minutes(tmp_path, "nietzsche")
+    folder = tmp_path / "poetry" / "nietzsche" / "goal"
+    (folder / "runs" / "20261207-170000-course").mkdir(parents=True)
+    (folder / "latest.json").write_text(json.dumps({"run": "20261207-170000-course"}))
+    course = {"seconds": [300.0, 600.0, 900.0], "held_out_loss": [2.0, 1.5, 1.6],
+              "best_loss": 1.5}
+    (folder / "runs" / "20261207-170000-course" / "compare.json").write_text(
+        json.dumps([course, {**course, "best_loss": 1.4}]))
+    assert tune.course_minutes(tmp_path, "nietzsche") == 10.0
+    assert tune.rungs(600.0) == [66, 198]
+    parser = cli.build_parser()
+    assert parser.parse_args(["tune", "--trial-minutes", "course"]).trial_minutes == "course"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["tune", "--trial-minutes", "soon"])
 
 
 # ---------------------------------------------------------------- a study that survives

@@ -172,6 +172,17 @@ def budget_defaults():
     return ", ".join(f"{minutes:g} {corpus}" for corpus, minutes in compare.BUDGET_MINUTES.items())
 
 
+def trial_minutes(text):
+    """--trial-minutes: minutes (0 or more), or 'course'."""
+    if text == compare.COURSE_BUDGET:
+        return text
+    try:
+        return NON_NEGATIVE_FLOAT(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a finite number of 0 or more "
+                                         "nor 'course'") from None
+
+
 def add_tune_parser(commands):
     parser = commands.add_parser("tune", help="search every-step configurations, each trained "
                                               "for the same seconds, scored on the validation "
@@ -180,9 +191,15 @@ def add_tune_parser(commands):
                         help="text to learn from (default: %(default)s)")
     parser.add_argument("--trials", type=positive_int, default=tune.TRIALS,
                         help="configurations to try (default: %(default)s)")
-    parser.add_argument("--trial-minutes", type=NON_NEGATIVE_FLOAT,
-                        help="minutes of training per trial; 0: one epoch each (default: the "
-                             f"comparison's budget: {budget_defaults()})")
+    parser.add_argument("--trial-minutes", type=trial_minutes,
+                        help="minutes of training per trial; 0: one epoch each; 'course': the "
+                             "course model's time to its best in the last goal run (make "
+                             "poetry-goal) (default: the comparison's budget: "
+                             f"{budget_defaults()})")
+    parser.add_argument("--halving", action="store_true",
+                        help="multi-fidelity: Optuna's successive halving over seconds of "
+                             "training; every trial starts, only the best third at a ninth and "
+                             "at a third of --trial-minutes go on (make poetry-tune-long)")
     parser.add_argument("--seed", type=non_negative_int, default=Config.seed,
                         help="random seed of the search and of every trial (default: "
                              "%(default)s)")

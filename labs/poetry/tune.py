@@ -17,6 +17,15 @@ The run (``reports/poetry/<corpus>/tune/runs/<run id>/``) writes ``tune.md`` and
 after every trial, and ``best.json``: the winning settings as differences from ``Config``,
 which ``compare`` reads from the last complete tuning run as its tuned configuration.
 
+``--halving`` searches at a long budget (``make poetry-tune-long``: the course model's time to
+its best, the budget the lab's goal names) without training every trial for all of it:
+Optuna's successive halving over seconds of training. Each trial reports its best
+validation loss after every epoch; at a ninth of the budget, a third and the whole, only
+the best third of the trials that got there so far go on (``HALVING_RUNGS``). A pruned
+trial is listed with the seconds it trained; the winner is the best trial that trained the
+whole budget, chosen on the validation part as always. Its starting points include the
+committed tuned configuration, so the long search confirms or beats it.
+
 The study lives in storage, not in memory: Optuna's journal file in the run's ``backup/``
 folder (or ``--storage``, a database URL that other machines join). ``--resume`` continues
 the last unfinished tuning run: its finished trials are kept as they are, a trial that was
@@ -40,6 +49,7 @@ import time
 import warnings
 from contextlib import contextmanager
 from dataclasses import asdict, replace
+from pathlib import Path
 
 import keras
 import optuna
@@ -49,7 +59,8 @@ from optuna.trial import TrialState
 from labs import runs
 from labs.cli import LabError, check_interrupted, note_progress
 from labs.poetry import data, models, train
-from labs.poetry.compare import BUDGET_MINUTES
+from labs.poetry.compare import (BUDGET_MINUTES, CONFIGURATIONS, COURSE_BUDGET, TUNED,
+                                 budget_seconds)
 from labs.poetry.config import QUICK, Config
 from labs.reports import (atomic_path, atomic_write_json, atomic_write_text, device_line,
                           markdown_table, table_cells)
@@ -67,11 +78,15 @@ STARTING_POINTS = (
      "learning_rate": 3e-3, "schedule": "constant", "batch_size": 32, "seq_length": 128,
      "dropout": 0.0, "clipnorm": 1.0})
 RANDOM_TRIALS = 6  # the starting points included
+# Successive halving (--halving): rungs at budget / 3**k; a third of the trials reaching a
+# rung go on. Three rungs: a ninth of the budget, a third, the whole.
+HALVING_FACTOR = 3
+HALVING_RUNGS = 3
 UNLIMITED_EPOCHS = 10_000  # the budget ends a trial (or early stopping)
 JOURNAL = "study.journal"  # Optuna's journal storage, in the run's backup folder
 STUDY = "tune"  # the study's name in its storage
 # What a tuning run is started with (options.json): --resume continues with these.
-RESUMED_OPTIONS = ("trials", "trial_minutes", "seed", "quick", "storage", "workers")
+RESUMED_OPTIONS = ("trials", "trial_minutes", "seed", "quick", "storage", "workers", "halving")
 
 
 # Every setting the search chooses, in the order ``suggest`` asks for them: trials.csv and
@@ -81,6 +96,12 @@ RESUMED_OPTIONS = ("trials", "trial_minutes", "seed", "quick", "storage", "worke
 SEARCHED = ("cell", "transformer_units", "transformer_layers", "units", "layers", "inputs",
             "embedding_dim", "learning_rate", "schedule", "batch_size", "seq_length",
             "dropout", "clipnorm")
+
+
+# --halving also starts from the committed tuned configuration: the one at stake.
+TUNED_POINT = {"layers": 1, "dropout": 0.0,
+               **{name: value for name, value in CONFIGURATIONS[TUNED].items()
+                  if name in SEARCHED}}
 
 
 def suggest(trial, base):
@@ -120,53 +141,105 @@ def differences(config):
             if name not in skipped and value != defaults[name]}
 
 
-def run_trial(config, corpus, budget_seconds):
+def run_trial(config, corpus, budget_seconds, trial=None):
     """Train ``config`` for ``budget_seconds`` of training on the fitting part; its
-    validation curve, seconds, epochs and parameters. The held-out windows are not built."""
+    validation curve, seconds, epochs and parameters. The held-out windows are not built.
+    ``trial`` (successive halving): told the best validation loss after every epoch, it may
+    stop the training (``pruned_at``: the seconds trained by then)."""
     keras.backend.clear_session()
     keras.utils.set_random_seed(config.seed)
     prepared = train.training_data(config, corpus, held_out=False)
     model = models.build(config, len(corpus.vocabulary))
     report = train.EpochReport(config.model_metadata(corpus.vocabulary), "", math.inf,
                                config.seed)
-    history, _ = train.fit(model, prepared, config, report, [StopOnInterrupt()],
+    halving = [ReportToTrial(trial, report, budget_seconds)] if trial is not None \
+        else []
+    history, _ = train.fit(model, prepared, config, report, [StopOnInterrupt(), *halving],
                            budget_seconds=budget_seconds)
     return {"validation_loss": min(history["val_loss"]), "epochs": len(history["val_loss"]),
             "training_seconds": float(sum(report.training_seconds)),
-            "parameters": model.count_params(), "validation_curve": history["val_loss"]}
+            "parameters": model.count_params(), "validation_curve": history["val_loss"],
+            "pruned_at": halving[0].pruned_at if halving else None}
+
+
+class ReportToTrial(keras.callbacks.Callback):
+    """Successive halving's view of a trial: after each epoch, the best validation loss so
+    far at the seconds trained so far (its step); training stops when the pruner says the
+    trial is not among the best of those that reached its rung. From the whole budget's
+    rung on nothing is pruned: a trial that trained its budget is complete."""
+
+    def __init__(self, trial, report, budget_seconds):
+        super().__init__()
+        self.trial, self.report, self.best, self.pruned_at = trial, report, math.inf, None
+        self.compared_until = rungs(budget_seconds)[-1] * HALVING_FACTOR
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.best = min(self.best, (logs or {}).get("val_loss", math.inf))
+        seconds = float(sum(self.report.training_seconds))
+        self.trial.report(self.best, step=int(seconds))
+        if seconds < self.compared_until and self.trial.should_prune():
+            self.pruned_at = seconds
+            self.model.stop_training = True
+
+
+def rungs(budget_seconds):
+    """The seconds at which successive halving compares trials: a ninth of the budget and
+    a third (whole seconds)."""
+    first = max(1, int(budget_seconds / HALVING_FACTOR ** (HALVING_RUNGS - 1)))
+    return [first * HALVING_FACTOR ** rung for rung in range(HALVING_RUNGS - 1)]
+
+
+def halving_pruner(budget_seconds):
+    """Optuna's successive halving over whole seconds of training, at ``rungs``."""
+    return optuna.pruners.SuccessiveHalvingPruner(min_resource=rungs(budget_seconds)[0],
+                                                  reduction_factor=HALVING_FACTOR,
+                                                  min_early_stopping_rate=0)
 
 
 class Objective:
     """What Optuna minimises: a trial's best validation loss; every result is kept in the
     trial's user attributes for the report."""
 
-    def __init__(self, base, corpus, budget_seconds, trials):
+    def __init__(self, base, corpus, budget_seconds, trials, halving=False):
         self.base, self.corpus, self.trials = base, corpus, trials
-        self.budget_seconds = budget_seconds
+        self.budget_seconds, self.halving = budget_seconds, halving
 
     def __call__(self, trial, position):
         config = suggest(trial, self.base)
         if tried(trial):
+            trial.set_user_attr("repeat", True)
             raise optuna.TrialPruned("a configuration this study has already tried")
         trial.set_user_attr("position", position)
         print(f"[trial {position}/{self.trials}] {describe(differences(config))}")
-        result = run_trial(config, self.corpus, self.budget_seconds)
+        result = run_trial(config, self.corpus, self.budget_seconds,
+                           trial if self.halving else None)
         for name, value in result.items():
             trial.set_user_attr(name, value)
         trial.set_user_attr("configuration", differences(config))
         print(f"  validation loss {result['validation_loss']:.4f} nats after "
-              f"{result['epochs']} epoch(s), {result['training_seconds']:.0f} s of training")
+              f"{result['epochs']} epoch(s), {result['training_seconds']:.0f} s of training"
+              + (f": pruned at {result['pruned_at']:.0f} s" if result["pruned_at"] else ""))
+        if result["pruned_at"] is not None:
+            raise optuna.TrialPruned(f"pruned at {result['pruned_at']:.0f} s")
         return result["validation_loss"]
 
 
 def tried(trial):
-    """Whether another finished or running trial of the study has ``trial``'s settings (a
-    cut-off trial retried has the settings of a failed one, which do not count)."""
-    for other in trial.study.get_trials(deepcopy=False,
-                                        states=(TrialState.COMPLETE, TrialState.RUNNING)):
+    """Whether another finished, pruned or running trial of the study has ``trial``'s
+    settings (a cut-off trial retried has the settings of a failed one, which do not
+    count)."""
+    for other in trained(trial.study, TrialState.RUNNING):
         if other.number != trial.number and other.params == trial.params:
             return True
     return False
+
+
+def trained(study, *also):
+    """The trials that trained: complete, or stopped by successive halving (a repeat is
+    pruned without training); ``also``: trials in these states too."""
+    return [trial for trial in study.get_trials(deepcopy=False)
+            if trial.state in (TrialState.COMPLETE, *also) or
+            (trial.state == TrialState.PRUNED and not trial.user_attrs.get("repeat"))]
 
 
 def describe(settings):
@@ -187,7 +260,8 @@ def tune_command(args):
     run = resumed_run(args) if args.resume else None
     minutes, base, corpus = settings(args)
     run = run or start_run(args, minutes)
-    study = open_study(args.storage, run, args.seed, args.trials, resume=args.resume)
+    study = open_study(args.storage, run, args.seed, args.trials, resume=args.resume,
+                       halving=minutes * 60 if args.halving else None)
     if args.resume:
         retry_cut_off(study)
     common = base.resolved()
@@ -196,7 +270,8 @@ def tune_command(args):
     started = time.perf_counter()
 
     def after_trial(completed):
-        write_report(study, run, common, minutes, args.trials, time.perf_counter() - started)
+        write_report(study, run, common, minutes, args.trials, time.perf_counter() - started,
+                     args.halving)
         note_progress(f"after trial {completed} of {args.trials}",
                       "the finished trials are kept in the study; continue with `python -m "
                       f"labs.poetry tune --corpus {args.corpus} --resume`")
@@ -204,13 +279,13 @@ def tune_command(args):
     if args.workers > 1:
         run_workers(args, run, study, after_trial)
     else:
-        work(study, Objective(base, corpus, minutes * 60, args.trials), args.trials,
-             run.reports / BACKUP_LOCK, after_trial)
+        work(study, Objective(base, corpus, minutes * 60, args.trials, args.halving),
+             args.trials, run.reports / BACKUP_LOCK, after_trial)
     check_interrupted()
     frame, header = write_report(study, run, common, minutes, args.trials,
-                                 time.perf_counter() - started)
+                                 time.perf_counter() - started, args.halving)
     runs.write_results(run, *table_cells(frame), notes=header)
-    runs.publish(run, f"22-poetry-tune-{args.corpus}",
+    runs.publish(run, f"22-poetry-{tune_lab(args).rsplit('/', 1)[1]}-{args.corpus}",
                  index_section(frame, header, run, args.corpus), args.keep)
     print(frame.to_string(index=False))
     print(f"best: {describe(study.best_trial.user_attrs['configuration'])}")
@@ -223,11 +298,18 @@ BACKUP_LOCK = f"{runs.BACKUP}/ask.lock"  # one worker at a time counts and asks
 
 def start_run(args, minutes):
     """A new tuning run, with the options that --resume continues with."""
-    run = runs.start(f"poetry/{args.corpus}/tune", f"{args.trials}x{minutes:g}min",
-                     args.quick, args.reports_dir)
+    run = runs.start(tune_lab(args), f"{args.trials}x{minutes:.3g}min", args.quick,
+                     args.reports_dir)
     atomic_write_json(run.reports / "options.json",
                       {name: getattr(args, name) for name in RESUMED_OPTIONS})
     return run
+
+
+def tune_lab(args):
+    """The runs' lab: ``poetry/<corpus>/tune``, or ``tune-long`` for the search at the
+    goal's budget (``--halving``), so that its winner never becomes ``compare``'s tuned
+    configuration without a measurement at that budget (``make poetry-goal``)."""
+    return f"poetry/{args.corpus}/tune" + ("-long" if args.halving else "")
 
 
 def refuse_memory_storage(url):
@@ -239,7 +321,10 @@ def refuse_memory_storage(url):
 
 
 def settings(args):
-    """The trial budget in minutes, the base ``Config`` and the corpus."""
+    """The trial budget in minutes, the base ``Config`` and the corpus. ``--trial-minutes
+    course`` is resolved here, once: a resumed run keeps the minutes it started with."""
+    if args.trial_minutes == COURSE_BUDGET:
+        args.trial_minutes = course_minutes(args.reports_dir, args.corpus)
     minutes = BUDGET_MINUTES[args.corpus] if args.trial_minutes is None else args.trial_minutes
     minutes = min(minutes, QUICK["budget_minutes"]) if args.quick else minutes
     base = Config(corpus=args.corpus, seed=args.seed, quick=args.quick, objective="every-step",
@@ -250,6 +335,26 @@ def settings(args):
     return minutes, base, corpus
 
 
+def course_minutes(reports_dir, corpus):
+    """The course model's time to its best, in minutes, in the last complete goal run on
+    ``corpus`` (``make poetry-goal``): the budget the lab's goal names."""
+    folder = Path(reports_dir) / "poetry" / corpus / "goal"
+    try:
+        pointer = json.loads((folder / "latest.json").read_text(encoding="utf-8"))
+        rows = json.loads((folder / "runs" / pointer["run"] / "compare.json").read_text(
+            encoding="utf-8"))
+        seconds = budget_seconds(COURSE_BUDGET, rows)
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        seconds = None
+    if not seconds or not math.isfinite(seconds):
+        raise LabError(f"--trial-minutes course: no complete goal run on {corpus} in "
+                       f"{reports_dir} to take the course model's time from; run `make "
+                       "poetry-goal` first, or give the minutes (--trial-minutes 14)")
+    print(f"trial budget: the course model's time to its best in goal run {pointer['run']}: "
+          f"{seconds:.0f} s")
+    return seconds / 60
+
+
 def resumed_run(args):
     """The last unfinished tuning run, running again; ``args`` given its options (an option
     given on this command line that would change one is refused)."""
@@ -257,7 +362,7 @@ def resumed_run(args):
         runs.with_saved_options(args, run, run.reports / "options.json", RESUMED_OPTIONS,
                                 "tune anew without --resume")
 
-    return runs.resume(f"poetry/{args.corpus}/tune", args.reports_dir, args.reports_dir,
+    return runs.resume(tune_lab(args), args.reports_dir, args.reports_dir,
                        "trial", check)
 
 
@@ -284,12 +389,14 @@ def study_name(url, run):
     return STUDY if not url else f"rnn-labs-{run.lab.replace('/', '-')}-{run.run_id}"
 
 
-def open_study(url, run, seed, trials, worker=None, resume=False):
+def open_study(url, run, seed, trials, worker=None, resume=False, halving=None):
     """The run's study, created with the starting points by the tuning process the first
     time (``worker`` None); each worker's sampler has a seed of its own, so that two
     workers never draw the same random trial. A new run creates its study (one that
     already exists under its name is refused); ``resume`` and the workers join the study
-    of the run they were given, and only a study that records that run."""
+    of the run they were given, and only a study that records that run. ``halving``: the
+    trial budget in seconds, pruned by successive halving (the pruner is not stored: each
+    process that opens the study sets it)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     name, storage = study_name(url, run), storage_of(url, run)
@@ -300,7 +407,8 @@ def open_study(url, run, seed, trials, worker=None, resume=False):
                        f"never joins another's; continue that run with --resume, or give "
                        f"another --storage")
     study = optuna.create_study(study_name=name, storage=storage, load_if_exists=True,
-                                direction="minimize")
+                                direction="minimize", pruner=halving_pruner(halving)
+                                if halving else optuna.pruners.NopPruner())
     owner = study.user_attrs.get("run")
     if owner is None and worker is None:
         study.set_user_attr("run", run.run_id)
@@ -315,7 +423,7 @@ def open_study(url, run, seed, trials, worker=None, resume=False):
         seed=seed + (worker or 0) + 1000 * len(study.trials), n_startup_trials=RANDOM_TRIALS,
         multivariate=True, group=True)
     if worker is None and not study.trials:
-        for point in STARTING_POINTS[:trials]:
+        for point in ((TUNED_POINT, *STARTING_POINTS) if halving else STARTING_POINTS)[:trials]:
             study.enqueue_trial(point)
     return study
 
@@ -350,28 +458,30 @@ def exclusive(lock_path):
 
 def work(study, objective, trials, lock_path, after_trial=None):
     """Ask, train, tell, until the study holds ``trials`` finished trials (those running
-    elsewhere count, so that workers together make exactly that many). A trial is labelled
+    elsewhere count, so that workers together make exactly that many; so do trials that
+    successive halving stopped, and not repeats). A trial is labelled
     by its place among them, not by Optuna's number (which counts failed ones too)."""
     while True:
         check_interrupted()
         with exclusive(lock_path):
-            states = [trial.state for trial in study.get_trials(deepcopy=False)]
-            taken = states.count(TrialState.COMPLETE) + states.count(TrialState.RUNNING)
+            taken = len(trained(study, TrialState.RUNNING))
             if taken >= trials:
                 return
             trial = study.ask()
         try:
             value = objective(trial, taken + 1)
-        except optuna.TrialPruned:  # a repeat: asked again, not counted
+        except optuna.TrialPruned:  # a repeat (asked again, not counted), or halving's
             study.tell(trial, state=TrialState.PRUNED)
-            continue
+            if trial.user_attrs.get("repeat"):
+                continue
+            value = None
         except BaseException:
             study.tell(trial, state=TrialState.FAIL)
             raise
-        study.tell(trial, value)
+        if value is not None:
+            study.tell(trial, value)
         if after_trial:
-            after_trial(sum(trial.state == TrialState.COMPLETE
-                            for trial in study.get_trials(deepcopy=False)))
+            after_trial(len(trained(study)))
 
 
 def run_workers(args, run, study, after_trial):
@@ -383,7 +493,7 @@ def run_workers(args, run, study, after_trial):
                        TF_NUM_INTEROP_THREADS="1", OMP_NUM_THREADS=str(threads))
     command = [sys.executable, "-m", "labs.poetry", "tune", "--corpus", args.corpus,
                "--reports-dir", str(args.reports_dir), "--datasets-dir", str(args.datasets_dir),
-               "--worker", run.run_id]
+               "--worker", run.run_id] + (["--halving"] if args.halving else [])
     print(f"{args.workers} workers on the study, {threads} thread(s) each", file=sys.stderr)
     workers = [subprocess.Popen(command + ["--worker-number", str(number)], env=environment,
                                 preexec_fn=die_with_parent) for number in range(args.workers)]
@@ -391,8 +501,7 @@ def run_workers(args, run, study, after_trial):
     try:
         while any(worker.poll() is None for worker in workers):
             time.sleep(1)
-            done = sum(trial.state == TrialState.COMPLETE
-                       for trial in study.get_trials(deepcopy=False))
+            done = len(trained(study))
             if done > completed:
                 completed = done
                 after_trial(completed)
@@ -422,28 +531,31 @@ def die_with_parent():
 def worker_command(args):
     """One worker of ``run_workers``: trials until the study has enough; Ctrl-C ends it
     quietly (the tuning process says the one line)."""
-    run = runs.Run(f"poetry/{args.corpus}/tune", args.worker, False, args.reports_dir,
+    run = runs.Run(tune_lab(args), args.worker, False, args.reports_dir,
                    args.reports_dir)
     saved = json.loads((run.reports / "options.json").read_text(encoding="utf-8"))
     for name in RESUMED_OPTIONS:
         setattr(args, name, saved[name])
     minutes, base, corpus = settings(args)
-    study = open_study(args.storage, run, args.seed, args.trials, args.worker_number)
+    study = open_study(args.storage, run, args.seed, args.trials, args.worker_number,
+                       halving=minutes * 60 if args.halving else None)
     try:
-        work(study, Objective(base, corpus, minutes * 60, args.trials), args.trials,
-             run.reports / BACKUP_LOCK)
+        work(study, Objective(base, corpus, minutes * 60, args.trials, args.halving),
+             args.trials, run.reports / BACKUP_LOCK)
     except KeyboardInterrupt:
         sys.exit(130)
 
 
 def trial_frame(study):
-    """Every finished trial, best validation loss first."""
+    """Every finished trial, best validation loss first; trials that successive halving
+    stopped after them, best first (their loss is at fewer seconds: not comparable)."""
     rows = []
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    for number, trial in enumerate(complete, 1):
+    for number, trial in enumerate(trained(study), 1):
         attributes = trial.user_attrs
+        pruned_at = attributes.get("pruned_at")
         rows.append({"trial": attributes.get("position", number),
-                     "validation loss (nats)": trial.value,
+                     "validation loss (nats)": attributes["validation_loss"],
+                     "pruned at s": "" if pruned_at is None else round(pruned_at),
                      "epochs": attributes["epochs"],
                      "training s": round(attributes["training_seconds"], 1),
                      "parameters": f"{attributes['parameters']:,}",
@@ -452,13 +564,18 @@ def trial_frame(study):
                      "validation curve": " ".join(f"{loss:.3f}" for loss in
                                                   attributes["validation_curve"])})
     frame = pd.DataFrame(rows)
-    return frame.sort_values("validation loss (nats)", kind="stable") if rows else frame
+    if not rows:
+        return frame
+    frame["full"] = frame["pruned at s"] == ""
+    frame = frame.sort_values(["full", "validation loss (nats)"], ascending=[False, True],
+                              kind="stable").drop(columns="full")
+    return frame if (frame["pruned at s"] != "").any() else frame.drop(columns="pruned at s")
 
 
-def write_report(study, run, base, minutes, trials, seconds):
+def write_report(study, run, base, minutes, trials, seconds, halving=False):
     """tune.md, trials.csv and best.json of the trials finished so far."""
     frame = trial_frame(study)
-    if frame.empty:
+    if frame.empty or not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         return frame, []
     best = study.best_trial
     header = [f"Run {run.describe()}",
@@ -468,23 +585,26 @@ def write_report(study, run, base, minutes, trials, seconds):
               f"{base.corpus} before the held-out 10%, windows of {base.maxlen}); the held-out "
               "text is not read",
               f"Search: Optuna {optuna.__version__}, multivariate TPE seeded {base.seed}: "
-              f"trials 1-{len(STARTING_POINTS)} are the comparison's untuned every-step GRU "
-              f"and LSTM with an embedding (sequences of 128, not 100), trials up to "
-              f"{RANDOM_TRIALS} at random, then TPE; every-step objective, Adam",
-              f"Best: trial {best.number + 1}, {best.value:.4f} nats on the validation part: "
+              f"{starting_points(halving)}, trials up to {RANDOM_TRIALS} at random, then TPE; "
+              "every-step objective, Adam",
+              f"Best: trial {best.user_attrs.get('position', best.number + 1)}, "
+              f"{best.value:.4f} nats on the validation part: "
               f"{describe(best.user_attrs['configuration'])}",
               device_line(keras)]
+    if halving:
+        header.insert(2, halving_line(frame, minutes * 60))
     if base.quick:
         header.insert(1, f"QUICK smoke run: the first {QUICK['characters']:,} characters; its "
                          "numbers are not results")
     with atomic_path(run.reports / "trials.csv") as temporary:
         frame.to_csv(temporary, index=False, float_format="%.4f")
     atomic_write_json(run.reports / "best.json", {
-        "trial": best.number + 1, "validation_loss": best.value,
+        "trial": best.user_attrs.get("position", best.number + 1), "validation_loss": best.value,
         "configuration": best.user_attrs["configuration"], "trial_minutes": minutes})
     table = frame.drop(columns=["validation curve"])
     atomic_write_text(run.reports / "tune.md", "\n".join([
-        f"# Tuning on {base.corpus}: learning per second\n",
+        f"# Tuning on {base.corpus}: learning per second"
+        + (" at the goal's budget (successive halving)" if halving else "") + "\n",
         *[f"- {line}" for line in header], "", markdown_table(table),
         "Validation curves (nats, one value per epoch):\n",
         *[f"- trial {row['trial']}: {row['validation curve']}" for _, row in frame.iterrows()],
@@ -492,9 +612,34 @@ def write_report(study, run, base, minutes, trials, seconds):
     return table, header
 
 
+def starting_points(halving):
+    """The report's words for the trials the search starts from."""
+    untuned = ("the comparison's untuned every-step GRU and LSTM with an embedding (sequences "
+               "of 128, not 100)")
+    if halving:
+        return (f"trial 1 is the committed tuned configuration, trials 2-"
+                f"{len(STARTING_POINTS) + 1} {untuned}")
+    return f"trials 1-{len(STARTING_POINTS)} are {untuned}"
+
+
+def halving_line(frame, budget):
+    """How many trials successive halving stopped, and where."""
+    stopped = [value for value in frame["pruned at s"] if value != ""] \
+        if "pruned at s" in frame else []
+    steps = rungs(budget)
+    at_rung = [sum(1 for value in stopped if low <= value < high)
+               for low, high in zip(steps, [*steps[1:], math.inf])]
+    counts = ", ".join(f"{count} at the {seconds} s rung" for count, seconds in zip(at_rung, steps))
+    return (f"Successive halving (Optuna's pruner, reduction factor {HALVING_FACTOR}): rungs at "
+            f"{', '.join(f'{seconds} s' for seconds in steps)} of {budget:.0f} s; "
+            f"{len(stopped)} of {len(frame)} trials pruned ({counts}), "
+            f"{len(frame) - len(stopped)} trained the whole budget")
+
+
 def index_section(frame, header, run, corpus):
     """The tuning run's section of reports/index.md: its header and trial table."""
-    return "\n".join([f"## Poetry tuning: {corpus}\n",
+    title = "Poetry tuning" + (" at the goal's budget" if run.lab.endswith("-long") else "")
+    return "\n".join([f"## {title}: {corpus}\n",
                       *[f"- {line}" for line in header],
                       f"- [tune.md]({run.link}/tune.md), [trials.csv]({run.link}/trials.csv)\n",
                       markdown_table(frame)])
