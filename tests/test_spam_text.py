@@ -88,7 +88,10 @@ def test_shuffled_test_labels_change_no_choice_of_a_text_model(small):
     shuffled = fold.labels.copy()
     shuffled[fold.test] = np.random.default_rng(1).permutation(shuffled[fold.test])
     assert (shuffled[fold.test] != fold.labels[fold.test]).sum() > 20  # the labels do change
-    for variant in TEXT_VARIANTS:
+    # The epoch and threshold are chosen by the same code for every model; what differs is
+    # the input each fits: the one fitted with the labels (tfidf-mlp's ANOVA F selection),
+    # and the hybrid, which reads spaCy vectors and the text.
+    for variant in ("tfidf-mlp", "hybrid"):
         results = [train.train_variant(variant, "text", vectors, replace(fold, labels=labels),
                                        settings, seed=3)[1]
                    for labels in (fold.labels, shuffled)]

@@ -75,6 +75,7 @@ def test_quick_run_reports_perplexity_and_says_which_seed_words_are_unknown(
     assert metrics["unigram_held_out_perplexity"] == pytest.approx(
         word_model.perplexity(unigram[targets]))
     assert metrics["held_out_unknown_rate"] == pytest.approx(float(np.mean(encoded == 0)))
+    assert not (tmp_path / "tensorboard").exists()  # only with --tensorboard
     assert metrics["unknown_spelling_nats"] == pytest.approx(
         sum(tokens.spelling(token) for token, target
             in zip(words.tokenize(parts.held_out)[config.WINDOW:], targets) if target == 0))
