@@ -76,6 +76,26 @@ def test_sampling_with_a_fixed_seed_is_reproducible():
     assert first == expected
 
 
+def test_training_samples_continue_from_the_state_training_is_in(monkeypatch):
+    """As min-char-rnn samples: from the hidden state training carries, after the chunk
+    just learned, starting from the character that follows it (a briefly trained model
+    sampled from zeros fell into a state it never met and wrote only rare characters)."""
+    seen = []
+
+    def recording(params, start, char_to_index, characters, length, rng, **options):
+        seen.append((start, options.get("state")))
+        return "x" * length
+
+    monkeypatch.setattr(training, "generate_text", recording)
+    text = "abcdefgh" * 4
+    result = training.train(text, iterations=3, embed_dim=4, hidden_dim=6, seq_length=8,
+                            seed=0, sample_every=3, log=lambda m: None)
+    [(start, state)] = seen
+    assert start == text[24]  # the third chunk reads text[16:24]; its last target is text[24]
+    np.testing.assert_array_equal(state, result["state"])
+    assert np.abs(state).max() > 0
+
+
 def test_unigram_baseline_is_the_entropy_of_the_frequencies():
     encoded = np.array([0, 0, 0, 1])
     expected = -np.mean(np.log(np.array([4, 4, 4, 2]) / 6))  # add-one: counts 3+1 and 1+1

@@ -25,7 +25,7 @@ def run(args):
                    args.learning_rate, args.seed, sample_every=max(1, args.iterations // 8))
     metrics = run_metrics(args, text, validation_text, result)
     index = write_report(args.corpus, result, metrics, run_folder)
-    runs.write_results(run_folder, *results_table(metrics))
+    runs.write_results(run_folder, *results_table(metrics), samples=shown_samples(result))
     runs.publish(run_folder, f"30-char-rnn-{args.corpus}", index, args.keep)
     if metrics["above_uniform"]:
         print(f"warning: the held-out loss {metrics['validation_loss']:.4f} nats/char is above "
@@ -36,6 +36,16 @@ def run(args):
           f"{metrics['unigram_loss_validation']:.4f}, uniform {metrics['uniform_loss']:.4f}; "
           f"{metrics['tokens_per_second']:,.0f} chars/s")
     return metrics
+
+
+def shown_samples(result):
+    """The page's samples: the first and the last taken during training (temperature 0.7),
+    so that a student sees what training changed."""
+    taken = result["samples"]
+    chosen = [taken[0], taken[-1]] if len(taken) > 1 else taken
+    return [{"label": f"after {entry['iteration']:,} iterations (smoothed loss "
+                      f"{entry['loss']:.2f} nats), temperature 0.7",
+             "text": entry["start"] + entry["text"]} for entry in chosen]
 
 
 def check_length(path, text, validation_text, seq_length):

@@ -1,6 +1,7 @@
 """What a run writes: loss.png (the training loss against both baselines), metrics.json and
 report.md with the samples taken during training; the run's section of the index."""
 
+from labs import measures
 from labs.char_rnn.config import CLIP
 from labs.reports import atomic_write_json, atomic_write_text, device_line, pyplot, save_figure
 
@@ -44,16 +45,19 @@ def summary_lines(metrics):
 
 def results_table(metrics):
     """The page's row of this corpus (labs/char_rnn/README.md, through
-    ``runs.write_results``)."""
-    columns = ["corpus", "iterations", "final training loss", "held-out loss", "unigram",
-               "uniform", "characters/s of training"]
+    ``runs.write_results``), the losses in nats and the headline in bits per character, the
+    unit every language-model headline of the course uses."""
+    columns = ["corpus", "iterations", "final training loss (nats)", "held-out loss (nats)",
+               "held-out bits/char", "unigram (nats)", "unigram bits/char", "uniform (nats)",
+               "characters/s of training"]
+    not_a_result = " (above uniform: not a result)" if metrics.get("above_uniform") else ""
+    held_out, unigram = metrics["validation_loss"], metrics["unigram_loss_validation"]
     row = [metrics["corpus"], f"{metrics['iterations']:,}", f"{metrics['final_loss']:.3f}",
-           f"{metrics['validation_loss']:.3f}"
-           + (" (above uniform: not a result)" if metrics.get("above_uniform") else ""),
-           f"{metrics['unigram_loss_validation']:.3f}",
+           f"{held_out:.3f}{not_a_result}", f"{measures.bits(held_out):.2f}",
+           f"{unigram:.3f}", f"{measures.bits(unigram):.2f}",
            f"{metrics['uniform_loss']:.3f}", f"{metrics['tokens_per_second']:,.0f}"]
-    return columns, [row], (f"held-out loss {metrics['validation_loss']:.3f} nats/char against "
-                            f"the unigram model's {metrics['unigram_loss_validation']:.3f}")
+    return columns, [row], (f"{measures.bits(held_out):.2f} bits/char held out against the "
+                            f"unigram model's {measures.bits(unigram):.2f}")
 
 
 def write_report(corpus, result, metrics, run):

@@ -84,10 +84,11 @@ def train(text, iterations, embed_dim=EMBED_DIM, hidden_dim=HIDDEN_DIM, seq_leng
         if iteration % 100 == 0 or iteration == iterations:
             curve.append((iteration, smooth))
         if sample_every and (iteration % sample_every == 0 or iteration == iterations):
-            start = characters[inputs[0]]
+            start = characters[targets[-1]]  # the next input after this chunk, read from h
             samples.append({"iteration": iteration, "loss": smooth, "start": start,
                             "text": generate_text(params, start, char_to_index, characters,
-                                                  SAMPLE_LENGTH, sample_rng, temperature=0.7)})
+                                                  SAMPLE_LENGTH, sample_rng, temperature=0.7,
+                                                  state=h)})
             log(f"iteration {iteration}: smoothed loss {smooth:.4f}")
     seconds = time.perf_counter() - started
     return {"params": params, "state": h, "losses": losses, "characters": characters,
