@@ -30,6 +30,9 @@ sys.path.insert(0, str(REPOSITORY))
 MARK = re.compile(r"(<!-- results: (?P<labs>[^>]+?) -->\n)(?P<table>.*?)(<!-- /results -->)",
                   re.S)
 # One number in a line of text (README.md's table of labs): the results files' headlines.
+# What a lab produces (generated text, a prediction), from its newest results' "samples".
+SAMPLES = re.compile(r"(<!-- samples: (?P<labs>[^>]+?) -->\n)(?P<table>.*?)(<!-- /samples -->)",
+                     re.S)
 HEADLINE = re.compile(r"(<!-- headline: (?P<labs>[^>]+?) -->)(?P<text>[^\n]*?)(<!-- /headline -->)")
 
 
@@ -47,12 +50,19 @@ def file_name(results):
 # What make runs for each lab's results (the Makefile's targets): a run is recorded only when
 # it was made with the options the lab's own parser gives that command line.
 TARGETS = [
+    # The char-RNN page's example, recorded like a full run (a short run on the other text).
+    (r"char_rnn/nietzsche", "labs.char_rnn.cli",
+     "--corpus nietzsche --iterations 20000 --hidden 64",
+     "python -m labs.char_rnn --corpus nietzsche --iterations 20000 --hidden 64"),
     (r"char_rnn/(?P<corpus>\w+)", "labs.char_rnn.cli", "--corpus {corpus}", "make char-rnn"),
     (r"poetry/(?P<corpus>\w+)", "labs.poetry.cli", "train --corpus {corpus}", "make poetry"),
     (r"poetry/(?P<corpus>\w+)/compare", "labs.poetry.cli", "compare --corpus {corpus}",
      "make poetry-compare"),
     (r"poetry/(?P<corpus>\w+)/tune", "labs.poetry.cli", "tune --corpus {corpus}",
      "make poetry-tune"),
+    (r"poetry/(?P<corpus>\w+)/tune-long", "labs.poetry.cli",
+     "tune --corpus {corpus} --halving --trials 8 --trial-minutes course",
+     "make poetry-tune-long"),
     (r"poetry/(?P<corpus>\w+)/goal", "labs.poetry.cli", "compare --goal --corpus {corpus}",
      "make poetry-goal"),
     (r"spam", "labs.spam.cli", "train", "make spam"),
@@ -215,6 +225,23 @@ def table(labs, repository=REPOSITORY, page=None):
     return "\n".join(lines).rstrip() + "\n"
 
 
+def samples(labs, repository=REPOSITORY):
+    """The Markdown between a page's samples marks: each sample of the newest results of
+    ``labs``, its label in italics and its text in a code block."""
+    found = [(lab, newest(lab, repository)) for lab in labs]
+    shown = [(lab, results["run"], sample) for lab, results in found if results
+             for sample in results.get("samples", [])]
+    if not shown:
+        return ("No samples recorded yet: the newest full run of " + ", ".join(
+            f"`{lab}`" for lab in labs) + " predates them; run it again, then `make docs`.\n")
+    lines = []
+    for lab, run, sample in shown:
+        text = sample["text"].replace("```", "` ` `")
+        lines += [f"*{cell(sample['label'])}* ({lab}, run `{run}`):", "", "```text", text,
+                  "```", ""]
+    return "\n".join(lines)
+
+
 def headline(labs, repository=REPOSITORY):
     """The headlines of the newest results of ``labs``, joined, or what to run."""
     found = [newest(lab, repository) for lab in labs]
@@ -228,6 +255,9 @@ def render(text, repository=REPOSITORY, page=None):
     text = MARK.sub(lambda match: match.group(1) + table(match.group("labs").split(),
                                                          repository, page)
                     + match.group(4), text)
+    text = SAMPLES.sub(lambda match: match.group(1) + samples(match.group("labs").split(),
+                                                              repository)
+                       + match.group(4), text)
     return HEADLINE.sub(lambda match: match.group(1) + headline(match.group("labs").split(),
                                                                 repository)
                         + match.group(4), text)
@@ -236,10 +266,11 @@ def render(text, repository=REPOSITORY, page=None):
 def pages(repository=REPOSITORY):
     """The pages with a results table: README.md, the labs' pages and docs/."""
     candidates = [repository / "README.md", *repository.glob("labs/*/README.md"),
+                  *repository.glob("labs/*/NOTES.md"),
                   *repository.glob("docs/*.md")]
     return sorted(path for path in candidates
-                  if path.is_file() and (MARK.search(path.read_text(encoding="utf-8"))
-                                         or HEADLINE.search(path.read_text(encoding="utf-8"))))
+                  if path.is_file() and any(mark.search(path.read_text(encoding="utf-8"))
+                                            for mark in (MARK, HEADLINE, SAMPLES)))
 
 
 def inconsistent(repository=REPOSITORY):
@@ -253,6 +284,48 @@ def stale(repository=REPOSITORY):
     return [page for page in pages(repository)
             if render(page.read_text(encoding="utf-8"), repository, page)
             != page.read_text(encoding="utf-8")]
+
+
+# ---------------------------------------------------------------- numbers typed by hand
+# The pages a student reads: every measured number in their prose comes from a results file
+# (a generated block, a headline), or it goes. Measured-looking: a number with a unit of
+# loss, size, time or speed, a ratio (1.9×), a decimal with three places (0.925: a loss, an
+# F1), a range of decimals (0.7–0.8), or "about a minute".
+STUDENT_PAGES = ("README.md", "labs/*/README.md")
+GENERATED = re.compile(r"<!-- (results|headline|samples): [^>]*-->.*?<!-- /\1 -->",
+                       re.S)
+FENCE = re.compile(r"^```.*?^```", re.S | re.M)
+INLINE_CODE = re.compile(r"`[^`\n]*`")
+LINK_TARGET = re.compile(r"\]\([^)]*\)")
+UNIT = (r"(?:nats?|bits?(?:/char)?|seconds?|s|ms|min|minutes?|hours?|%|chars?/s|"
+        r"characters/s|tokens/s|kB|MB|GB|MiB|GiB)(?![\w/])")
+MEASURED = re.compile(r"(?<![\w.\-/])(?:\d[\d,]*(?:\.\d+)?[ \u00a0]?" + UNIT
+                      + r"|\d+(?:\.\d+)?×|\d+\.\d{3,}|\d+\.\d+[–-]\d+\.\d+"
+                      r"|\babout (?:a|an|half an?) (?:minute|hour)\b)")
+# Constants of the labs, not measurements: the splits and the interval, the goal, the sizes
+# of the pretrained model, the grader's timeouts.
+CONSTANTS = {"5%", "10%", "85%", "90%", "95%", "12.5%", "1.35 nats", "1.30 nats", "0.5 GB",
+             "477 MB", "10 s", "3.10–3.13"}
+
+
+def prose(text):
+    """A page's text outside generated blocks, code and link targets; the comments of its
+    code blocks are prose (``# about 30 s`` is a claim)."""
+    text = GENERATED.sub("", text)
+    text = FENCE.sub(lambda block: "\n".join(line.split("#", 1)[1] if "#" in line else ""
+                                             for line in block.group(0).splitlines()), text)
+    return LINK_TARGET.sub("]", INLINE_CODE.sub("", text))
+
+
+def hand_typed_numbers(text):
+    """(line, number) of every measured-looking number of ``text``'s prose."""
+    clean = prose(text)
+    return [(clean[:match.start()].count("\n") + 1, match.group(0))
+            for match in MEASURED.finditer(clean) if match.group(0) not in CONSTANTS]
+
+
+def student_pages(repository=REPOSITORY):
+    return sorted(path for pattern in STUDENT_PAGES for path in repository.glob(pattern))
 
 
 def main(argv=None):

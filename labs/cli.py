@@ -14,6 +14,7 @@ import errno
 import math
 import signal
 import sys
+import time
 import threading
 from pathlib import Path
 
@@ -199,6 +200,9 @@ def remembered_interrupts():
 # The options of the command now running (``run_lab``), as plain values: a run's results
 # file records them, and ``make docs`` records only runs made with its make target's options.
 SETTINGS = {}
+# When run_lab started the command: results.json records the run's wall time from it (a
+# resumed run: this process's part only).
+STARTED = {}
 
 
 def plain(value):
@@ -215,6 +219,7 @@ def plain(value):
 def run_lab(prog, command, args):
     """Run ``command(args)``. A ``LabError`` or an operating-system error (permission
     denied, disk full) becomes one line and exit status 1; Ctrl-C one line and status 130."""
+    STARTED["monotonic"] = time.monotonic()
     SETTINGS.clear()
     SETTINGS.update({name: plain(value) for name, value in getattr(args, "__dict__", {}).items()
                      if not name.startswith("_") and name != "given"})

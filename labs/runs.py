@@ -22,11 +22,12 @@ import json
 import os
 import shutil
 import sys
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from labs.cli import KEEP_RUNS, ON_FAILURE, SETTINGS, LabError
+from labs.cli import KEEP_RUNS, ON_FAILURE, SETTINGS, STARTED, LabError
 from labs.reports import atomic_write_json, cpu_name, write_index_section
 
 POINTERS = {"full": "latest.json", "quick": "latest-quick.json", "subset": "latest-subset.json"}
@@ -252,10 +253,13 @@ RESULTS = "results.json"  # a run's results table, as its lab's page shows it (m
 VERSIONED = ("tensorflow", "keras", "numpy", "scikit-learn", "spacy", "torch", "jax")
 
 
-def write_results(run, columns, rows, headline="", notes=()):
+def write_results(run, columns, rows, headline="", notes=(), samples=()):
     """``results.json`` in the run's report: the table the lab's page shows (``columns``,
     ``rows`` of text) and its ``headline`` (README.md's one number), with the run id, the
-    date, the machine and the versions that made it.
+    date, the machine, the versions that made it and its wall time in seconds (from the
+    command's start; a resumed run: this process's part; None outside ``run_lab``).
+    ``samples``: what the lab produces, shown on its page (``{"label": ..., "text": ...}``:
+    generated text, a prediction), in the order given.
     ``make docs`` copies a full run's into ``labs/<lab>/results/`` and writes the page's table
     from it, so no number on a page is typed by hand."""
     from importlib import metadata
@@ -271,7 +275,10 @@ def write_results(run, columns, rows, headline="", notes=()):
         "date": datetime.now().strftime("%Y-%m-%d"),
         "machine": f"{cpu_name()}, {os.cpu_count()} threads", "versions": versions,
         "columns": list(columns), "rows": [[str(cell) for cell in row] for row in rows],
-        "headline": headline, "notes": list(notes), "settings": dict(SETTINGS)})
+        "headline": headline, "notes": list(notes), "settings": dict(SETTINGS),
+        "samples": [{"label": str(sample["label"]), "text": str(sample["text"])}
+                    for sample in samples],
+        "seconds": round(time.monotonic() - STARTED["monotonic"], 1) if STARTED else None})
 
 
 def published(lab, models_root):

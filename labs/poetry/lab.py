@@ -22,7 +22,7 @@ import keras
 from labs import backends, runs
 from labs.cli import LabError
 from labs.poetry import data, models, report, train
-from labs.poetry.config import Config
+from labs.poetry.config import QUICK, Config
 from labs.poetry.generate import Generator
 from labs.reports import atomic_write_json
 from labs.saving import model_paths, save_model
@@ -53,13 +53,15 @@ def train_command(args):
     save_model(model, metadata, model_paths(run.models)[0])
     generator = Generator(model, metadata)
     metrics = train.run_metrics(config, corpus, prepared, model, history, epoch_report, seconds)
-    comparison = train.generation_comparison(generator, corpus.held_out_text, config.seed)
+    comparison = train.generation_comparison(
+        generator, corpus.held_out_text, config.seed,
+        QUICK["generated"] if config.quick else train.COMPARISON_LENGTH)
     metrics.update(generation_comparison=comparison, run=run.run_id,
                    generation_chars_per_second=comparison["window"]["chars_per_second"])
     print_result(metrics)
-    index = report.write_report(metrics, epoch_report.samples, generator, corpus.held_out_text,
-                                run)
-    runs.write_results(run, *report.results_table(metrics))
+    final = report.final_samples(metrics, generator, corpus.held_out_text, metrics["seed"])
+    index = report.write_report(metrics, epoch_report.samples, final, run)
+    runs.write_results(run, *report.results_table(metrics), samples=report.page_samples(*final))
     runs.publish(run, f"20-poetry-{config.corpus}", index, args.keep)
     print(f"wrote {run.models}, {run.reports} ({run.describe()})")
     return metrics

@@ -5,10 +5,12 @@ import math
 import keras
 import numpy as np
 
+from labs.poetry.config import QUICK
 from labs.poetry.data import random_window
 from labs.reports import atomic_write_json, atomic_write_text, device_line, plot_history
 
 REPORT_TEMPERATURES = (0.2, 0.5, 1.0, 1.2)
+PAGE_TEMPERATURES = (0.2, 0.5, 1.0)  # the lab page's three (make docs)
 REPORT_LENGTH = 400
 TOP_K = 5
 TOP_P = 0.9
@@ -41,10 +43,12 @@ def sampling_methods():
 
 
 def final_samples(metrics, generator, held_out_text, seed):
-    """One held-out seed and a sample from it per method: (seed text, [(title, text)])."""
+    """One held-out seed and a sample from it per method: (seed text, [(title, text)]);
+    shorter for a quick run."""
     rng = np.random.RandomState(seed)
     seed_text = random_window(held_out_text, metrics["maxlen"], rng)
-    return seed_text, [(title, generator.generate(seed_text, REPORT_LENGTH, rng, **options))
+    length = QUICK["generated"] if metrics.get("quick") else REPORT_LENGTH
+    return seed_text, [(title, generator.generate(seed_text, length, rng, **options))
                        for title, options in sampling_methods()]
 
 
@@ -149,12 +153,12 @@ def results_table(metrics):
                             "bits/char held out")
 
 
-def write_report(metrics, training_samples, generator, held_out_text, run):
-    """history.png, metrics.json and samples.md in the run's folder; returns the run's
-    section of reports/index.md, with the samples at each temperature."""
+def write_report(metrics, training_samples, final, run):
+    """history.png, metrics.json and samples.md in the run's folder (``final``: the
+    ``final_samples``); returns the run's section of reports/index.md, with the samples at
+    each temperature."""
     plot_losses(metrics, run.reports / "history.png")
     atomic_write_json(run.reports / "metrics.json", metrics)
-    final = final_samples(metrics, generator, held_out_text, metrics["seed"])
     atomic_write_text(run.reports / "samples.md",
                       samples_markdown(metrics, training_samples, final, metrics["seed"]))
     corpus, folder = metrics["corpus"], run.link
@@ -164,6 +168,14 @@ def write_report(metrics, training_samples, generator, held_out_text, run):
                       f"- [samples]({folder}/samples.md), [metrics]({folder}/metrics.json)\n",
                       f"![{corpus} training history]({folder}/history.png)\n",
                       *index_samples(*final)])
+
+
+def page_samples(seed_text, samples):
+    """The lab page's samples (``runs.write_results``): the temperature samples, each from
+    the same held-out seed, so that a student sees what the temperature changes."""
+    shown = {f"temperature {temperature}" for temperature in PAGE_TEMPERATURES}
+    return [{"label": f"{title}, from the held-out seed {seed_text!r}", "text": seed_text + text}
+            for title, text in samples if title in shown]
 
 
 def index_samples(seed_text, samples):

@@ -53,7 +53,7 @@ def run(args):
     unknown = (tokens.vocabulary.unknown_in(tokenize(seed_phrase)) if args.tokens == "words"
                else [])
     write_report(run, metrics, history, seed_phrase, unknown, samples)
-    runs.write_results(run, *results_table(metrics))
+    runs.write_results(run, *results_table(metrics), samples=page_samples(samples, seed_phrase))
     runs.publish(run, f"40-{lab.replace('/', '-')}", "\n".join([
         f"## Word-level language model: {args.corpus}, {args.tokens}\n", f"- {run.describe()}",
         *summary_lines(metrics), f"[report]({run.link}/report.md)\n",
@@ -180,6 +180,12 @@ def word_metrics(args, tokens, encoded, history, unigram):
                                       else 0.0),
             "framework": args.framework, "cell": args.cell,
             "seed": args.seed, "quick": args.quick}
+
+
+def page_samples(rows, seed_phrase):
+    """The lab page's samples (``runs.write_results``): greedy and temperature 0.7."""
+    return [{"label": f"{title}, from the seed phrase {seed_phrase!r}", "text": text}
+            for title, text in rows if title in ("greedy", "temperature 0.7")]
 
 
 def sample_rows(model, tokens, seed_phrase, length, seed):
