@@ -131,7 +131,10 @@ def executed_notebooks(tmp_path_factory):
 
 # ---------------------------------------------------------------- labs in subprocesses
 def subprocess_env(**extra):
-    environment = dict(os.environ, PYTHONUNBUFFERED="1", **extra)
+    """A lab's environment in a subprocess test: unbuffered, and a crash (a segmentation
+    fault inside TensorFlow, seen once after Ctrl-C during GPT-2 fine-tuning in a clean-clone
+    CI run on 2026-12-07) prints every thread's Python stack on stderr."""
+    environment = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1", **extra)
     environment.setdefault(data.SEARCH_PATH_VARIABLE, os.environ.get(data.SEARCH_PATH_VARIABLE, ""))
     return environment
 

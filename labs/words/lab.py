@@ -52,12 +52,7 @@ def run(args):
     metrics.update(comparison_sample(model, tokens, parts.prompt, args))
     unknown = (tokens.vocabulary.unknown_in(tokenize(seed_phrase)) if args.tokens == "words"
                else [])
-    write_report(run, metrics, history, seed_phrase, unknown, samples)
-    runs.write_results(run, *results_table(metrics), samples=page_samples(samples, seed_phrase))
-    runs.publish(run, f"40-{lab.replace('/', '-')}", "\n".join([
-        f"## Word-level language model: {args.corpus}, {args.tokens}\n", f"- {run.describe()}",
-        *summary_lines(metrics), f"[report]({run.link}/report.md)\n",
-        f"![history]({run.link}/history.png)\n"]), args.keep)
+    write_outputs(run, args, metrics, history, seed_phrase, unknown, samples)
     print(f"held-out perplexity {metrics['held_out_perplexity']:.1f} per token vs unigram "
           f"{unigram:.1f}, {metrics['held_out_bits_per_char']:.3f} bits/char (epoch "
           f"{metrics['best_epoch']}); wrote {run.reports / 'report.md'}")
@@ -182,37 +177,50 @@ def word_metrics(args, tokens, encoded, history, unigram):
             "seed": args.seed, "quick": args.quick}
 
 
+def write_outputs(run, args, metrics, history, seed_phrase, unknown, samples):
+    """The run's report, its results (with the page's samples), and its publication."""
+    write_report(run, metrics, history, seed_phrase, unknown,
+                 [(title, sample_text(start, text)) for title, start, text in samples])
+    runs.write_results(run, *results_table(metrics), samples=page_samples(samples, seed_phrase))
+    runs.publish(run, f"40-{run.lab.replace('/', '-')}", "\n".join([
+        f"## Word-level language model: {args.corpus}, {args.tokens}\n", f"- {run.describe()}",
+        *summary_lines(metrics), f"[report]({run.link}/report.md)\n",
+        f"![history]({run.link}/history.png)\n"]), args.keep)
+
+
 def page_samples(rows, seed_phrase):
-    """The lab page's samples (``runs.write_results``): greedy and temperature 0.7."""
-    return [{"label": f"{title}, from the seed phrase {seed_phrase!r}", "text": text}
-            for title, text in rows if title in ("greedy", "temperature 0.7")]
+    """The lab page's samples (``runs.write_results``), as plain text: greedy and
+    temperature 0.7."""
+    return [{"label": f"{title}, from the seed phrase {seed_phrase!r}",
+             "text": f"{start} {generated}"}
+            for title, start, generated in rows if title in ("greedy", "temperature 0.7")]
 
 
 def sample_rows(model, tokens, seed_phrase, length, seed):
-    """(method, Markdown-safe text) for greedy, random, temperature 0.7 and top-k."""
+    """(method, the seed as the tokens read it, the text generated after it) for greedy,
+    random, temperature 0.7 and top-k."""
     rng = np.random.RandomState(seed)
     methods = [("greedy", Sampler("greedy")),
                ("random (temperature 1.0)", Sampler("temperature", 1.0)),
                ("temperature 0.7", Sampler("temperature", 0.7)),
                (f"top-k (k = {TOP_K})", Sampler("top-k", top_k=TOP_K))]
     seed_ids = tokens.encode(seed_phrase)
-    rows = [(title, sample_text(tokens, seed_phrase, generate_ids(
-        model, seed_ids, length, rng, sampler, tokens.window, tokens.unknown)))
+    start = detokenize(tokenize(seed_phrase)) if tokens.kind == "words" else seed_phrase
+    rows = [(title, start, tokens.decode(generate_ids(
+        model, seed_ids, length, rng, sampler, tokens.window, tokens.unknown)).strip())
         for title, sampler in methods]
     if hasattr(model, "model"):  # the PyTorch model: also its own, stateful generation
         from labs.words import torch_model
 
         rows.append(("greedy as the course generates (the seed once, then each word fed back "
-                     "with the hidden state; `<unk>` allowed)", sample_text(
-                         tokens, seed_phrase,
-                         torch_model.course_greedy(model.model, list(seed_ids), length))))
+                     "with the hidden state; `<unk>` allowed)", start, tokens.decode(
+                         torch_model.course_greedy(model.model, list(seed_ids), length)).strip()))
     return rows
 
 
-def sample_text(tokens, seed_phrase, ids):
+def sample_text(start, generated):
     """The seed and, in bold, what followed it; Markdown-safe, line breaks as /."""
-    start = detokenize(tokenize(seed_phrase)) if tokens.kind == "words" else seed_phrase
-    text = (start + " **" + tokens.decode(ids).strip() + "**").replace("\n", " / ")
+    text = (start + " **" + generated + "**").replace("\n", " / ")
     return text.replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
 
 
