@@ -19,3 +19,20 @@ def writable_reports_dir(parser, folder):
             reason = "it is a file, not a folder"
         parser.exit(2, f"{parser.prog}: error: --reports-dir {folder}: {reason}; give a folder "
                        f"you can write to{os.linesep}")
+
+
+def record(lab, description, columns, rows, notes=(), full=True, headline=""):
+    """A benchmark's table as a finished run of ``lab`` under ``reports/`` (its
+    ``results.json``, as the labs write theirs), so that ``make docs`` copies it into the
+    page's results folder and writes the page's table from it: no measured number on a page
+    is typed by hand. ``full``: made with the settings the page states (else a subset run,
+    which ``make docs`` never records)."""
+    from pathlib import Path
+
+    from labs import runs
+
+    reports = Path(__file__).resolve().parent.parent / "reports"
+    run = runs.start(lab, description, quick=False, reports_root=reports, partial=not full)
+    runs.write_results(run, columns, rows, headline=headline, notes=notes)
+    runs.write_status(run, "complete")
+    return run

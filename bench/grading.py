@@ -10,7 +10,9 @@ holds its points.
 The honest notebooks are the solution and its deliberate mistakes (tests/test_exercises.py's
 MISTAKES), in turn; the hostile ones are tests/hostile.py's, and the sleeper (eight cells that
 ignore the alarm and sleep), which only the per-notebook bound keeps short. Writes
-reports/bench-grading.json and prints a table.
+reports/bench-grading.json, prints a table and records it as a run of
+``exercises/grading`` (``exercises/grading-loop`` with --loop): ``make docs`` writes the
+exercises page's tables from it when it was made with the settings above.
 """
 
 import argparse
@@ -25,6 +27,7 @@ import nbformat
 REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPOSITORY), str(REPOSITORY / "tests")]
 
+from bench import record  # noqa: E402
 from exercises import build, grade, grading  # noqa: E402
 
 
@@ -102,19 +105,32 @@ def main(argv=None):
     path = REPOSITORY / "reports" / "bench-grading.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    print(f"\n| measure | value |\n|---|---|\n"
-          f"| class | {args.honest} honest + {len(hostile_names)} hostile char-rnn notebooks, "
-          f"--timeout {args.timeout}, --workers {args.workers} |\n"
-          f"| whole class | {seconds:.1f} s |\n"
-          f"| grades.csv | {len(csv_rows)} rows of {len(rows)} students |\n"
-          f"| honest rows at their points | {result['honest_rows_at_their_points']} of "
-          f"{args.honest} |\n"
-          f"| longest hostile notebook | {result['longest_hostile'][0]:.1f} s "
-          f"({result['longest_hostile'][1]}; bound {bound:g} s) |\n"
-          f"| longest honest notebook | {result['longest_honest']:.1f} s |\n"
-          f"| grading worker's peak memory | {result['grader_worker_peak_mb']:.0f} MB |\n"
-          f"| this process's peak memory | {result['this_process_peak_mb']:.0f} MB |\n"
-          f"\nwrote {path}")
+    rows = [
+        ["class", f"{args.honest} honest + {len(hostile_names)} hostile char-rnn notebooks, "
+                  f"--timeout {args.timeout}, --workers {args.workers}"],
+        ["whole class (feedback pages and class report included)", f"{seconds:.1f} s"],
+        ["grades.csv", f"{len(csv_rows)} rows of {len(rows)} students"],
+        ["honest rows at their points", f"{result['honest_rows_at_their_points']} of "
+                                        f"{args.honest}"],
+        ["longest honest notebook", f"{result['longest_honest']:.1f} s"],
+        ["longest hostile notebook", f"{result['longest_hostile'][0]:.1f} s "
+                                     f"({result['longest_hostile'][1]}; bound {bound:g} s)"],
+        ["grading worker's peak memory", f"{result['grader_worker_peak_mb']:.0f} MB"],
+        ["the grader's own peak memory", f"{result['this_process_peak_mb']:.0f} MB"],
+        ["hostile notebooks' totals (of 16)", ", ".join(
+            f"{name} {total:g}" for name, total in result["hostile_totals"].items())],
+    ]
+    print("\n| measure | value |\n|---|---|\n"
+          + "".join(f"| {name} | {value} |\n" for name, value in rows) + f"\nwrote {path}")
+    full = (args.honest, args.timeout, args.workers, args.no_hostile) == (20, 5, 1, False)
+    run = record("exercises/grading", f"{args.honest}+{len(hostile_names)}", ["measure", "value"],
+                 rows, notes=[
+                     "Peak memory: each process's resident high-water mark; the sandboxes "
+                     "are bounded on their own.",
+                     "The sleeper's cells ignore the alarm and sleep: only the notebook's "
+                     "bound ends it."], full=full)
+    print(f"wrote reports/{run.link}/results.json" + ("" if full else
+          " (other settings than the page's: make docs does not record it)"))
     return 0
 
 
@@ -145,10 +161,25 @@ def loop(args):
     path = REPOSITORY / "reports" / "bench-grading-loop.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    alone, full = timings.values()
-    print(f"{args.honest} notebooks: alone {alone:.1f} s, with the loop {full:.1f} s "
-          f"({full / alone:.2f}×; {pages} feedback pages; the class report alone "
+    alone, with_loop = timings.values()
+    print(f"{args.honest} notebooks: alone {alone:.1f} s, with the loop {with_loop:.1f} s "
+          f"({with_loop / alone:.2f}×; {pages} feedback pages; the class report alone "
           f"{report_seconds:.1f} s); wrote {path}")
+    per_page = (with_loop - alone - report_seconds) / max(pages, 1)
+    rows = [["class", f"{args.honest} honest char-rnn notebooks (the solution and its "
+                      f"deliberate mistakes, in turn), --timeout {args.timeout}, "
+                      f"--workers {args.workers}"],
+            ["grading alone", f"{alone:.1f} s"],
+            ["with feedback pages, class report and similar pairs",
+             f"{with_loop:.1f} s ({with_loop / alone:.2f}×)"],
+            ["the class report, similarity included", f"{report_seconds:.1f} s"],
+            ["feedback pages", f"{pages}, about {per_page:.2f} s each"]]
+    full = (args.honest, args.timeout, args.workers, args.no_hostile) == (60, 5, 1, True)
+    run = record("exercises/grading-loop", f"{args.honest}", ["measure", "value"], rows,
+                 notes=["A feedback page is nbgrader's HTML export of the graded notebook."],
+                 full=full)
+    print(f"wrote reports/{run.link}/results.json" + ("" if full else
+          " (other settings than the page's: make docs does not record it)"))
     return 0
 
 

@@ -34,11 +34,20 @@ MARK = re.compile(r"(<!-- results: (?P<labs>[^>]+?) -->\n)(?P<table>.*?)(<!-- /r
 SAMPLES = re.compile(r"(<!-- samples: (?P<labs>[^>]+?) -->\n)(?P<table>.*?)(<!-- /samples -->)",
                      re.S)
 HEADLINE = re.compile(r"(<!-- headline: (?P<labs>[^>]+?) -->)(?P<text>[^\n]*?)(<!-- /headline -->)")
+# How long a make target takes (README.md's table of labs): the full runs' wall times, and
+# the newest quick run's (``quick--<lab>.json``: its time only, recorded by make docs).
+TIME = re.compile(r"(<!-- time: (?P<labs>[^>]+?) -->)(?P<text>[^\n]*?)(<!-- /time -->)")
+
+
+# Measurements that are not a lab's, and the folder beside whose page they live.
+OUTSIDE_LABS = ("exercises",)
 
 
 def results_folder(lab, repository=REPOSITORY):
-    """``labs/<package>/results/``: where a lab's committed results files live."""
-    return repository / "labs" / lab.split("/")[0] / "results"
+    """``labs/<package>/results/``: where a lab's committed results files live
+    (``exercises/results/`` for the grading benchmark's, ``exercises/grading``)."""
+    top = lab.split("/")[0]
+    return repository / ("" if top in OUTSIDE_LABS else "labs") / top / "results"
 
 
 def file_name(results):
@@ -83,8 +92,9 @@ UNFILLED = {"", "—", "not measured yet"}
 NOT_A_NUMBER = re.compile(r"(?<![\w.])[-+]?(nan|inf|infinity)(?![\w.])", re.I)
 
 
-def target_settings(lab):
-    """(the options its make target runs ``lab`` with, the target), or None."""
+def target_settings(lab, quick=False):
+    """(the options its make target runs ``lab`` with, the target), or None; ``quick``: the
+    target with QUICK=1 (``--quick``)."""
     import importlib
     import shlex
 
@@ -93,7 +103,8 @@ def target_settings(lab):
         if match:
             cli = importlib.import_module(module)
             parser = (getattr(cli, "build_parser", None) or cli.parser)()
-            options = vars(parser.parse_args(shlex.split(arguments.format(**match.groupdict()))))
+            options = vars(parser.parse_args(shlex.split(arguments.format(**match.groupdict()))
+                                             + (["--quick"] if quick else [])))
             return {name: plain(value) for name, value in options.items()}, target
     return None
 
@@ -153,15 +164,15 @@ def numbers_agree(results):
                for match in NUMBER.findall(results.get("headline", "")))
 
 
-def full_runs(reports_root):
-    """The results of every complete full run under ``reports_root``."""
+def full_runs(reports_root, kind="full"):
+    """The results of every complete full (or ``kind``) run under ``reports_root``."""
     for path in sorted(Path(reports_root).glob("**/runs/*/results.json")):
         try:
             results = json.loads(path.read_text(encoding="utf-8"))
             status = json.loads((path.parent / "run.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if results.get("kind") == "full" and status.get("status") == "complete":
+        if results.get("kind") == kind and status.get("status") == "complete":
             yield results
 
 
@@ -181,14 +192,66 @@ def collect(reports_root, repository=REPOSITORY, log=print):
         target.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n",
                           encoding="utf-8")
         copied.append(target)
+    for results in full_runs(reports_root, "quick"):
+        target = results_folder(results["lab"], repository) / quick_name(results["lab"])
+        previous = newest_quick(results["lab"], repository)
+        if results.get("seconds") is None or (previous and previous["run"] >= results["run"]):
+            continue
+        reason = quick_refusal(results)
+        if reason:
+            log(f"skipped the time of {results['lab']} run {results['run']}: {reason}")
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps({name: results.get(name) for name in QUICK_FIELDS},
+                                     indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        copied.append(target)
     return copied
+
+
+# A quick run is recorded for its time only (README.md says how long a smoke run takes).
+QUICK_FIELDS = ("lab", "run", "kind", "date", "machine", "versions", "settings", "seconds")
+
+
+def quick_name(lab):
+    return "quick--" + lab.split("/", 1)[-1].replace("/", "-") + ".json"
+
+
+def quick_refusal(results):
+    """Why a quick run's time is not its make target's with QUICK=1, or None."""
+    target = target_settings(results["lab"], quick=True)
+    if target is None:
+        return None
+    expected, make = target
+    recorded = results.get("settings") or {}
+    resolved = quick_values(results["lab"])  # set by --quick itself, after parsing
+    differing = [name for name in sorted(expected) if name not in PLACES | resolved
+                 and recorded.get(name, expected[name]) != expected[name]]
+    return (f"it was made with {', '.join(option(name) for name in differing)} other than "
+            f"{make} QUICK=1's") if differing else None
+
+
+def quick_values(lab):
+    """The options a lab's --quick caps after parsing (its cli's ``QUICK``)."""
+    import importlib
+
+    for pattern, module, _, _ in TARGETS:
+        if re.fullmatch(pattern, lab):
+            return set(getattr(importlib.import_module(module), "QUICK", {}))
+    return set()
+
+
+def newest_quick(lab, repository=REPOSITORY):
+    """The time record of the newest quick run of ``lab``, or None."""
+    path = results_folder(lab, repository) / quick_name(lab)
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 def newest(lab, repository=REPOSITORY):
     """The newest committed results of ``lab`` (``poetry/leopardi``), or None."""
     results = [json.loads(path.read_text(encoding="utf-8"))
                for path in results_folder(lab, repository).glob("*.json")]
-    results = [entry for entry in results if entry["lab"] == lab]
+    results = [entry for entry in results if entry["lab"] == lab
+               and entry.get("kind", "full") == "full"]
     return max(results, key=lambda entry: entry["run"]) if results else None
 
 
@@ -250,6 +313,24 @@ def headline(labs, repository=REPOSITORY):
     return "; ".join(cell(results["headline"]) for results in found)
 
 
+def duration(seconds):
+    """A wall time as a reader plans with it: seconds under two minutes, else minutes."""
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def timing(labs, repository=REPOSITORY):
+    """How long the make target of ``labs`` takes, full and quick (the sum of its runs)."""
+    full = [newest(lab, repository) for lab in labs]
+    quick = [newest_quick(lab, repository) for lab in labs]
+    full_seconds = [results.get("seconds") if results else None for results in full]
+    quick_seconds = [results.get("seconds") if results else None for results in quick]
+    full_text = (duration(sum(full_seconds)) if None not in full_seconds
+                 else "full run not timed yet")
+    quick_text = (duration(sum(quick_seconds)) if None not in quick_seconds
+                  else "not timed yet")
+    return f"{full_text} (quick: {quick_text})"
+
+
 def render(text, repository=REPOSITORY, page=None):
     """``text`` with every marked table and headline rewritten."""
     text = MARK.sub(lambda match: match.group(1) + table(match.group("labs").split(),
@@ -258,6 +339,9 @@ def render(text, repository=REPOSITORY, page=None):
     text = SAMPLES.sub(lambda match: match.group(1) + samples(match.group("labs").split(),
                                                               repository)
                        + match.group(4), text)
+    text = TIME.sub(lambda match: match.group(1) + timing(match.group("labs").split(),
+                                                         repository)
+                    + match.group(4), text)
     return HEADLINE.sub(lambda match: match.group(1) + headline(match.group("labs").split(),
                                                                 repository)
                         + match.group(4), text)
@@ -267,16 +351,20 @@ def pages(repository=REPOSITORY):
     """The pages with a results table: README.md, the labs' pages and docs/."""
     candidates = [repository / "README.md", *repository.glob("labs/*/README.md"),
                   *repository.glob("labs/*/NOTES.md"),
+                  *(repository / top / "README.md" for top in OUTSIDE_LABS),
                   *repository.glob("docs/*.md")]
     return sorted(path for path in candidates
                   if path.is_file() and any(mark.search(path.read_text(encoding="utf-8"))
-                                            for mark in (MARK, HEADLINE, SAMPLES)))
+                                            for mark in (MARK, HEADLINE, SAMPLES, TIME)))
 
 
 def inconsistent(repository=REPOSITORY):
     """The committed results files whose headline holds a number their table does not."""
-    return [path for path in sorted(repository.glob("labs/*/results/*.json"))
-            if not numbers_agree(json.loads(path.read_text(encoding="utf-8")))]
+    files = [*repository.glob("labs/*/results/*.json"),
+             *(path for top in OUTSIDE_LABS
+               for path in (repository / top / "results").glob("*.json"))]
+    return [path for path in sorted(files) if not path.name.startswith("quick--")
+            and not numbers_agree(json.loads(path.read_text(encoding="utf-8")))]
 
 
 def stale(repository=REPOSITORY):
@@ -287,12 +375,13 @@ def stale(repository=REPOSITORY):
 
 
 # ---------------------------------------------------------------- numbers typed by hand
-# The pages a student reads: every measured number in their prose comes from a results file
-# (a generated block, a headline), or it goes. Measured-looking: a number with a unit of
-# loss, size, time or speed, a ratio (1.9×), a decimal with three places (0.925: a loss, an
-# F1), a range of decimals (0.7–0.8), or "about a minute".
-STUDENT_PAGES = ("README.md", "labs/*/README.md")
-GENERATED = re.compile(r"<!-- (results|headline|samples): [^>]*-->.*?<!-- /\1 -->",
+# Every page but the dated ones of docs/history/: every measured number in its prose comes
+# from a results file (a generated block, a headline), or it goes to a dated page.
+# Measured-looking: a number with a unit of loss, size, time or speed, a ratio (1.9×), a
+# decimal with three places (0.925: a loss, an F1), a range of decimals (0.7–0.8), or "about
+# a minute".
+PAGES = ("README.md", "*/README.md", "labs/*/README.md", "labs/*/NOTES.md", "docs/*.md")
+GENERATED = re.compile(r"<!-- (results|headline|samples|time): [^>]*-->.*?<!-- /\1 -->",
                        re.S)
 FENCE = re.compile(r"^```.*?^```", re.S | re.M)
 INLINE_CODE = re.compile(r"`[^`\n]*`")
@@ -303,9 +392,11 @@ MEASURED = re.compile(r"(?<![\w.\-/])(?:\d[\d,]*(?:\.\d+)?[ \u00a0]?" + UNIT
                       + r"|\d+(?:\.\d+)?×|\d+\.\d{3,}|\d+\.\d+[–-]\d+\.\d+"
                       r"|\babout (?:a|an|half an?) (?:minute|hour)\b)")
 # Constants of the labs, not measurements: the splits and the interval, the goal, the sizes
-# of the pretrained model, the grader's timeouts.
+# of the pretrained model, the poetry comparison's budgets, the grader's limits and timeouts
+# and its similarity threshold, the backends' smoke-test tolerance.
 CONSTANTS = {"5%", "10%", "85%", "90%", "95%", "12.5%", "1.35 nats", "1.30 nats", "0.5 GB",
-             "477 MB", "10 s", "3.10–3.13"}
+             "477 MB", "10 s", "3.10–3.13", "2.5 minutes", "1 minute", "20 MB", "256 MiB",
+             "64 MiB", "1,536 MiB", "6 GiB", "2 GB", "16 MiB", "120 s", "80%", "0.02 nats"}
 
 
 def prose(text):
@@ -324,8 +415,36 @@ def hand_typed_numbers(text):
             for match in MEASURED.finditer(clean) if match.group(0) not in CONSTANTS]
 
 
+# A student reads a lab's page aloud in one sitting: no sentence of its prose (outside
+# generated blocks, code and tables) runs over about 40 words.
+STUDENT_PAGES = ("README.md", "labs/*/README.md")
+LONGEST_SENTENCE = 40
+PARAGRAPH = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*]|\d+\.) )")  # a blank line, or a list item
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*(\[])")
+
+
+def long_sentences(text, limit=LONGEST_SENTENCE):
+    """(words, the sentence's start) of every sentence of ``text``'s prose over ``limit``."""
+    text = FENCE.sub("", GENERATED.sub("", text))
+    body = "\n".join(line for line in text.splitlines()
+                     if not line.lstrip().startswith(("|", "#")))
+    found = []
+    for paragraph in PARAGRAPH.split(body):
+        for sentence in SENTENCE_END.split(" ".join(paragraph.split())):
+            if len(sentence.split()) > limit:
+                found.append((len(sentence.split()), sentence[:80]))
+    return found
+
+
 def student_pages(repository=REPOSITORY):
     return sorted(path for pattern in STUDENT_PAGES for path in repository.glob(pattern))
+
+
+def checked_pages(repository=REPOSITORY):
+    """Every page whose prose ``hand_typed_numbers`` checks (not docs/history/'s, nor a
+    hidden folder's, such as a virtualenv's)."""
+    return sorted({path for pattern in PAGES for path in repository.glob(pattern)
+                   if not path.relative_to(repository).parts[0].startswith(".")})
 
 
 def main(argv=None):

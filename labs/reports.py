@@ -172,20 +172,24 @@ def plot_confusion_matrix(matrix, labels, path, title):
     save_figure(figure, path)
 
 
-def table_cells(frame, float_format="{:.3f}"):
-    """A pandas DataFrame as (columns, rows of text), each float with ``float_format``."""
-    def cell(value):
+def table_cells(frame, float_format="{:.3f}", formats=None):
+    """A pandas DataFrame as (columns, rows of text), each float with ``float_format``, or
+    with ``formats[column]`` where one is given (seconds: ``"{:.0f}"``)."""
+    formats = formats or {}
+
+    def cell(value, column):
         if isinstance(value, float):
-            return "" if value != value else float_format.format(value)
+            return "" if value != value else formats.get(column, float_format).format(value)
         return str(value).replace("|", "\\|").replace("\n", " ")
 
-    return ([str(column) for column in frame.columns],
-            [[cell(value) for value in row] for row in frame.itertuples(index=False)])
+    columns = [str(column) for column in frame.columns]
+    return columns, [[cell(value, column) for value, column in zip(row, columns)]
+                     for row in frame.itertuples(index=False)]
 
 
-def markdown_table(frame, float_format="{:.3f}"):
+def markdown_table(frame, float_format="{:.3f}", formats=None):
     """Render a pandas DataFrame as a GitHub Markdown table (no extra dependency)."""
-    columns, rows = table_cells(frame, float_format)
+    columns, rows = table_cells(frame, float_format, formats)
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]) + "\n"
 

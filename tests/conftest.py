@@ -28,10 +28,10 @@ import build  # noqa: E402  (notebooks/build.py)
 SPAM_NOTEBOOK_VARIANTS = ("gru", "words-gru")
 NOTEBOOKS = [REPOSITORY / "notebooks" / name.replace(".py", ".ipynb") for name in build.SOURCES]
 
-# Fixtures that train or execute for a minute or more: ``make test`` runs the suite on two
-# processes (pytest-xdist, --dist loadgroup), and every test that uses one of these runs on
-# the same process, so each is built once.
-EXPENSIVE_FIXTURES = ("executed_notebooks", "world", "trained", "graded_class")
+# Fixtures that train or execute, shared by several tests: ``make test`` runs the suite on
+# two processes (pytest-xdist, --dist loadgroup), and every test that uses one of these runs
+# on the same process, so each is built once.
+EXPENSIVE_FIXTURES = ("executed_notebooks", "world", "trained", "graded_class", "leopardi_quick")
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -22,6 +22,7 @@ from labs.char_rnn import cli as char_rnn
 from labs.words import cli as words
 from labs.poetry import cli as poetry
 from labs.spam import cli as spam
+from labs.spam.lab import saved_models
 from conftest import start_lab, subprocess_env, wait_for
 
 pytestmark = pytest.mark.slow
@@ -133,6 +134,27 @@ def test_a_quick_run_after_a_full_run_changes_nothing_of_it(unchanged, capsys):
     spam.main(["predict", "--models-dir", str(unchanged / "models"), "--run", quick,
                "--model", "simplernn_padded", "free prize, call now"])
     assert f"using run {quick}" in capsys.readouterr().err
+
+
+def test_a_full_spam_run_records_each_saved_models_predict_answer(unchanged, capsys):
+    """The spam page's sample (results.json's "samples", shown by make docs) is what
+    ``predict`` answers with each saved model of the run, for a held-out spam and ham."""
+    pointer = json.loads((unchanged / "models" / "spam" / "latest.json").read_text())
+    (sample,) = json.loads((Path(pointer["reports"]) / "results.json").read_text())["samples"]
+    examples = json.loads((unchanged / "models" / "spam" / "runs" / pointer["run"] /
+                           "examples.json").read_text())
+    texts = [next(example["text"] for example in examples if example["label"] == label)
+             for label in ("spam", "ham")]
+    lines = sample["text"].splitlines()
+    assert lines[0].startswith("message 1 (spam): ") and lines[1].startswith("message 2 (ham)")
+    answers = {line.split()[0]: line.split()[1:] for line in lines[4:]}
+    assert set(answers) == set(saved_models(unchanged / "models" / "spam" / "runs" /
+                                            pointer["run"]))
+    for name, answer in answers.items():
+        spam.main(["predict", "--models-dir", str(unchanged / "models"), "--run",
+                   pointer["run"], "--model", name, *texts])
+        printed = [line.split("\t")[:2] for line in capsys.readouterr().out.splitlines()]
+        assert [word for pair in printed for word in pair] == answer, name
 
 
 def test_a_quick_run_alone_is_used_with_a_warning(tmp_path, capsys):

@@ -88,12 +88,15 @@ def test_two_replicas_train_like_one_device_with_the_same_global_batch(name, tmp
 
 def test_tensorboard_logs_only_when_asked(tmp_path):
     """With --tensorboard, Keras's event files of training and validation; without it, no
-    TensorBoard callback (a words run without the option: tests/test_words.py checks that
-    it writes no tensorboard folder)."""
-    from labs.words import cli as words
+    TensorBoard callback (a poetry run without the option: tests/test_poetry.py checks that
+    it writes no tensorboard folder). The smallest training there is: the callback is the
+    same in every lab (labs.training.training_logs)."""
+    from labs.poetry import cli as poetry
 
-    words.main(arguments("labs.words", ["--epochs", "1", "--tensorboard"], tmp_path))
-    events = list((tmp_path / "reports" / "tensorboard" / "words").rglob(
+    poetry.main(arguments("labs.poetry", ["--corpus", "leopardi", "--units", "16",
+                                          "--epochs", "1", "--step", "5", "--tensorboard"],
+                          tmp_path))
+    events = list((tmp_path / "reports" / "tensorboard" / "poetry").rglob(
         "events.out.tfevents.*"))
     assert {event.parent.name for event in events} == {"train", "validation"}
     assert list((tmp_path / "reports").rglob("model_summary.txt"))

@@ -291,7 +291,9 @@ def test_a_full_run_writes_its_results_and_make_docs_records_it_a_quick_one_neve
                                                                                  monkeypatch):
     """A full run is recorded only when made with its make target's options: this one,
     120 iterations of a small model, is skipped in one line; with a target that runs it so
-    (a stand-in for make char-rnn's 300,000 iterations), it is recorded, once."""
+    (a stand-in for make char-rnn's 300,000 iterations), it is recorded, once. A quick run
+    is never a result: only its time is recorded (README.md's times), when it was made as
+    the target's QUICK=1 makes it."""
     from labs.char_rnn import cli as char_rnn
 
     reports = tmp_path / "reports"
@@ -309,10 +311,21 @@ def test_a_full_run_writes_its_results_and_make_docs_records_it_a_quick_one_neve
     assert [sample["label"].split(" (")[0] for sample in full["samples"]] == [
         "after 15 iterations", "after 120 iterations"]  # what the page shows of the run
     said = []
-    assert docs_build.collect(reports, tmp_path, log=said.append) == []
+    quick_record = tmp_path / "labs" / "char_rnn" / "results" / "quick--leopardi.json"
+    assert docs_build.collect(reports, tmp_path, log=said.append) == [quick_record]
     assert said == [f"skipped char_rnn/leopardi run {full['run']}: it was made with "
                     f"--hidden 8 (make char-rnn: 128), --iterations 120 (make char-rnn: "
                     f"300000), --seq-length 10 (make char-rnn: 25)"]
+    quick = docs_build.newest_quick("char_rnn/leopardi", tmp_path)
+    assert quick["seconds"] == written["quick"]["seconds"] > 0 and "rows" not in quick
+    assert docs_build.newest("char_rnn/leopardi", tmp_path) is None  # never a result
+    assert docs_build.timing(["char_rnn/leopardi"], tmp_path) == (
+        f"full run not timed yet (quick: {docs_build.duration(quick['seconds'])})")
+    char_rnn.main(["--quick", "--hidden", "8", "--reports-dir", str(reports)])
+    said.clear()
+    assert docs_build.collect(reports, tmp_path, log=said.append) == []
+    assert said[-1].startswith("skipped the time of char_rnn/leopardi run ") and \
+        said[-1].endswith("--hidden other than make char-rnn QUICK=1's")
     monkeypatch.setattr(docs_build, "TARGETS", [
         (r"char_rnn/(?P<corpus>\w+)", "labs.char_rnn.cli", "--corpus {corpus} " + " ".join(small),
          "make char-rnn")])
@@ -321,6 +334,9 @@ def test_a_full_run_writes_its_results_and_make_docs_records_it_a_quick_one_neve
                         f"leopardi--{full['run']}.json")
     assert docs_build.newest("char_rnn/leopardi", tmp_path)["run"] == full["run"]
     assert docs_build.collect(reports, tmp_path) == []  # once
+    assert docs_build.timing(["char_rnn/leopardi"], tmp_path) == (
+        f"{docs_build.duration(full['seconds'])} (quick: "
+        f"{docs_build.duration(quick['seconds'])})")
 
 
 def test_make_docs_never_records_what_is_not_a_result():
@@ -383,11 +399,27 @@ def test_reports_readme_names_the_folders_the_labs_write():
 
 
 # ---------------------------------------------------------------- numbers typed by hand
-@pytest.mark.parametrize("page", [relative(path) for path in docs_build.student_pages()])
-def test_no_measured_number_is_typed_by_hand_on_a_students_page(page):
-    """A measured number in a student's page comes from a results file through make docs,
-    or it goes (the lab's constants are allowed: docs/docs_build.py CONSTANTS)."""
+@pytest.mark.parametrize("page", [relative(path) for path in docs_build.checked_pages()])
+def test_no_measured_number_is_typed_by_hand_on_a_page(page):
+    """A measured number in a page's prose comes from a results file through make docs, or it
+    goes to a dated page of docs/history/ (the labs' constants are allowed: docs/build.py's
+    CONSTANTS)."""
     assert docs_build.hand_typed_numbers((REPOSITORY / page).read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize("page", [relative(path) for path in docs_build.student_pages()])
+def test_a_students_page_has_no_sentence_too_long_to_read_aloud(page):
+    assert docs_build.long_sentences((REPOSITORY / page).read_text(encoding="utf-8")) == []
+
+
+def test_the_sentence_check_sees_the_135_word_sentence_of_2026_12_07():
+    """The spam page's longest sentence of 2026-12-07 ("Neural models that read what the
+    n-gram models read ..."), as a list item in a paragraph of shorter ones."""
+    sentence = " ".join(["Neural models that read what the n-gram models read"] + ["word"] * 125)
+    text = f"# Page\n\nA short one. Another.\n\n- **Input.** {sentence}. Then a short one.\n"
+    assert [words for words, _ in docs_build.long_sentences(text)] == [136]
+    assert docs_build.long_sentences(f"<!-- results: spam -->\n{sentence}.\n<!-- /results -->") \
+        == []
 
 
 # Numbers that had drifted from the pages' own tables on 2026-12-07 (issue #51).

@@ -13,6 +13,7 @@ from labs.poetry import cli
 from labs.poetry.generate import load_generator
 from labs.poetry.models import NumpyCharModel, build_model
 from labs.poetry.report import final_samples
+from labs.reports import table_cells
 
 TEXT = "Sempre caro mi fu quest'ermo colle,\nE questa siepe, che da tanto parte\n"
 
@@ -98,6 +99,7 @@ def test_train_writes_model_and_report(trained, known_edition):
     assert metrics["corpus_characters"] == 30_000
     assert metrics["held_out_loss_nats"] < metrics["uniform_loss_nats"]
     assert metrics["chosen_on"] == "held-out text (the course's procedure)"
+    assert not (root / "reports" / "tensorboard").exists()  # only with --tensorboard
     pointer_path = root / "models" / "poetry" / "leopardi" / "latest-quick.json"
     pointer = json.loads(pointer_path.read_text())
     report = root / "reports" / "poetry" / "leopardi" / "runs" / pointer["run"]
@@ -399,6 +401,13 @@ def test_time_to_quality_is_read_from_the_curves():
     assert frame.loc["faster", "s to reach 1.55 (goal)"] == 60.0
     assert frame.loc["faster", "goal: × course time"] == pytest.approx(60.0 / 180.0)
     assert np.isnan(frame.loc["course", "goal: × course time"])
+    # The page's table: whole seconds (not "1213.026 s" beside "10797 chars/s"), ratios and
+    # losses to three places, a time never reached left empty.
+    columns, rows = table_cells(frame.reset_index(), formats=compare.seconds_formats(frame))
+    faster_row = dict(zip(columns, rows[1]))
+    assert faster_row["training s"] == "60" and faster_row["s to reach 1.600"] == "40"
+    assert faster_row["× course time"] == "0.222" and faster_row["bits/char"] == "2.164"
+    assert dict(zip(columns, rows[2]))["s to reach 1.600"] == ""
     assert frame.loc["course", "last epoch's loss"] == 1.62
     goal, overfitting = compare.verdict_lines([course, faster, never], 1.55)
     assert goal == ("Goal: ≤ 1.55 nats within the course model's time to its best (180 s): "

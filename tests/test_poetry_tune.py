@@ -186,6 +186,37 @@ def test_successive_halving_prunes_and_the_winner_trained_the_whole_budget(tmp_p
     assert first["halving"] is True and first["trial_minutes"] == 0.1
 
 
+def test_successive_halving_compares_trials_at_the_rungs_own_second():
+    """A rung compares what each trial had reached by the rung's second. Trial 1's epochs
+    take 8 s: at the 10 s rung it had 2.2; its next epoch ends at 16 s with 1.8. Trial 2's
+    take 5 s and it had 2.0 at 10 s: ahead at equal time, it goes on (judged at trial 1's
+    first epoch past the rung, 1.8, it was pruned)."""
+    import types
+
+    study = optuna.create_study(pruner=tune.halving_pruner(90))  # rungs at 10 s and 30 s
+    assert tune.rungs(90) == [10, 30]
+
+    def run(epochs):
+        trial = study.ask()
+        report = types.SimpleNamespace(training_seconds=[])
+        callback = tune.ReportToTrial(trial, report, 90)
+        callback.set_model(types.SimpleNamespace(stop_training=False))
+        for seconds, loss in epochs:
+            report.training_seconds.append(seconds)
+            callback.on_epoch_end(len(report.training_seconds), {"val_loss": loss})
+            if callback.model.stop_training:
+                break
+        return trial, callback
+
+    first, _ = run([(8, 2.2), (8, 1.8), (8, 1.7)])
+    assert study.trials[0].intermediate_values == {8: 2.2, 10: 2.2, 16: 1.8, 24: 1.7}
+    study.tell(first, 1.7)
+    second, callback = run([(5, 2.1), (5, 2.0), (5, 1.95)])
+    assert callback.pruned_at is None and not callback.model.stop_training
+    third, callback = run([(5, 2.3), (5, 2.25), (5, 2.2)])
+    assert callback.pruned_at == 10  # behind both at 10 s
+
+
 def test_the_long_search_takes_its_budget_from_the_last_goal_run(tmp_path):
     with pytest.raises(LabError, match="no complete goal run on nietzsche"):
         tune.course_minutes(tmp_path, "nietzsche")

@@ -1,3 +1,5 @@
+import contextlib
+import io
 import math
 
 import numpy as np
@@ -59,11 +61,22 @@ def test_unigram_baseline_is_add_one_smoothed_frequencies():
         1 / math.sqrt(4 / 7 * 2 / 7))
 
 
+@pytest.fixture(scope="module")
+def leopardi_quick(tmp_path_factory):
+    """One quick Keras run on Leopardi, its metrics and what it printed: the test below reads
+    it, and the course's PyTorch model's run sets itself beside it."""
+    folder = tmp_path_factory.mktemp("words")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        metrics = cli.main(["--quick", "--corpus", "leopardi", "--seed-phrase", "xyzzy caro",
+                            "--length", "5", "--reports-dir", str(folder)])
+    return folder, metrics, printed.getvalue()
+
+
 @pytest.mark.slow
 def test_quick_run_reports_perplexity_and_says_which_seed_words_are_unknown(
-        tmp_path, capsys, dataset_path):
-    metrics = cli.main(["--quick", "--corpus", "leopardi", "--seed-phrase", "xyzzy caro",
-                          "--length", "5", "--reports-dir", str(tmp_path)])
+        leopardi_quick, dataset_path):
+    tmp_path, metrics, printed = leopardi_quick
     dataset_path("leopardi.txt")
     parts = held_out_parts("leopardi", REPOSITORY / "datasets",
                            characters=config.QUICK["characters"], log=lambda *_: None)
@@ -90,7 +103,7 @@ def test_quick_run_reports_perplexity_and_says_which_seed_words_are_unknown(
     assert metrics["comparison_sample"].startswith(parts.prompt)
     for method in ("greedy", "temperature 0.7", "top-k"):
         assert method in report
-    assert "xyzzy" in capsys.readouterr().out
+    assert "xyzzy" in printed
 
 
 @pytest.mark.slow
@@ -151,13 +164,14 @@ def test_unk_is_never_sampled_and_the_rest_keeps_its_proportions(sampler):
 
 
 @pytest.mark.slow
-def test_the_course_pytorch_model_learns_the_same_windows_and_sits_beside_keras(tmp_path):
+def test_the_course_pytorch_model_learns_the_same_windows_and_sits_beside_keras(
+        leopardi_quick):
     import torch
 
     from labs.words import torch_model as words_torch
 
+    tmp_path, keras_metrics, _ = leopardi_quick  # the Keras run of the same settings
     options = ["--quick", "--corpus", "leopardi", "--length", "5", "--reports-dir", str(tmp_path)]
-    keras_metrics = cli.main(options)
     metrics = cli.main([*options, "--framework", "pytorch"])
     assert metrics["framework"] == "pytorch" and metrics["epochs"] == 1
     assert 0 < metrics["held_out_perplexity"] < metrics["unigram_held_out_perplexity"]

@@ -109,7 +109,8 @@ def compare_command(args):
         header["lines"].insert(-1, f"Tuned configuration: {tuned_from}")
     header["lines"][-1:-1] = verdict_lines(rows, GOALS.get(args.corpus))
     frame = write_comparison(rows, run.reports, header)
-    runs.write_results(run, *table_cells(frame), notes=header["lines"])
+    runs.write_results(run, *table_cells(frame, formats=seconds_formats(frame)),
+                       notes=header["lines"])
     runs.publish(run, f"21-poetry-{'goal' if goal else 'compare'}-{args.corpus}",
                  index_section(frame, header, run), args.keep)
     print(frame.to_string(index=False))
@@ -374,6 +375,12 @@ def summary_frame(rows, goal=None):
     return pd.DataFrame(table)
 
 
+def seconds_formats(frame):
+    """Whole seconds in the table: a training time is not measured to the millisecond."""
+    return {column: "{:.0f}" for column in frame.columns
+            if column == "training s" or column.startswith("s to reach")}
+
+
 def seconds_or_nan(seconds):
     return float("nan") if seconds is None else seconds
 
@@ -407,7 +414,8 @@ def write_comparison(rows, folder, header):
     plot_curves(rows, folder / "compare.png", header["corpus"])
     lines = [f"# Time to quality: {header['corpus']}\n", *[f"- {line}" for line in
                                                           header["lines"]], "",
-             markdown_table(frame), "![held-out loss against seconds](compare.png)\n",
+             markdown_table(frame, formats=seconds_formats(frame)),
+             "![held-out loss against seconds](compare.png)\n",
              f"## Samples (stateful generation from the same held-out seed, temperatures "
              f"{' and '.join(map(str, SAMPLE_TEMPERATURES))})\n"]
     for row in rows:
@@ -481,5 +489,5 @@ def index_section(frame, header, run):
                       *[f"- {line}" for line in header["lines"]],
                       f"- [compare.md]({run.link}/compare.md), "
                       f"[compare.csv]({run.link}/compare.csv)\n",
-                      markdown_table(frame),
+                      markdown_table(frame, formats=seconds_formats(frame)),
                       f"![held-out loss against seconds]({run.link}/compare.png)\n"])

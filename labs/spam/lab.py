@@ -100,8 +100,10 @@ def finish(run, frame, header, keep, test_fraction, experiment):
         raise LabError(f"{len(failed)} of {len(frame)} configurations failed ({names}); the "
                        f"comparison in {run.reports} says why; the last complete run is "
                        "untouched")
-    runs.write_results(run, *report.results_table(frame, test_fraction), notes=header[1:])
-    write_demo_files(run, frame, experiment)
+    examples = write_demo_files(run, frame, experiment)
+    runs.write_results(run, *report.results_table(frame, test_fraction), notes=header[1:],
+                       samples=prediction_samples(run, frame, examples)
+                       if run.kind == "full" else ())  # only a full run's are shown
     runs.publish(run, "10-spam", report.index_markdown(frame, header, run.link, test_fraction),
                  keep)
     print(f"wrote {run.reports / 'comparison.md'} ({run.describe()}) and "
@@ -131,6 +133,40 @@ def write_demo_files(run, frame, experiment):
             examples.append({"text": str(messages.texts[row]),
                              "label": messages.class_names[value]})
     atomic_write_json(run.models / "examples.json", examples)
+    return examples
+
+
+SHOWN_CHARACTERS = 90  # of a message, on the page's sample
+
+
+def prediction_samples(run, frame, examples):
+    """The lab's page's sample of what it produces: every saved model's ``predict`` answer
+    (its label at its threshold, and its score) for one spam and one ham message of the first
+    fold's test part, which none of the saved models learned from, in the comparison's
+    order."""
+    chosen = [next(example for example in examples if example["label"] == label)
+              for label in dict.fromkeys(example["label"] for example in examples)]
+    texts = [example["text"] for example in chosen]
+    lines = []
+    for number, example in enumerate(chosen, 1):
+        text = " ".join(example["text"].split())
+        shown = text if len(text) <= SHOWN_CHARACTERS else text[:SHOWN_CHARACTERS - 1] + "…"
+        lines.append(f"message {number} ({example['label']}): {shown}")
+    names = [f"{row.model}_{row.inputs}" for row in frame.itertuples()]
+    width = max(map(len, names), default=0) + 2
+    lines += ["", "model".ljust(width) + "   ".join(
+        f"message {number}".ljust(16) for number in range(1, len(chosen) + 1)).rstrip()]
+    for name in names:
+        model, metadata = load_saved_from(run.models, name, run.run_id)
+        answers = []
+        for score in scores(model, metadata, texts):
+            label = metadata["classes"][1] if score >= metadata["threshold"] else \
+                metadata["classes"][0]
+            answers.append(f"{label} {score:.4f}".ljust(16))
+        lines.append(name.ljust(width) + "   ".join(answers).rstrip())
+    return [{"label": "python -m labs.spam predict, every saved model, on two held-out "
+                      "messages (its label at its own threshold, and its score: a "
+                      "probability, or the LinearSVC's margin)", "text": "\n".join(lines)}]
 
 
 def train_configuration(variant, inputs, experiment):
@@ -236,6 +272,11 @@ def load_saved(name, models_dir, run_id=None, spacy_model=None):
     """A saved model of a run and its metadata (plus its ``path``), checked against each
     other."""
     folder, run_id, _ = runs.find("spam", models_dir, run_id, "make spam")
+    return load_saved_from(folder, name, run_id, spacy_model)
+
+
+def load_saved_from(folder, name, run_id, spacy_model=None):
+    """``load_saved`` from a run's models folder."""
     name = name.removeprefix("spam_").removesuffix(".keras")
     model_path, metadata_path = folder / f"{name}.keras", folder / f"{name}.json"
     if (folder / f"{name}.joblib").is_file():
