@@ -105,6 +105,11 @@ def main(argv=None):
     path = REPOSITORY / "reports" / "bench-grading.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    points = {task: value for task, value, _ in grade.tasks_of("char-rnn")}
+    full = sum(points.values())
+    expected_hostile = {name: full - sum(points[task] for task in lost)
+                        for name, lost in hostile.LOST.items() if name in hostile_names}
+    exact = sum(totals[name] == value for name, value in expected_hostile.items())
     rows = [
         ["class", f"{args.honest} honest + {len(hostile_names)} hostile char-rnn notebooks, "
                   f"--timeout {args.timeout}, --workers {args.workers}"],
@@ -117,19 +122,21 @@ def main(argv=None):
                                      f"({result['longest_hostile'][1]}; bound {bound:g} s)"],
         ["grading worker's peak memory", f"{result['grader_worker_peak_mb']:.0f} MB"],
         ["the grader's own peak memory", f"{result['this_process_peak_mb']:.0f} MB"],
-        ["hostile notebooks' totals (of 16)", ", ".join(
+        ["hostile notebooks at exactly their points (the solution's, less the tasks each "
+         "attacks)", f"{exact} of {len(expected_hostile)}"],
+        [f"hostile notebooks' totals (of {full:g})", ", ".join(
             f"{name} {total:g}" for name, total in result["hostile_totals"].items())],
     ]
     print("\n| measure | value |\n|---|---|\n"
           + "".join(f"| {name} | {value} |\n" for name, value in rows) + f"\nwrote {path}")
-    full = (args.honest, args.timeout, args.workers, args.no_hostile) == (20, 5, 1, False)
+    as_stated = (args.honest, args.timeout, args.workers, args.no_hostile) == (20, 5, 1, False)
     run = record("exercises/grading", f"{args.honest}+{len(hostile_names)}", ["measure", "value"],
                  rows, notes=[
                      "Peak memory: each process's resident high-water mark; the sandboxes "
                      "are bounded on their own.",
                      "The sleeper's cells ignore the alarm and sleep: only the notebook's "
-                     "bound ends it."], full=full)
-    print(f"wrote reports/{run.link}/results.json" + ("" if full else
+                     "bound ends it."], full=as_stated)
+    print(f"wrote reports/{run.link}/results.json" + ("" if as_stated else
           " (other settings than the page's: make docs does not record it)"))
     return 0
 

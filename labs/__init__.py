@@ -9,7 +9,12 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
+
+# When the package was first imported: for a lab started as ``python -m labs.<lab>`` (or by
+# make), its command's start, imports included (a results file's wall time counts them).
+IMPORTED = time.monotonic()
 
 
 def _started_as():

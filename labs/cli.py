@@ -200,8 +200,9 @@ def remembered_interrupts():
 # The options of the command now running (``run_lab``), as plain values: a run's results
 # file records them, and ``make docs`` records only runs made with its make target's options.
 SETTINGS = {}
-# When run_lab started the command: results.json records the run's wall time from it (a
-# resumed run: this process's part only).
+# When the command started: results.json records the run's wall time from it (a resumed run:
+# this process's part only). A lab started as ``python -m labs.<lab>``: from the package's
+# import, so that the imports (TensorFlow's seconds) count, as a reader's clock counts them.
 STARTED = {}
 
 
@@ -219,7 +220,9 @@ def plain(value):
 def run_lab(prog, command, args):
     """Run ``command(args)``. A ``LabError`` or an operating-system error (permission
     denied, disk full) becomes one line and exit status 1; Ctrl-C one line and status 130."""
-    STARTED["monotonic"] = time.monotonic()
+    started_as = getattr(sys.modules.get("__main__"), "__spec__", None)
+    STARTED["monotonic"] = labs.IMPORTED if started_as and started_as.name.startswith(
+        f"{prog}.") else time.monotonic()
     SETTINGS.clear()
     SETTINGS.update({name: plain(value) for name, value in getattr(args, "__dict__", {}).items()
                      if not name.startswith("_") and name != "given"})
