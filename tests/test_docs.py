@@ -339,6 +339,21 @@ def test_a_full_run_writes_its_results_and_make_docs_records_it_a_quick_one_neve
         f"{docs_build.duration(quick['seconds'])})")
 
 
+def test_a_lab_started_as_a_module_counts_its_imports_in_its_wall_time(tmp_path):
+    """README's times are what a reader's clock shows: ``python -m labs.<lab>`` counts from
+    the package's import (TensorFlow's seconds included), not from the command's start.
+    Here two seconds pass between the import and the command."""
+    started = ("import time, runpy, sys; import labs; time.sleep(2); "
+               "sys.argv = ['labs.char_rnn', '--quick', '--iterations', '20', '--reports-dir', "
+               f"{str(tmp_path)!r}]; runpy.run_module('labs.char_rnn', run_name='__main__', "
+               "alter_sys=True)")
+    result = subprocess.run([sys.executable, "-c", started], cwd=REPOSITORY,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (path,) = tmp_path.glob("char_rnn/leopardi/runs/*/results.json")
+    assert json.loads(path.read_text())["seconds"] >= 2
+
+
 def test_make_docs_never_records_what_is_not_a_result():
     """Not finite, a test preset's row, a model worse than guessing, fewer cells than the
     recorded run, a headline whose number the table does not hold: each refused, saying
