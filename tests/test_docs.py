@@ -50,8 +50,10 @@ def links(path):
 
 
 def code(path):
-    """The page's code: fenced blocks and inline spans."""
-    text = path.read_text(encoding="utf-8")
+    """The page's code: fenced blocks and inline spans (not a generated sample: a model's
+    text is not a command, even where Nietzsche writes "make of")."""
+    text = re.sub(r"<!-- samples: [^>]*-->.*?<!-- /samples -->", "",
+                  path.read_text(encoding="utf-8"), flags=re.S)
     return [*FENCE.findall(text), *re.findall(r"`([^`\n]+)`", FENCE.sub("", text))]
 
 
