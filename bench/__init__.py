@@ -35,4 +35,6 @@ def record(lab, description, columns, rows, notes=(), full=True, headline=""):
     run = runs.start(lab, description, quick=False, reports_root=reports, partial=not full)
     runs.write_results(run, columns, rows, headline=headline, notes=notes)
     runs.write_status(run, "complete")
+    print(f"wrote reports/{run.link}/results.json" + ("" if full else
+          " (other settings than the page's: make docs does not record it)"))
     return run

@@ -220,9 +220,7 @@ def plain(value):
 def run_lab(prog, command, args):
     """Run ``command(args)``. A ``LabError`` or an operating-system error (permission
     denied, disk full) becomes one line and exit status 1; Ctrl-C one line and status 130."""
-    started_as = getattr(sys.modules.get("__main__"), "__spec__", None)
-    STARTED["monotonic"] = labs.IMPORTED if started_as and started_as.name.startswith(
-        f"{prog}.") else time.monotonic()
+    STARTED["monotonic"] = labs.IMPORTED if labs._started_as() == prog else time.monotonic()
     SETTINGS.clear()
     SETTINGS.update({name: plain(value) for name, value in getattr(args, "__dict__", {}).items()
                      if not name.startswith("_") and name != "given"})

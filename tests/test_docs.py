@@ -345,7 +345,8 @@ def test_a_lab_started_as_a_module_counts_its_imports_in_its_wall_time(tmp_path)
     """README's times are what a reader's clock shows: ``python -m labs.<lab>`` counts from
     the package's import (TensorFlow's seconds included), not from the command's start.
     Here two seconds pass between the import and the command."""
-    started = ("import time, runpy, sys; import labs; time.sleep(2); "
+    started = ("import time, runpy, sys; sys.orig_argv = [sys.executable, '-m', "
+               "'labs.char_rnn']; import labs; time.sleep(2); "
                "sys.argv = ['labs.char_rnn', '--quick', '--iterations', '20', '--reports-dir', "
                f"{str(tmp_path)!r}]; runpy.run_module('labs.char_rnn', run_name='__main__', "
                "alter_sys=True)")
