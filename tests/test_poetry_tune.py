@@ -156,6 +156,34 @@ def test_compare_reads_the_tuned_configuration_of_the_last_complete_tuning_run(t
     assert compare.tuned_configuration(tmp_path, "leopardi")[1].startswith("the committed")
 
 
+def test_tuned_names_a_best_json_or_its_run_folder_and_a_bad_one_is_one_line(tmp_path, capsys):
+    """``compare --tuned``: how the long search's winner is measured at the goal's budget
+    before it may become the committed configuration."""
+    run = tmp_path / "tune-long" / "runs" / "20261207-193943-8x18.9min"
+    run.mkdir(parents=True)
+    (run / "best.json").write_text(json.dumps({"trial": 8, "configuration": SMALL_GRU}))
+    for given in (run, run / "best.json"):
+        settings, source = compare.given_tuned_configuration(given)
+        assert settings == SMALL_GRU
+        assert f"the winner of tuning run {run.name} (trial 8)" in source
+    bad = {"not json": "{", "no configuration": "{}",
+           "not the lab's": json.dumps({"configuration": {**SMALL_GRU, "cell": "mine"}}),
+           "an unknown field": json.dumps({"configuration": {**SMALL_GRU, "colour": 1}})}
+    for name, text in bad.items():
+        (tmp_path / "best.json").write_text(text)
+        with pytest.raises(SystemExit) as raised:
+            cli.main(["compare", "--corpus", "leopardi", "--tuned", str(tmp_path / "best.json"),
+                      "--reports-dir", str(tmp_path / "reports")])
+        message = str(raised.value.code)
+        assert message.startswith("labs.poetry: error: --tuned ") and "\n" not in message, name
+        assert "best.json of a tuning run" in message, name
+    with pytest.raises(SystemExit) as raised:
+        cli.main(["compare", "--corpus", "leopardi", "--tuned", str(run), "--configurations",
+                  "every-step GRU", "--reports-dir", str(tmp_path / "reports")])
+    assert "which --configurations leaves out" in str(raised.value.code)
+    assert not (tmp_path / "reports").exists()  # refused before a run was started
+
+
 def test_the_course_budget_is_the_course_models_time_to_its_best():
     course = {"seconds": [10.0, 21.0, 33.0], "held_out_loss": [2.0, 1.5, 1.6],
               "best_loss": 1.5}

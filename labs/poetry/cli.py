@@ -151,6 +151,11 @@ def add_compare_parser(commands):
                              "model, then the tuned configuration for the course model's time "
                              "to its best, in a run of their own (poetry/<corpus>/goal); "
                              "--budget-minutes and --configurations are then fixed")
+    parser.add_argument("--tuned", type=Path, metavar="BEST_JSON",
+                        help="the tuned configuration from this best.json (or the tuning run "
+                             "folder holding one), e.g. a make poetry-tune-long run's winner "
+                             "measured at the goal's budget (default: the last make poetry-tune "
+                             "run's, else the committed winner)")
     parser.add_argument("--reference", type=Path,
                         help="a course run's metrics.json (make poetry, same machine) to use as "
                              "the reference curve instead of training the course model again")

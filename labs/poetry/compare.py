@@ -89,7 +89,7 @@ def compare_command(args):
     common = base.resolved()  # the corpus settings every configuration shares
     reference = read_reference(args.reference, common) if args.reference else None
     names = chosen_configurations(args.configurations, reference)
-    tuned, tuned_from = tuned_configuration(args.reports_dir, args.corpus)
+    tuned, tuned_from = tuned_for(args, names)
     corpus = data.read_corpus(common.corpus, args.datasets_dir, common.lowercase,
                               common.characters, common.maxlen)
     seed_text = data.random_window(corpus.held_out_text, common.maxlen,
@@ -179,6 +179,42 @@ def tuned_configuration(reports_dir, corpus):
     return CONFIGURATIONS[TUNED], (f"the committed winner of make poetry-tune run "
                                    f"{COMMITTED_TUNING} on nietzsche (no complete tuning run "
                                    f"in {reports_dir})")
+
+
+def tuned_for(args, names):
+    """The tuned configuration this comparison trains and where it comes from: ``--tuned``'s
+    best.json if given (refused when the configuration is not among ``names``), else the
+    last tuning run's, else the committed one."""
+    if not getattr(args, "tuned", None):
+        return tuned_configuration(args.reports_dir, args.corpus)
+    if TUNED not in names:
+        raise LabError(f"--tuned names the configuration of {TUNED!r}, which --configurations "
+                       "leaves out: add it, or drop --tuned")
+    return given_tuned_configuration(args.tuned)
+
+
+def given_tuned_configuration(path):
+    """``--tuned``: the configuration of a tuning run's best.json (the file, or the run
+    folder that holds it); anything else is one line that names the file."""
+    path = Path(path)
+    best_json = path / "best.json" if path.is_dir() else path
+    try:
+        best = json.loads(best_json.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise LabError(f"--tuned {best_json}: not a readable JSON file ({type(error).__name__}); "
+                       "give the best.json of a tuning run (make poetry-tune or "
+                       "make poetry-tune-long)") from None
+    try:
+        settings = dict(best["configuration"])
+        valid_settings(settings)
+    except (KeyError, TypeError, ValueError, LabError):
+        raise LabError(f"--tuned {best_json}: no configuration of this lab in it; give the "
+                       "best.json of a tuning run (make poetry-tune or make poetry-tune-long)"
+                       ) from None
+    run = best_json.parent.name
+    trial = f" (trial {best['trial']})" if isinstance(best, dict) and "trial" in best else ""
+    return settings, (f"--tuned {best_json}, the winner of tuning run {run}{trial}: "
+                      f"{', '.join(f'{k} {v}' for k, v in settings.items())}")
 
 
 def chosen_configurations(chosen, reference):
